@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+// newRootCmd builds the command tree. Each subcommand lives in its own file
+// as new<Name>Cmd(v *viper.Viper) and is added here.
+func newRootCmd() *cobra.Command {
+	v := viper.New()
+	root := &cobra.Command{
+		Use:           "hadron",
+		Short:         "Build the Hadron Linux distribution with BuildKit",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return loadConfig(v, cmd)
+		},
+	}
+	root.PersistentFlags().String("config", "", "config file (default: ./hadron.yaml when present)")
+	root.PersistentFlags().StringP("dir", "C", ".", "project tree root (recipes/, images/, vendor-hashes/)")
+	_ = v.BindPFlag("dir", root.PersistentFlags().Lookup("dir"))
+
+	for _, c := range []*cobra.Command{
+		// subcommands: keep one per line
+	} {
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// loadConfig reads hadron.yaml (or --config), HADRON_* environment variables
+// and the command's flags into v. Flags win over environment, environment
+// over the file.
+func loadConfig(v *viper.Viper, cmd *cobra.Command) error {
+	v.SetEnvPrefix("HADRON")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
+	v.AutomaticEnv()
+	if err := v.BindPFlags(cmd.Flags()); err != nil {
+		return err
+	}
+	cfg, _ := cmd.Flags().GetString("config")
+	if cfg == "" {
+		cfg = os.Getenv("HADRON_CONFIG")
+	}
+	if cfg != "" {
+		v.SetConfigFile(cfg)
+		return v.ReadInConfig()
+	}
+	v.SetConfigName("hadron")
+	v.SetConfigType("yaml")
+	v.AddConfigPath(v.GetString("dir"))
+	if err := v.ReadInConfig(); err != nil {
+		if _, ok := err.(viper.ConfigFileNotFoundError); ok {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
