@@ -27,6 +27,7 @@ func newRootCmd() *cobra.Command {
 
 	for _, c := range []*cobra.Command{
 		// subcommands: keep one per line
+		newBuildCmd(v),
 	} {
 		root.AddCommand(c)
 	}

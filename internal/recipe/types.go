@@ -54,6 +54,9 @@ type Recipe struct {
 	File string `yaml:"-"`
 	// Line is the line of the recipe's "name" key, for error messages.
 	Line int `yaml:"-"`
+
+	// lines holds the line of every decoded key (see LineOf). Set by the loader.
+	lines map[string]int
 }
 
 // Source is one upstream input: an HTTP(S) archive or a git repository at a

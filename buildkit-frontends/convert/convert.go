@@ -1,0 +1,495 @@
+// Package convert turns a resolved recipe graph into BuildKit LLB: one named
+// vertex per fetch and build phase, one layer per package, images as a
+// llb.Merge of package layers plus a finalize layer. It is the only
+// recipe→LLB conversion; the gateway frontend, the CLI and the tests all use
+// it.
+package convert
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hadron-linux/hadron/internal/graph"
+	"github.com/hadron-linux/hadron/internal/imagedef"
+	"github.com/hadron-linux/hadron/internal/lockfile"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/toolchain"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// DefaultStage0 is the pinned public build environment used when no stage-0
+// image is given: Debian bookworm with gcc, make and the archive tools.
+// Offline setups and the tests pass their own (see tests/harness).
+const DefaultStage0 = "docker.io/library/buildpack-deps:bookworm@sha256:672aaedcf1d7d3d5ff12ae0a0d4fc5cae9a6c8c7bfb5797c5a56e0bf8ee0a5ec"
+
+// DefaultContext is the name of the llb.Local that holds the project tree.
+const DefaultContext = "context"
+
+// Options are the inputs of a conversion that are not in the tree.
+type Options struct {
+	// Arch is the target architecture.
+	Arch recipe.Arch
+	// Stage0 is the image reference of the stage-0 build environment.
+	Stage0 string
+	// SourceDateEpoch is exported to every step and used for file times.
+	SourceDateEpoch int64
+	// Mirrors maps an upstream URL prefix to a replacement prefix. The
+	// pinned checksum is the same whichever copy is fetched.
+	Mirrors map[string]string
+	// Check adds each recipe's check phase.
+	Check bool
+	// ContextName is the llb.Local holding the tree (DefaultContext if empty).
+	ContextName string
+	// SessionID ties llb.Local sources to a client session (frontends leave
+	// it empty: the gateway fills it in).
+	SessionID string
+	// NoCache re-runs every build step instead of using cached results.
+	NoCache bool
+}
+
+// SourceRef records one fetched source so errors from BuildKit can be
+// mapped back to the recipe and URL.
+type SourceRef struct {
+	Recipe  string
+	URL     string // upstream URL, as in the recipe
+	Fetched string // URL actually fetched (after mirror rewriting)
+	SHA256  string
+}
+
+// Converter converts recipes of one tree for one architecture. It memoises
+// package layers so every recipe becomes exactly one set of vertices.
+type Converter struct {
+	tree    *project.Tree
+	graph   *graph.Graph
+	opts    Options
+	target  toolchain.Target
+	stage0  llb.State
+	layers  map[string]llb.State
+	sources []SourceRef
+	wrapper *llb.State
+}
+
+// New resolves roots (recipe names) in tree for opts.Arch and prepares a
+// converter for them and their dependencies.
+func New(tree *project.Tree, opts Options, roots ...string) (*Converter, error) {
+	t, err := toolchain.For(opts.Arch)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Stage0 == "" {
+		opts.Stage0 = DefaultStage0
+	}
+	if opts.ContextName == "" {
+		opts.ContextName = DefaultContext
+	}
+	g, err := graph.Resolve(tree, opts.Arch, roots)
+	if err != nil {
+		return nil, err
+	}
+	stage0 := llb.Image(opts.Stage0, llb.Platform(t.Platform), llb.WithCustomNamef("stage0: %s", opts.Stage0))
+	if !t.Native() {
+		// A foreign target is still built on the amd64 stage 0 with its
+		// cross gcc: cross by default, no emulation.
+		stage0 = llb.Image(opts.Stage0, llb.LinuxAmd64, llb.WithCustomNamef("stage0: %s", opts.Stage0))
+	}
+	return &Converter{
+		tree:   tree,
+		graph:  g,
+		opts:   opts,
+		target: t,
+		stage0: stage0,
+		layers: map[string]llb.State{},
+	}, nil
+}
+
+// Sources lists every source the conversion so far fetches, sorted.
+func (c *Converter) Sources() []SourceRef {
+	out := append([]SourceRef(nil), c.sources...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Recipe+out[i].URL < out[j].Recipe+out[j].URL })
+	return out
+}
+
+// Target returns the state for name: an image definition if one is called
+// name, otherwise the recipe's package layer.
+func (c *Converter) Target(name string) (llb.State, error) {
+	if img, ok := c.tree.Images[name]; ok {
+		return c.Image(img)
+	}
+	return c.Package(name)
+}
+
+// Package returns the package layer of recipe name: the /out mount of its
+// install phase. Its build runs on stage 0 with network disabled.
+func (c *Converter) Package(name string) (llb.State, error) {
+	if st, ok := c.layers[name]; ok {
+		return st, nil
+	}
+	r, ok := c.tree.Recipes[name]
+	if !ok {
+		return llb.State{}, fmt.Errorf("no recipe or image named %q", name)
+	}
+	st, err := c.build(r)
+	if err != nil {
+		return llb.State{}, err
+	}
+	c.layers[name] = st
+	return st, nil
+}
+
+// Image returns the root filesystem of img: one llb.Merge of the runtime
+// closure's package layers and a finalize layer.
+func (c *Converter) Image(img *imagedef.Image) (llb.State, error) {
+	names := c.graph.RuntimeClosure(img.Packages...)
+	layers := make([]llb.State, 0, len(names)+1)
+	for _, n := range names {
+		st, err := c.Package(n)
+		if err != nil {
+			return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
+		}
+		layers = append(layers, st)
+	}
+	layers = append(layers, c.finalize(img, names))
+	return llb.Merge(layers, llb.WithCustomNamef("%s: assemble image", img.Name)), nil
+}
+
+// finalize writes the files that belong to the image rather than to any
+// package: os-release, hostname, the root account.
+func (c *Converter) finalize(img *imagedef.Image, pkgs []string) llb.State {
+	created := llb.WithCreatedTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())
+	host := img.Hostname
+	if host == "" {
+		host = "hadron"
+	}
+	osRelease := strings.Join([]string{
+		`NAME="Hadron Linux"`,
+		`ID=hadron`,
+		`PRETTY_NAME="Hadron Linux (` + img.Name + `)"`,
+		`VARIANT_ID=` + img.Name,
+		`BUILD_ID=` + strconv.FormatInt(c.opts.SourceDateEpoch, 10),
+		`HOME_URL="https://github.com/hadron-linux/hadron"`,
+		``,
+	}, "\n")
+	manifest := make([]string, 0, len(pkgs))
+	for _, p := range pkgs {
+		manifest = append(manifest, p+" "+c.tree.Recipes[p].Version)
+	}
+	fa := llb.Mkdir("/etc", 0o755, created).
+		Mkdir("/usr/lib", 0o755, llb.WithParents(true), created).
+		Mkfile("/usr/lib/os-release", 0o644, []byte(osRelease), created).
+		Mkfile("/etc/hostname", 0o644, []byte(host+"\n"), created).
+		Mkfile("/etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\n"), created).
+		Mkfile("/etc/group", 0o644, []byte("root:x:0:\n"), created).
+		Mkfile("/etc/shadow", 0o600, []byte("root:!:1::::::\n"), created).
+		Mkdir("/root", 0o700, created).
+		Mkdir("/usr/share/hadron", 0o755, llb.WithParents(true), created).
+		Mkfile("/usr/share/hadron/packages", 0o644, []byte(strings.Join(manifest, "\n")+"\n"), created).
+		Symlink("../usr/lib/os-release", "/etc/os-release", created)
+	return llb.Scratch().File(fa, llb.WithCustomNamef("%s: finalize", img.Name))
+}
+
+// build converts one recipe into its fetch and phase vertices.
+func (c *Converter) build(r *recipe.Recipe) (llb.State, error) {
+	lock := c.tree.Locks[r.Name]
+	srcs, err := c.sourceStates(r, lock)
+	if err != nil {
+		return llb.State{}, err
+	}
+	deps := c.graph.BuildEnv(r.Name)
+	depLayers := make([]llb.State, 0, len(deps))
+	for _, d := range deps {
+		st, err := c.Package(d)
+		if err != nil {
+			return llb.State{}, fmt.Errorf("recipe %s: build dependency: %w", r.Name, err)
+		}
+		depLayers = append(depLayers, st)
+	}
+	useWrapper := false
+	for _, d := range deps {
+		if d == toolchain.LibcRecipe {
+			useWrapper = true
+		}
+	}
+
+	env := c.env(r, useWrapper)
+	var recipeFiles *llb.State
+	if len(r.Patches)+len(r.Files) > 0 {
+		inc := make([]string, 0, len(r.Patches)+len(r.Files))
+		for _, p := range append(append([]string(nil), r.Patches...), r.Files...) {
+			inc = append(inc, path.Join(r.Dir, p))
+		}
+		sort.Strings(inc)
+		opts := []llb.LocalOption{
+			llb.IncludePatterns(inc),
+			llb.SharedKeyHint(c.opts.ContextName + ":" + r.Dir),
+			llb.WithCustomNamef("%s: recipe files", r.Name),
+		}
+		if c.opts.SessionID != "" {
+			opts = append(opts, llb.SessionID(c.opts.SessionID))
+		}
+		st := llb.Local(c.opts.ContextName, opts...)
+		recipeFiles = &st
+	}
+
+	common := func(extra ...llb.RunOption) []llb.RunOption {
+		ro := []llb.RunOption{
+			llb.ReadonlyRootFS(),
+			llb.Network(pb.NetMode_NONE),
+			llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
+			llb.Dir("/build"),
+		}
+		if c.opts.NoCache {
+			ro = append(ro, llb.IgnoreCache)
+		}
+		for _, kv := range env {
+			ro = append(ro, llb.AddEnv(kv[0], kv[1]))
+		}
+		if recipeFiles != nil {
+			ro = append(ro, llb.AddMount("/recipe", *recipeFiles, llb.SourcePath(r.Dir), llb.Readonly))
+		}
+		if useWrapper {
+			ro = append(ro, c.wrapperMounts()...)
+		}
+		return append(ro, extra...)
+	}
+
+	// unpack: sources, patches, prepare.
+	unpackOpts := []llb.RunOption{
+		llb.Args([]string{"/bin/sh", "-c", prelude + unpackScript(r, srcs)}),
+		llb.WithCustomNamef("%s: unpack", r.Name),
+	}
+	for i, s := range srcs {
+		unpackOpts = append(unpackOpts, llb.AddMount(fmt.Sprintf("/src/%d", i), s.state, llb.Readonly))
+	}
+	run := c.stage0.Run(common(unpackOpts...)...)
+	buildDir := run.AddMount("/build", llb.Scratch())
+
+	var sysroot *llb.State
+	if len(depLayers) > 0 {
+		st := llb.Merge(depLayers, llb.WithCustomNamef("%s: build environment", r.Name))
+		sysroot = &st
+	}
+	ph, err := phases(r, c.target, c.opts.Check)
+	if err != nil {
+		return llb.State{}, err
+	}
+	var out llb.State
+	for _, p := range ph {
+		ro := []llb.RunOption{
+			llb.Args([]string{"/bin/sh", "-c", prelude + p.Script}),
+			llb.WithCustomNamef("%s: %s", r.Name, p.Name),
+		}
+		if sysroot != nil {
+			ro = append(ro, llb.AddMount(toolchain.SysrootDir, *sysroot, llb.Readonly))
+		}
+		run := c.stage0.Run(common(ro...)...)
+		if p.Name == PhaseInstall {
+			run.AddMount("/build", buildDir)
+			out = run.AddMount("/out", llb.Scratch())
+			continue
+		}
+		buildDir = run.AddMount("/build", buildDir)
+	}
+	return out, nil
+}
+
+type fetched struct {
+	state    llb.State
+	filename string // empty for git checkouts
+	dest     string
+}
+
+// sourceStates returns one state per source of r, pinned by lock.
+func (c *Converter) sourceStates(r *recipe.Recipe, lock *lockfile.Lock) ([]fetched, error) {
+	if lock == nil {
+		return nil, fmt.Errorf("%s: recipe %s has no vendor-hashes/%s.lock: run `hadron hashes pin %s`", r.File, r.Name, r.Name, r.Name)
+	}
+	if lock.Version != r.Version {
+		return nil, fmt.Errorf("%s: vendor-hashes/%s.lock pins version %s but the recipe says %s: run `hadron hashes pin %s`", r.File, r.Name, lock.Version, r.Version, r.Name)
+	}
+	out := make([]fetched, 0, len(r.Sources))
+	for i, s := range r.Sources {
+		url := r.SourceURL(i)
+		pin, ok := lock.Find(url)
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: source %s of recipe %s is not pinned in vendor-hashes/%s.lock: run `hadron hashes pin %s`", r.File, s.Line, url, r.Name, r.Name, r.Name)
+		}
+		if s.Git != "" {
+			if pin.Commit != s.Commit {
+				return nil, fmt.Errorf("%s:%d: git source %s of recipe %s is at commit %s but the lock pins %s", r.File, s.Line, url, r.Name, s.Commit, pin.Commit)
+			}
+			st := llb.Git(url, s.Commit, llb.WithCustomNamef("%s: fetch %s@%s", r.Name, url, shortCommit(s.Commit)))
+			out = append(out, fetched{state: st, dest: s.Dest})
+			continue
+		}
+		if len(pin.SHA256) != 64 {
+			return nil, fmt.Errorf("%s:%d: source %s of recipe %s has no sha256 in vendor-hashes/%s.lock", r.File, s.Line, url, r.Name, r.Name)
+		}
+		name := path.Base(url)
+		get := rewrite(c.opts.Mirrors, url)
+		st := llb.HTTP(get,
+			llb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, pin.SHA256)),
+			llb.Filename(name),
+			llb.WithCustomNamef("%s: fetch %s", r.Name, url))
+		c.sources = append(c.sources, SourceRef{Recipe: r.Name, URL: url, Fetched: get, SHA256: pin.SHA256})
+		out = append(out, fetched{state: st, filename: name, dest: s.Dest})
+	}
+	return out, nil
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
+
+// rewrite applies the longest matching mirror prefix to url.
+func rewrite(mirrors map[string]string, url string) string {
+	best := ""
+	for prefix := range mirrors {
+		if strings.HasPrefix(url, prefix) && len(prefix) > len(best) {
+			best = prefix
+		}
+	}
+	if best == "" {
+		return url
+	}
+	return mirrors[best] + strings.TrimPrefix(url, best)
+}
+
+// unpackScript extracts every source into /build, applies the patches in
+// order and runs the recipe's prepare snippet.
+func unpackScript(r *recipe.Recipe, srcs []fetched) string {
+	var sb strings.Builder
+	for i, s := range srcs {
+		dest := "/build"
+		if s.dest != "" {
+			dest = path.Join("/build", path.Clean("/"+s.dest))
+		}
+		fmt.Fprintf(&sb, "mkdir -p %s\n", shellQuote(dest))
+		src := fmt.Sprintf("/src/%d", i)
+		switch {
+		case s.filename == "":
+			fmt.Fprintf(&sb, "cp -a %s/. %s\n", src, shellQuote(dest))
+		case isArchive(s.filename):
+			fmt.Fprintf(&sb, "tar -xf %s -C %s --strip-components=1 --no-same-owner\n", shellQuote(src+"/"+s.filename), shellQuote(dest))
+		default:
+			fmt.Fprintf(&sb, "cp %s %s/\n", shellQuote(src+"/"+s.filename), shellQuote(dest))
+		}
+	}
+	for _, p := range r.Patches {
+		fmt.Fprintf(&sb, "echo 'applying %s'\npatch -p1 -N -d /build < %s\n", strings.ReplaceAll(p, "'", ""), shellQuote("/recipe/"+p))
+	}
+	if strings.TrimSpace(r.Build.Prepare) != "" {
+		sb.WriteString(r.Build.Prepare)
+		sb.WriteString("\n")
+	}
+	return sb.String()
+}
+
+func isArchive(name string) bool {
+	for _, ext := range []string{".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".tar.lz"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// env returns the sorted environment of every phase of r.
+func (c *Converter) env(r *recipe.Recipe, useWrapper bool) [][2]string {
+	t := c.target
+	m := map[string]string{
+		"PATH":              "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME":              "/tmp",
+		"TZ":                "UTC",
+		"LC_ALL":            "C",
+		"SOURCE_DATE_EPOCH": strconv.FormatInt(c.opts.SourceDateEpoch, 10),
+		"HADRON_ARCH":       string(t.Arch),
+		"HADRON_TRIPLET":    t.Triplet,
+		"KARCH":             t.KernelArch,
+		"CFLAGS":            t.CFlags,
+		"CXXFLAGS":          t.CFlags,
+		"CC":                t.HostGCC,
+		"CROSS_COMPILE":     "",
+	}
+	if !t.Native() {
+		m["CROSS_COMPILE"] = strings.TrimSuffix(t.HostGCC, "gcc")
+	}
+	if useWrapper {
+		m["PATH"] = toolchain.WrapperDir + "/bin:" + m["PATH"]
+		m["CC"] = toolchain.WrapperDir + "/bin/cc"
+		m["PKG_CONFIG_SYSROOT_DIR"] = toolchain.SysrootDir
+		m["PKG_CONFIG_LIBDIR"] = toolchain.SysrootDir + "/usr/lib/pkgconfig:" + toolchain.SysrootDir + "/usr/share/pkgconfig"
+	}
+	for k, v := range r.Build.Env {
+		m[k] = v
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([][2]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, [2]string{k, m[k]})
+	}
+	return out
+}
+
+// wrapperMounts mounts the stage-1 compiler wrapper, the kernel UAPI headers
+// and (for native targets, so configure can run test programs) the musl
+// dynamic loader from the libc layer.
+func (c *Converter) wrapperMounts() []llb.RunOption {
+	w := c.wrapperState()
+	ro := []llb.RunOption{
+		llb.AddMount(toolchain.WrapperDir, w, llb.Readonly),
+		llb.AddMount(toolchain.WrapperDir+"/kernel-headers", c.kernelHeaders(), llb.SourcePath("/kernel-headers"), llb.Readonly),
+	}
+	if libc, ok := c.layers[toolchain.LibcRecipe]; ok && c.target.Native() {
+		ro = append(ro, llb.AddMount(c.target.Loader, libc, llb.SourcePath("/usr/lib/libc.so"), llb.Readonly))
+	}
+	return ro
+}
+
+func (c *Converter) wrapperState() llb.State {
+	if c.wrapper != nil {
+		return *c.wrapper
+	}
+	created := llb.WithCreatedTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())
+	fa := llb.Mkdir("/bin", 0o755, created).
+		Mkdir("/kernel-headers", 0o755, created).
+		Mkfile("/bin/cc", 0o755, []byte(c.target.Wrapper()), created).
+		Mkfile("/musl-gcc.specs", 0o644, []byte(c.target.Specs()), created)
+	st := llb.Scratch().File(fa, llb.WithCustomNamef("toolchain: %s musl wrapper", c.target.Arch))
+	c.wrapper = &st
+	return st
+}
+
+// kernelHeaders copies the Linux UAPI headers out of stage 0. It is the one
+// bootstrap shortcut left: a kernel-headers recipe built from the vanilla
+// kernel will replace it.
+func (c *Converter) kernelHeaders() llb.State {
+	var sb strings.Builder
+	sb.WriteString("set -eu\nmkdir -p /out/kernel-headers\n")
+	for _, d := range c.target.KernelHeaderDirs() {
+		base := path.Base(d)
+		fmt.Fprintf(&sb, "if [ -d /usr/include/%s ]; then cp -a /usr/include/%s /out/kernel-headers/%s; fi\n", d, d, base)
+	}
+	sb.WriteString(clamp)
+	run := c.stage0.Run(
+		llb.Args([]string{"/bin/sh", "-c", sb.String()}),
+		llb.ReadonlyRootFS(),
+		llb.Network(pb.NetMode_NONE),
+		llb.AddEnv("SOURCE_DATE_EPOCH", strconv.FormatInt(c.opts.SourceDateEpoch, 10)),
+		llb.WithCustomNamef("toolchain: %s kernel headers (stage0)", c.target.Arch),
+	)
+	return run.AddMount("/out", llb.Scratch())
+}

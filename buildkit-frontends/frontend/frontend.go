@@ -1,0 +1,214 @@
+// Package frontend is Hadron's BuildKit gateway frontend: it reads the
+// project tree from the build context, converts the requested image or
+// recipe to LLB with buildkit-frontends/convert and solves it, once per
+// platform. cmd/hadron-frontend serves it as a gateway image; the hadron CLI
+// runs the same Build function in-process.
+package frontend
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/internal/imagedef"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/toolchain"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// TreeRoots are the top-level folders of the project tree the frontend
+// reads from the build context. Nothing else is transferred.
+var TreeRoots = []string{"recipes", "toolchain", "kernel", "vendor-hashes", "images"}
+
+// Build is the gateway entry point: gwclient.BuildFunc.
+func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+	bo := c.BuildOpts()
+	opts, err := ParseOptions(bo.Opts)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := loadTree(ctx, c, opts)
+	if err != nil {
+		return nil, err
+	}
+	target := opts.Target
+	if target == "" {
+		img, err := imageFromDefinition(ctx, c, opts)
+		if err != nil {
+			return nil, err
+		}
+		target = img.Name
+	}
+	if _, ok := tree.Images[target]; !ok {
+		if _, ok := tree.Recipes[target]; !ok {
+			return nil, fmt.Errorf("target %q is neither an image in images/ nor a recipe", target)
+		}
+	}
+
+	res := gwclient.NewResult()
+	expPlatforms := &exptypes.Platforms{}
+	for _, p := range opts.Platforms {
+		arch, err := toolchain.ArchForPlatform(p)
+		if err != nil {
+			return nil, err
+		}
+		st, conv, err := Plan(tree, target, ConvertOptions(opts, arch))
+		if err != nil {
+			return nil, err
+		}
+		def, err := st.Marshal(ctx, llb.Platform(p))
+		if err != nil {
+			return nil, fmt.Errorf("marshal LLB for %s: %w", target, err)
+		}
+		r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
+		if err != nil {
+			return nil, ExplainSolveError(err, conv.Sources())
+		}
+		ref, err := r.SingleRef()
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := imageConfig(p, opts.SourceDateEpoch)
+		if err != nil {
+			return nil, err
+		}
+		id := platforms.FormatAll(platforms.Normalize(p))
+		if len(opts.Platforms) == 1 {
+			res.SetRef(ref)
+			res.AddMeta(exptypes.ExporterImageConfigKey, cfg)
+		} else {
+			res.AddRef(id, ref)
+			res.AddMeta(fmt.Sprintf("%s/%s", exptypes.ExporterImageConfigKey, id), cfg)
+		}
+		expPlatforms.Platforms = append(expPlatforms.Platforms, exptypes.Platform{ID: id, Platform: p})
+	}
+	if len(opts.Platforms) > 1 {
+		b, err := json.Marshal(expPlatforms)
+		if err != nil {
+			return nil, err
+		}
+		res.AddMeta(exptypes.ExporterPlatformsKey, b)
+	}
+	return res, nil
+}
+
+// Plan converts target (an image or recipe name) of tree for one arch. It
+// needs no BuildKit: the CLI uses it to fail fast and to print the graph.
+func Plan(tree *project.Tree, target string, opts convert.Options) (llb.State, *convert.Converter, error) {
+	roots := []string{target}
+	if img, ok := tree.Images[target]; ok {
+		roots = img.Packages
+	}
+	conv, err := convert.New(tree, opts, roots...)
+	if err != nil {
+		return llb.State{}, nil, err
+	}
+	st, err := conv.Target(target)
+	if err != nil {
+		return llb.State{}, nil, err
+	}
+	return st, conv, nil
+}
+
+// loadTree reads the project tree from the context local and validates it.
+func loadTree(ctx context.Context, c gwclient.Client, opts Options) (*project.Tree, error) {
+	incl := make([]string, 0, len(TreeRoots))
+	for _, r := range TreeRoots {
+		incl = append(incl, r+"/**")
+	}
+	src := llb.Local(opts.ContextName,
+		llb.IncludePatterns(incl),
+		llb.SessionID(c.BuildOpts().SessionID),
+		llb.SharedKeyHint(opts.ContextName+":tree"),
+		llb.WithCustomName("load project tree"),
+	)
+	def, err := src.Marshal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB()})
+	if err != nil {
+		return nil, fmt.Errorf("read build context %q: %w", opts.ContextName, err)
+	}
+	ref, err := r.SingleRef()
+	if err != nil {
+		return nil, err
+	}
+	fsys, err := readTree(ctx, ref, TreeRoots)
+	if err != nil {
+		return nil, err
+	}
+	return project.Load(fsys)
+}
+
+// imageFromDefinition reads the image definition file the build was started
+// with (docker buildx build -f images/x.yaml, or --local dockerfile=...).
+func imageFromDefinition(ctx context.Context, c gwclient.Client, opts Options) (*imagedef.Image, error) {
+	src := llb.Local(opts.DefinitionName,
+		llb.IncludePatterns([]string{opts.Filename}),
+		llb.SessionID(c.BuildOpts().SessionID),
+		llb.SharedKeyHint(opts.DefinitionName),
+		llb.WithCustomName("load image definition"),
+	)
+	def, err := src.Marshal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB()})
+	if err != nil {
+		return nil, fmt.Errorf("no target given and no image definition readable (%s): %w", opts.Filename, err)
+	}
+	ref, err := r.SingleRef()
+	if err != nil {
+		return nil, err
+	}
+	data, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: opts.Filename})
+	if err != nil {
+		return nil, fmt.Errorf("no target given and no image definition at %s: %w", opts.Filename, err)
+	}
+	name := path.Join("images", path.Base(opts.Filename))
+	return imagedef.Load(singleFileFS(name, data), name)
+}
+
+// imageConfig is the OCI image config of a Hadron root filesystem.
+func imageConfig(p ocispecs.Platform, epoch int64) ([]byte, error) {
+	created := time.Unix(epoch, 0).UTC()
+	img := dockerspec.DockerOCIImage{
+		Image: ocispecs.Image{
+			Created:  &created,
+			Platform: p,
+			RootFS:   ocispecs.RootFS{Type: "layers"},
+		},
+		Config: dockerspec.DockerOCIImageConfig{
+			ImageConfig: ocispecs.ImageConfig{
+				Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+				Cmd: []string{"/bin/sh"},
+			},
+		},
+	}
+	return json.Marshal(img)
+}
+
+// singleFileFS is an fs.FS holding one file.
+func singleFileFS(name string, data []byte) fs.FS {
+	return mapFS(map[string][]byte{name: data})
+}
+
+// lowerKeys is used by ParseOptions for case-insensitive build args.
+func lowerKeys(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}

@@ -1,0 +1,212 @@
+package frontend
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing/fstest"
+
+	"github.com/containerd/platforms"
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Option keys understood by the frontend. Each may also be given as a
+// build arg (`--build-arg stage0=...` becomes "build-arg:stage0"), which is
+// how `docker buildx build` passes them.
+const (
+	OptTarget          = "target"
+	OptPlatform        = "platform"
+	OptStage0          = "stage0"
+	OptSourceDateEpoch = "source-date-epoch"
+	OptMirrors         = "mirrors"
+	OptCheck           = "check"
+	OptNoCache         = "no-cache"
+	OptFilename        = "filename"
+	OptContextName     = "contextkey"
+	OptDefinitionName  = "dockerfilekey"
+)
+
+// Options are the parsed frontend options.
+type Options struct {
+	Target          string
+	Platforms       []ocispecs.Platform
+	Stage0          string
+	SourceDateEpoch int64
+	Mirrors         map[string]string
+	Check           bool
+	NoCache         bool
+	Filename        string
+	ContextName     string
+	DefinitionName  string
+}
+
+// ParseOptions reads the frontend options (and build-arg: aliases).
+func ParseOptions(raw map[string]string) (Options, error) {
+	get := func(k string) string {
+		if v, ok := raw[k]; ok {
+			return v
+		}
+		return lowerKeys(raw)["build-arg:"+k]
+	}
+	o := Options{
+		Target:         get(OptTarget),
+		Stage0:         get(OptStage0),
+		Filename:       get(OptFilename),
+		ContextName:    get(OptContextName),
+		DefinitionName: get(OptDefinitionName),
+	}
+	if o.Filename == "" {
+		o.Filename = "Dockerfile"
+	}
+	if o.ContextName == "" {
+		o.ContextName = convert.DefaultContext
+	}
+	if o.DefinitionName == "" {
+		o.DefinitionName = "dockerfile"
+	}
+	if v := get(OptSourceDateEpoch); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return o, fmt.Errorf("option %s=%q: want a non-negative Unix time in seconds", OptSourceDateEpoch, v)
+		}
+		o.SourceDateEpoch = n
+	}
+	if v := get(OptCheck); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return o, fmt.Errorf("option %s=%q: want true or false", OptCheck, v)
+		}
+		o.Check = b
+	}
+	if v, ok := raw[OptNoCache]; ok {
+		// BuildKit's convention: present (even empty) means "no cache".
+		o.NoCache = v == "" || v == "true" || v == "1"
+	}
+	m, err := ParseMirrors(get(OptMirrors))
+	if err != nil {
+		return o, err
+	}
+	o.Mirrors = m
+	plat := get(OptPlatform)
+	if plat == "" {
+		o.Platforms = []ocispecs.Platform{{OS: "linux", Architecture: "amd64"}}
+	} else {
+		for _, s := range strings.Split(plat, ",") {
+			p, err := platforms.Parse(strings.TrimSpace(s))
+			if err != nil {
+				return o, fmt.Errorf("option %s=%q: %w", OptPlatform, plat, err)
+			}
+			o.Platforms = append(o.Platforms, platforms.Normalize(p))
+		}
+	}
+	return o, nil
+}
+
+// ConvertOptions derives the converter options for one arch.
+func ConvertOptions(o Options, arch recipe.Arch) convert.Options {
+	return convert.Options{
+		Arch:            arch,
+		Stage0:          o.Stage0,
+		SourceDateEpoch: o.SourceDateEpoch,
+		Mirrors:         o.Mirrors,
+		Check:           o.Check,
+		NoCache:         o.NoCache,
+		ContextName:     o.ContextName,
+	}
+}
+
+// ParseMirrors parses "prefix=replacement" pairs separated by ';' or
+// newlines (URLs may contain commas).
+func ParseMirrors(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, item := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '\n' }) {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(item, "=")
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("option %s: %q is not prefix=replacement", OptMirrors, item)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// FormatMirrors is the inverse of ParseMirrors, sorted for stable cache keys.
+func FormatMirrors(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, ";")
+}
+
+// ChecksumError is a source whose content does not match its pin.
+type ChecksumError struct {
+	Recipe   string
+	URL      string
+	Fetched  string
+	Expected string
+	Actual   string
+}
+
+func (e *ChecksumError) Error() string {
+	from := ""
+	if e.Fetched != "" && e.Fetched != e.URL {
+		from = " (fetched from " + e.Fetched + ")"
+	}
+	return fmt.Sprintf("checksum mismatch for recipe %s: source %s%s: expected sha256:%s, got %s; "+
+		"if upstream really changed the file, review it and run `hadron hashes pin %s`",
+		e.Recipe, e.URL, from, e.Expected, e.Actual, e.Recipe)
+}
+
+var mismatchRe = regexp.MustCompile(`digest mismatch(?: for \S+:)? (sha256:[0-9a-f]{64})(?::| \(expected:) (sha256:[0-9a-f]{64})`)
+
+// ExplainSolveError maps BuildKit's "digest mismatch" to a ChecksumError
+// naming the recipe, the upstream URL and both digests. Other errors pass
+// through unchanged.
+func ExplainSolveError(err error, sources []convert.SourceRef) error {
+	if err == nil {
+		return nil
+	}
+	m := mismatchRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	a, b := strings.TrimPrefix(m[1], "sha256:"), strings.TrimPrefix(m[2], "sha256:")
+	for _, s := range sources {
+		switch s.SHA256 {
+		case b:
+			return &ChecksumError{Recipe: s.Recipe, URL: s.URL, Fetched: s.Fetched, Expected: b, Actual: "sha256:" + a}
+		case a:
+			return &ChecksumError{Recipe: s.Recipe, URL: s.URL, Fetched: s.Fetched, Expected: a, Actual: "sha256:" + b}
+		}
+	}
+	return err
+}
+
+// IsChecksumError reports whether err is (or wraps) a ChecksumError.
+func IsChecksumError(err error) bool {
+	var ce *ChecksumError
+	return errors.As(err, &ce)
+}
+
+func mapFS(files map[string][]byte) fs.FS {
+	m := fstest.MapFS{}
+	for k, v := range files {
+		m[k] = &fstest.MapFile{Data: v, Mode: 0o644}
+	}
+	return m
+}

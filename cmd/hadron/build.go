@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
+	"github.com/hadron-linux/hadron/internal/engine"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/solve"
+	"github.com/hadron-linux/hadron/toolchain"
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+func newBuildCmd(v *viper.Viper) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "build TARGET",
+		Short: "Build an image (images/TARGET.yaml) or a single recipe with BuildKit",
+		Long: `Build converts TARGET and its dependencies to one LLB graph and solves it.
+
+With no --addr (and no BUILDKIT_HOST) hadron starts and manages a local
+buildkitd; see "hadron engine". Outputs use buildctl's syntax:
+  -o type=local,dest=out/mini      the root filesystem as a directory
+  -o type=oci,dest=out/mini.tar    an OCI image layout tarball
+  -o type=tar,dest=out/mini-rootfs.tar`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBuild(cmd, v, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringSlice("platform", nil, "target platforms (linux/amd64, linux/arm64); default linux/amd64")
+	f.StringArrayP("output", "o", nil, "export spec, e.g. type=local,dest=out/mini (repeatable)")
+	f.String("progress", "auto", "progress output: auto, plain, tty, rawjson or quiet")
+	f.String("stage0", "", "stage-0 build environment image (default: a pinned public image)")
+	f.Int64("source-date-epoch", 0, "SOURCE_DATE_EPOCH for every step and file time")
+	f.String("addr", "", "BuildKit address (default: $BUILDKIT_HOST, else the managed local engine)")
+	f.Bool("no-cache", false, "re-run every build step")
+	f.Bool("check", false, "run each recipe's check phase")
+	f.StringArray("cache-to", nil, "cache export spec, e.g. type=registry,ref=host/cache (repeatable)")
+	f.StringArray("cache-from", nil, "cache import spec (repeatable)")
+	f.StringArray("secret", nil, "secret for signing steps, e.g. id=db,src=keys/db.key (repeatable)")
+	return cmd
+}
+
+func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
+	ctx := cmd.Context()
+	dir := v.GetString("dir")
+	req := solve.Request{
+		Dir:             dir,
+		Target:          target,
+		Platforms:       v.GetStringSlice("platform"),
+		Stage0:          v.GetString("stage0"),
+		SourceDateEpoch: v.GetInt64("source-date-epoch"),
+		Mirrors:         v.GetStringMapString("mirrors"),
+		Check:           v.GetBool("check"),
+		NoCache:         v.GetBool("no-cache"),
+		Outputs:         v.GetStringSlice("output"),
+		CacheTo:         v.GetStringSlice("cache-to"),
+		CacheFrom:       v.GetStringSlice("cache-from"),
+		Secrets:         v.GetStringSlice("secret"),
+		Progress:        v.GetString("progress"),
+		ProgressOut:     cmd.ErrOrStderr(),
+	}
+	if err := planLocally(dir, req); err != nil {
+		return err
+	}
+	addr := v.GetString("addr")
+	if addr == "" {
+		addr = os.Getenv("BUILDKIT_HOST")
+	}
+	c, err := engine.Connect(ctx, addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := solve.Build(ctx, c, req); err != nil {
+		return fmt.Errorf("build %s: %w", target, err)
+	}
+	for _, o := range req.Outputs {
+		fmt.Fprintf(cmd.OutOrStdout(), "exported %s\n", o)
+	}
+	return nil
+}
+
+// planLocally loads and converts the target before any engine is started,
+// so bad recipes, unpinned sources and unknown targets fail in
+// milliseconds with file:line errors.
+func planLocally(dir string, req solve.Request) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	tree, err := project.Load(os.DirFS(abs))
+	if err != nil {
+		return err
+	}
+	opts, err := frontend.ParseOptions(req.Attrs())
+	if err != nil {
+		return err
+	}
+	if _, ok := tree.Images[req.Target]; !ok {
+		if _, ok := tree.Recipes[req.Target]; !ok {
+			return fmt.Errorf("no image images/%s.yaml and no recipe named %q (images: %s)", req.Target, req.Target, strings.Join(imageNames(tree), ", "))
+		}
+	}
+	for _, p := range opts.Platforms {
+		arch, err := toolchain.ArchForPlatform(p)
+		if err != nil {
+			return fmt.Errorf("--platform %s: %w", platforms.Format(p), err)
+		}
+		if _, _, err := frontend.Plan(tree, req.Target, frontend.ConvertOptions(opts, arch)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func imageNames(t *project.Tree) []string {
+	out := make([]string, 0, len(t.Images))
+	for n := range t.Images {
+		out = append(out, n)
+	}
+	return sortedStrings(out)
+}

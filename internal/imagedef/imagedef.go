@@ -1,0 +1,166 @@
+// Package imagedef reads image definitions, images/<name>.yaml: which
+// packages go into a root filesystem, for which architectures, and how it
+// boots. The first line may be a BuildKit "# syntax=" directive so that the
+// file can be passed to `docker buildx build` directly.
+package imagedef
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/hadron-linux/hadron/internal/errlist"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/yamlstrict"
+)
+
+// Dir is the folder holding image definitions, relative to the tree root.
+const Dir = "images"
+
+// Boot variants an image may ask for.
+const (
+	BootNone    = ""        // root filesystem / OCI image only
+	BootTrusted = "trusted" // signed UKI with systemd-boot
+	BootGRUB    = "grub"    // GRUB (EFI and BIOS) with a dracut initramfs
+)
+
+// Boots lists the valid non-empty boot variants.
+var Boots = []string{BootTrusted, BootGRUB}
+
+// Image is one image definition.
+type Image struct {
+	Name        string        `yaml:"name"`
+	Description string        `yaml:"description"`
+	Packages    []string      `yaml:"packages"`
+	Arches      []recipe.Arch `yaml:"arches"`
+	Boot        string        `yaml:"boot"`
+	Hostname    string        `yaml:"hostname"`
+
+	// File is the definition's path relative to the tree root. Set by Load.
+	File string `yaml:"-"`
+	// Line is the line of the "name" key. Set by Load.
+	Line int `yaml:"-"`
+
+	lines yamlstrict.Lines
+}
+
+// LineOf returns the line of the key at path ("packages[2]", "boot"), or of
+// its nearest ancestor, falling back to the image's own line.
+func (img *Image) LineOf(key string) int {
+	if n := img.lines.Of(key); n > 0 {
+		return n
+	}
+	return img.Line
+}
+
+// SupportsArch reports whether the image is built for a. An empty Arches
+// list means every architecture.
+func (img *Image) SupportsArch(a recipe.Arch) bool {
+	return len(img.Arches) == 0 || slices.Contains(img.Arches, a)
+}
+
+// hostnameRE is an RFC 1123 host label.
+var hostnameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// Load reads, strictly decodes and checks the image definition at path.
+// On problems it returns the image as far as it was read together with an
+// errlist.List.
+func Load(fsys fs.FS, file string) (*Image, error) {
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, errlist.List{{File: file, Msg: fmt.Sprintf("read image definition: %v", err)}}
+	}
+	img := &Image{}
+	lines, err := yamlstrict.Decode(file, data, img)
+	img.File, img.lines = file, lines
+	img.Line = lines["name"]
+	if img.Line == 0 {
+		img.Line = 1
+	}
+	if err != nil {
+		return img, err
+	}
+	return img, img.validate().Sorted().Err()
+}
+
+func (img *Image) validate() errlist.List {
+	var errs errlist.List
+	at := func(key, format string, args ...any) {
+		errs.Addf(img.File, img.LineOf(key), format, args...)
+	}
+	base := strings.TrimSuffix(path.Base(img.File), path.Ext(img.File))
+	switch {
+	case img.Name == "":
+		at("", "name is required (use %q, the file name)", base)
+	case !recipe.ValidName(img.Name):
+		at("name", "invalid image name %q: use lower case letters, digits and + . _ -", img.Name)
+	case img.Name != base:
+		at("name", "name %q does not match the file name %s", img.Name, path.Base(img.File))
+	}
+	if len(img.Packages) == 0 {
+		at("", "packages: at least one package is required")
+	}
+	seen := map[string]bool{}
+	for i, p := range img.Packages {
+		k := fmt.Sprintf("packages[%d]", i)
+		switch {
+		case !recipe.ValidName(p):
+			at(k, "packages: invalid recipe name %q", p)
+		case seen[p]:
+			at(k, "packages: %q listed twice", p)
+		}
+		seen[p] = true
+	}
+	arches := make([]string, len(recipe.Arches))
+	for i, a := range recipe.Arches {
+		arches[i] = string(a)
+	}
+	for i, a := range img.Arches {
+		if !slices.Contains(recipe.Arches, a) {
+			msg := fmt.Sprintf("unsupported arch %q", a)
+			if s := yamlstrict.Suggest(string(a), arches); s != "" {
+				msg += fmt.Sprintf("; did you mean `%s`?", s)
+			} else {
+				msg += "; one of " + strings.Join(arches, ", ")
+			}
+			at(fmt.Sprintf("arches[%d]", i), "%s", msg)
+		}
+	}
+	if img.Boot != BootNone && !slices.Contains(Boots, img.Boot) {
+		msg := fmt.Sprintf("unknown boot variant %q", img.Boot)
+		if s := yamlstrict.Suggest(img.Boot, Boots); s != "" {
+			msg += fmt.Sprintf("; did you mean `%s`?", s)
+		} else {
+			msg += fmt.Sprintf("; one of %s, or leave it out for a plain root filesystem", strings.Join(Boots, ", "))
+		}
+		at("boot", "%s", msg)
+	}
+	if img.Hostname != "" && !hostnameRE.MatchString(img.Hostname) {
+		at("hostname", "invalid hostname %q: lower case letters, digits and -, at most 63 characters", img.Hostname)
+	}
+	return errs
+}
+
+// LoadAll loads every images/*.yaml, sorted by name. A missing images folder
+// gives no images and no error.
+func LoadAll(fsys fs.FS) ([]*Image, error) {
+	files, err := fs.Glob(fsys, Dir+"/*.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("list image definitions: %w", err)
+	}
+	var errs errlist.List
+	var out []*Image
+	for _, f := range files {
+		img, err := Load(fsys, f)
+		errs.Append(err)
+		if img != nil {
+			out = append(out, img)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, errs.Sorted().Err()
+}

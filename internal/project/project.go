@@ -1,0 +1,152 @@
+// Package project loads a whole Hadron tree (recipes, toolchain and kernel
+// recipes, lock files, image definitions) and checks how the pieces fit
+// together: dependencies that name no recipe, images with unknown packages,
+// recipes without a matching lock.
+package project
+
+import (
+	"fmt"
+	"io/fs"
+	"sort"
+
+	"github.com/hadron-linux/hadron/internal/errlist"
+	"github.com/hadron-linux/hadron/internal/imagedef"
+	"github.com/hadron-linux/hadron/internal/lockfile"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/yamlstrict"
+)
+
+// Tree is a loaded project tree, keyed by recipe, recipe and image name.
+type Tree struct {
+	Recipes map[string]*recipe.Recipe
+	Locks   map[string]*lockfile.Lock
+	Images  map[string]*imagedef.Image
+}
+
+// Load reads the tree rooted at fsys. Every problem, in single files and
+// across files, is returned as one sorted errlist.List; the Tree is returned
+// too, with whatever could be read, so that callers may still inspect it.
+func Load(fsys fs.FS) (*Tree, error) {
+	t := &Tree{
+		Recipes: map[string]*recipe.Recipe{},
+		Locks:   map[string]*lockfile.Lock{},
+		Images:  map[string]*imagedef.Image{},
+	}
+	var errs errlist.List
+	recipes, err := recipe.LoadAll(fsys)
+	if err != nil && recipes == nil {
+		return nil, fmt.Errorf("load recipes: %w", err)
+	}
+	errs.Append(err)
+	broken := map[string]bool{} // recipes with problems of their own
+	for _, e := range asList(err) {
+		broken[e.File] = true
+	}
+	for _, r := range recipes {
+		if r.Name == "" {
+			continue
+		}
+		if _, dup := t.Recipes[r.Name]; !dup {
+			t.Recipes[r.Name] = r
+		}
+	}
+
+	locks, err := lockfile.LoadAll(fsys)
+	if err != nil && locks == nil {
+		return nil, fmt.Errorf("load lock files: %w", err)
+	}
+	errs.Append(err)
+	for _, e := range asList(err) {
+		broken[e.File] = true
+	}
+	t.Locks = locks
+
+	images, err := imagedef.LoadAll(fsys)
+	if err != nil && images == nil {
+		return nil, fmt.Errorf("load image definitions: %w", err)
+	}
+	errs.Append(err)
+	for _, img := range images {
+		if img.Name == "" {
+			continue
+		}
+		if first, dup := t.Images[img.Name]; dup {
+			errs.Addf(img.File, img.Line, "duplicate image name %q: also defined at %s:%d", img.Name, first.File, first.Line)
+			continue
+		}
+		t.Images[img.Name] = img
+	}
+
+	errs = append(errs, t.crossCheck(broken)...)
+	return t, errs.Sorted().Err()
+}
+
+func asList(err error) errlist.List {
+	var l errlist.List
+	l.Append(err)
+	return l
+}
+
+// Names returns the sorted recipe names.
+func (t *Tree) Names() []string {
+	names := make([]string, 0, len(t.Recipes))
+	for n := range t.Recipes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// crossCheck finds problems between files. broken holds the files that
+// already have problems of their own; their locks are not compared again.
+func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
+	var errs errlist.List
+	names := t.Names()
+	unknown := func(file string, line int, what, name string) {
+		msg := fmt.Sprintf("%s %q: no such recipe", what, name)
+		if s := yamlstrict.Suggest(name, names); s != "" {
+			msg += fmt.Sprintf("; did you mean `%s`?", s)
+		}
+		errs.Addf(file, line, "%s", msg)
+	}
+	for _, n := range names {
+		r := t.Recipes[n]
+		for i, d := range r.Dependencies.Build {
+			if _, ok := t.Recipes[d]; !ok && recipe.ValidName(d) && d != r.Name {
+				unknown(r.File, r.LineOf(fmt.Sprintf("dependencies.build[%d]", i)), "build dependency", d)
+			}
+		}
+		for i, d := range r.Dependencies.Runtime {
+			if _, ok := t.Recipes[d]; !ok && recipe.ValidName(d) && d != r.Name {
+				unknown(r.File, r.LineOf(fmt.Sprintf("dependencies.runtime[%d]", i)), "runtime dependency", d)
+			}
+		}
+		l := t.Locks[n]
+		if l != nil && broken[l.File] {
+			continue
+		}
+		if broken[r.File] && l != nil {
+			continue
+		}
+		errs = append(errs, lockfile.Check(r, l)...)
+	}
+	lockNames := make([]string, 0, len(t.Locks))
+	for n := range t.Locks {
+		lockNames = append(lockNames, n)
+	}
+	sort.Strings(lockNames)
+	for _, n := range lockNames {
+		if _, ok := t.Recipes[n]; !ok {
+			l := t.Locks[n]
+			errs.Addf(l.File, l.Line, "lock file for unknown recipe %q; delete it or restore the recipe", n)
+		}
+	}
+	for _, img := range t.Images {
+		for i, p := range img.Packages {
+			if _, ok := t.Recipes[p]; !ok && recipe.ValidName(p) {
+				unknown(img.File, img.LineOf(fmt.Sprintf("packages[%d]", i)), "package", p)
+			}
+		}
+	}
+	return errs
+}

@@ -1,0 +1,402 @@
+package recipe
+
+import (
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/hadron-linux/hadron/internal/errlist"
+	"github.com/hadron-linux/hadron/internal/yamlstrict"
+)
+
+var (
+	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9+._-]*$`)
+	versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+~-]*$`)
+	commitRE  = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	envRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	repoRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	licenseRE = regexp.MustCompile(`^(LicenseRef-)?[A-Za-z0-9][A-Za-z0-9.+-]*$`)
+)
+
+// UpstreamKinds lists every valid upstream kind.
+var UpstreamKinds = []UpstreamKind{UpstreamGitHubReleases, UpstreamGitHubTags, UpstreamGitTags, UpstreamHTTPIndex}
+
+// Schemes lists the valid upstream version schemes ("" means semver).
+var Schemes = []string{"semver", "openssh", "date", "kernel"}
+
+// ValidName reports whether s is a valid recipe name: lower case letters,
+// digits and + . _ -, starting with a letter or digit.
+func ValidName(s string) bool { return nameRE.MatchString(s) }
+
+// validator accumulates problems for one recipe with its lines.
+type validator struct {
+	r    *Recipe
+	errs errlist.List
+}
+
+func (v *validator) at(key, format string, args ...any) {
+	v.errs.Addf(v.r.File, v.r.LineOf(key), format, args...)
+}
+
+// validate checks everything that can be checked from the recipe alone (and
+// the files next to it in fsys).
+func (r *Recipe) validate(fsys fs.FS) errlist.List {
+	v := &validator{r: r}
+	v.identity()
+	v.sources()
+	v.localFiles(fsys, "patches", r.Patches, false)
+	v.localFiles(fsys, "files", r.Files, true)
+	v.dependencies("dependencies.build", r.Dependencies.Build)
+	v.dependencies("dependencies.runtime", r.Dependencies.Runtime)
+	v.build()
+	v.arches()
+	v.upstream()
+	return v.errs
+}
+
+func (v *validator) identity() {
+	r := v.r
+	folder := path.Base(r.Dir)
+	switch {
+	case r.Name == "":
+		v.at("", "name is required (use %q, the folder name)", folder)
+	case !ValidName(r.Name):
+		v.at("name", "invalid name %q: use lower case letters, digits and + . _ -", r.Name)
+	case r.Name != folder:
+		v.at("name", "name %q does not match its folder %q", r.Name, r.Dir)
+	}
+	switch {
+	case r.Version == "":
+		v.at("", "version is required")
+	case !versionRE.MatchString(r.Version):
+		v.at("version", "invalid version %q: use letters, digits and . _ + ~ -", r.Version)
+	}
+	if strings.TrimSpace(r.License) == "" {
+		v.at("", "license is required (an SPDX expression such as \"GPL-2.0-or-later\")")
+	} else if msg := checkLicense(r.License); msg != "" {
+		v.at("license", "%s", msg)
+	}
+	if r.Homepage != "" {
+		if msg := checkHTTPURL(r.Homepage); msg != "" {
+			v.at("homepage", "homepage: %s", msg)
+		}
+	}
+}
+
+// checkLicense accepts SPDX-style expressions: identifiers joined by AND, OR
+// and WITH, with parentheses.
+func checkLicense(expr string) string {
+	fields := strings.Fields(strings.NewReplacer("(", " ", ")", " ").Replace(expr))
+	if len(fields) == 0 {
+		return "license is empty"
+	}
+	op := true // an operator may not come first
+	for _, f := range fields {
+		switch f {
+		case "AND", "OR", "WITH":
+			if op {
+				return fmt.Sprintf("license %q: operator %s needs a license on both sides", expr, f)
+			}
+			op = true
+			continue
+		case "and", "or", "with":
+			return fmt.Sprintf("license %q: write the operator %q in upper case", expr, strings.ToUpper(f))
+		}
+		if !op {
+			return fmt.Sprintf("license %q: join licenses with AND, OR or WITH", expr)
+		}
+		if !licenseRE.MatchString(f) {
+			return fmt.Sprintf("license %q: %q is not an SPDX identifier", expr, f)
+		}
+		op = false
+	}
+	if op {
+		return fmt.Sprintf("license %q ends with an operator", expr)
+	}
+	if strings.Count(expr, "(") != strings.Count(expr, ")") {
+		return fmt.Sprintf("license %q: unbalanced parentheses", expr)
+	}
+	return ""
+}
+
+// checkHTTPURL returns a problem description, or "" when u is an absolute
+// http(s) URL with a host.
+func checkHTTPURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return fmt.Sprintf("malformed URL %q: %v", u, err)
+	}
+	if p.Scheme != "https" && p.Scheme != "http" {
+		return fmt.Sprintf("URL %q: only http:// and https:// are allowed", u)
+	}
+	if p.Host == "" {
+		return fmt.Sprintf("URL %q has no host", u)
+	}
+	return ""
+}
+
+func (v *validator) sources() {
+	r := v.r
+	if len(r.Sources) == 0 {
+		v.at("", "at least one source is required under `sources`")
+		return
+	}
+	seen := map[string]int{}
+	for i, s := range r.Sources {
+		key := fmt.Sprintf("sources[%d]", i)
+		var raw, field string
+		switch {
+		case s.URL != "" && s.Git != "":
+			v.at(key, "source %d has both url and git; use one", i+1)
+			continue
+		case s.URL == "" && s.Git == "":
+			v.at(key, "source %d needs url (an archive) or git (a repository)", i+1)
+			continue
+		case s.URL != "":
+			raw, field = s.URL, "url"
+			if s.Commit != "" {
+				v.at(key+".commit", "commit only applies to git sources")
+			}
+		default:
+			raw, field = s.Git, "git"
+			switch {
+			case s.Commit == "":
+				v.at(key, "git source %d needs a commit (40 hex digits)", i+1)
+			case !commitRE.MatchString(s.Commit):
+				v.at(key+".commit", "commit %q is not a full 40-digit lower-case hex SHA-1", s.Commit)
+			}
+		}
+		if bad := r.unknownVars(raw); len(bad) > 0 {
+			v.at(key+"."+field, "unknown variable %s (known: ${name}, ${version}, ${version_major}, ${version_minor}, ${version_major_minor})", strings.Join(bad, ", "))
+			continue
+		}
+		u := r.Expand(raw)
+		if msg := checkHTTPURL(u); msg != "" {
+			v.at(key+"."+field, "%s", msg)
+			continue
+		}
+		if first, dup := seen[u]; dup {
+			v.at(key+"."+field, "duplicate source %s (also source %d)", u, first+1)
+		}
+		seen[u] = i
+		if s.Dest != "" {
+			if msg := checkRelPath(s.Dest); msg != "" {
+				v.at(key+".dest", "dest %s", msg)
+			}
+		}
+	}
+}
+
+// checkRelPath returns a problem description, or "" when p is a clean
+// relative path that stays below its base.
+func checkRelPath(p string) string {
+	switch {
+	case p == "":
+		return "is empty"
+	case strings.HasPrefix(p, "/"):
+		return fmt.Sprintf("%q must be relative, not absolute", p)
+	case strings.Contains(p, `\`):
+		return fmt.Sprintf("%q: use / as the separator", p)
+	}
+	c := path.Clean(p)
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return fmt.Sprintf("%q escapes the recipe folder", p)
+	}
+	if c == "." {
+		return fmt.Sprintf("%q names the folder itself", p)
+	}
+	return ""
+}
+
+// localFiles checks patch or file paths: relative, inside the recipe folder
+// (also after following symlinks), and present.
+func (v *validator) localFiles(fsys fs.FS, key string, paths []string, dirOK bool) {
+	seen := map[string]bool{}
+	for i, p := range paths {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if msg := checkRelPath(p); msg != "" {
+			v.at(k, "%s: %s", key, msg)
+			continue
+		}
+		c := path.Clean(p)
+		if seen[c] {
+			v.at(k, "%s: %q listed twice", key, p)
+			continue
+		}
+		seen[c] = true
+		full := path.Join(v.r.Dir, c)
+		resolved, err := resolveInside(fsys, v.r.Dir, full)
+		if err != nil {
+			v.at(k, "%s: %q: %v", key, p, err)
+			continue
+		}
+		info, err := fs.Stat(fsys, resolved)
+		if err != nil {
+			v.at(k, "%s: %q does not exist in %s", key, p, v.r.Dir)
+			continue
+		}
+		if info.IsDir() && !dirOK {
+			v.at(k, "%s: %q is a folder, expected a file", key, p)
+		}
+	}
+}
+
+// resolveInside follows symlinks along name (a path below root in fsys) and
+// returns the resolved path, or an error when a link points outside root.
+// Missing components are not an error here: the caller's Stat reports them.
+func resolveInside(fsys fs.FS, root, name string) (string, error) {
+	rest := strings.Split(strings.TrimPrefix(name, root+"/"), "/")
+	cur := root
+	for hops := 0; len(rest) > 0; {
+		next := path.Join(cur, rest[0])
+		rest = rest[1:]
+		info, err := fs.Lstat(fsys, next)
+		if err != nil || info.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		if hops++; hops > 40 {
+			return "", fmt.Errorf("too many levels of symbolic links")
+		}
+		target, err := fs.ReadLink(fsys, next)
+		if err != nil {
+			return "", fmt.Errorf("read symlink %s: %w", next, err)
+		}
+		if path.IsAbs(target) {
+			return "", fmt.Errorf("symlink %s points to absolute path %s, outside the recipe folder", next, target)
+		}
+		dest := path.Join(path.Dir(next), target)
+		if dest != root && !strings.HasPrefix(dest, root+"/") {
+			return "", fmt.Errorf("symlink %s points to %s, outside the recipe folder %s", next, target, root)
+		}
+		// Restart from the root with the link's destination in front of
+		// what is left, so links inside the destination are followed too.
+		if dest != root {
+			rest = append(strings.Split(strings.TrimPrefix(dest, root+"/"), "/"), rest...)
+		}
+		cur = root
+	}
+	return cur, nil
+}
+
+func (v *validator) dependencies(key string, deps []string) {
+	seen := map[string]bool{}
+	for i, d := range deps {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		switch {
+		case !ValidName(d):
+			v.at(k, "%s: invalid recipe name %q", key, d)
+		case d == v.r.Name:
+			v.at(k, "%s: recipe depends on itself", key)
+		case seen[d]:
+			v.at(k, "%s: %q listed twice", key, d)
+		}
+		seen[d] = true
+	}
+}
+
+func (v *validator) build() {
+	b := v.r.Build
+	names := make([]string, len(Styles))
+	for i, s := range Styles {
+		names[i] = string(s)
+	}
+	switch {
+	case b.Style == "":
+		v.at("build", "build.style is required: one of %s", strings.Join(names, ", "))
+	case !slices.Contains(Styles, b.Style):
+		msg := fmt.Sprintf("unknown build style %q", b.Style)
+		if s := yamlstrict.Suggest(string(b.Style), names); s != "" {
+			msg += fmt.Sprintf("; did you mean `%s`?", s)
+		} else {
+			msg += "; one of " + strings.Join(names, ", ")
+		}
+		v.at("build.style", "%s", msg)
+	case b.Style == StyleCustom && strings.TrimSpace(b.Install) == "":
+		v.at("build.style", "build style custom runs only the recipe's own phases: build.install is required")
+	}
+	for k := range b.Env {
+		if !envRE.MatchString(k) {
+			v.at("build.env."+k, "build.env: %q is not a valid environment variable name", k)
+		}
+	}
+}
+
+func (v *validator) arches() {
+	names := make([]string, len(Arches))
+	for i, a := range Arches {
+		names[i] = string(a)
+	}
+	seen := map[Arch]bool{}
+	for i, a := range v.r.Arches {
+		k := fmt.Sprintf("arches[%d]", i)
+		switch {
+		case !slices.Contains(Arches, a):
+			msg := fmt.Sprintf("unsupported arch %q", a)
+			if s := yamlstrict.Suggest(string(a), names); s != "" {
+				msg += fmt.Sprintf("; did you mean `%s`?", s)
+			} else {
+				msg += "; one of " + strings.Join(names, ", ")
+			}
+			v.at(k, "%s", msg)
+		case seen[a]:
+			v.at(k, "arch %q listed twice", a)
+		}
+		seen[a] = true
+	}
+}
+
+func (v *validator) upstream() {
+	u := v.r.Upstream
+	if u == nil {
+		return
+	}
+	kinds := make([]string, len(UpstreamKinds))
+	for i, k := range UpstreamKinds {
+		kinds[i] = string(k)
+	}
+	switch {
+	case u.Kind == "":
+		v.at("upstream", "upstream.kind is required: one of %s", strings.Join(kinds, ", "))
+	case !slices.Contains(UpstreamKinds, u.Kind):
+		msg := fmt.Sprintf("unknown upstream kind %q", u.Kind)
+		if s := yamlstrict.Suggest(string(u.Kind), kinds); s != "" {
+			msg += fmt.Sprintf("; did you mean `%s`?", s)
+		} else {
+			msg += "; one of " + strings.Join(kinds, ", ")
+		}
+		v.at("upstream.kind", "%s", msg)
+	case u.Kind == UpstreamGitHubReleases || u.Kind == UpstreamGitHubTags:
+		if !repoRE.MatchString(u.Repo) {
+			v.at("upstream.repo", "upstream kind %s needs repo: \"owner/name\" (got %q)", u.Kind, u.Repo)
+		}
+	default:
+		if u.URL == "" {
+			v.at("upstream", "upstream kind %s needs url", u.Kind)
+		} else if msg := checkHTTPURL(u.URL); msg != "" {
+			v.at("upstream.url", "upstream.url: %s", msg)
+		}
+	}
+	if u.Regex != "" {
+		re, err := regexp.Compile(u.Regex)
+		switch {
+		case err != nil:
+			v.at("upstream.regex", "upstream.regex does not compile: %v", err)
+		case re.NumSubexp() < 1:
+			v.at("upstream.regex", "upstream.regex needs a capture group around the version")
+		}
+	}
+	if u.Constraint != "" {
+		if _, err := semver.NewConstraint(u.Constraint); err != nil {
+			v.at("upstream.constraint", "upstream.constraint %q: %v", u.Constraint, err)
+		}
+	}
+	if u.Scheme != "" && !slices.Contains(Schemes, u.Scheme) {
+		v.at("upstream.scheme", "unknown upstream.scheme %q; one of %s", u.Scheme, strings.Join(Schemes, ", "))
+	}
+}

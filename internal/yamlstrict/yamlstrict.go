@@ -1,0 +1,351 @@
+// Package yamlstrict decodes YAML into Go structs strictly: unknown keys (with
+// a "did you mean" suggestion), values of the wrong type and duplicate keys
+// are all reported, each as "file:line: message", instead of being ignored.
+// It also records the line of every decoded value so that later validation
+// can point at the offending line.
+//
+// Supported targets are the shapes Hadron's formats use: structs (by `yaml`
+// tag), pointers to structs, slices, maps with string keys, strings (and
+// named string types), integers, floats and booleans. A struct field named
+// Line of type int and tagged `yaml:"-"` receives the line where the struct's
+// value starts.
+package yamlstrict
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hadron-linux/hadron/internal/errlist"
+	"gopkg.in/yaml.v3"
+)
+
+// Lines maps the path of a decoded value to its line in the file. Paths use
+// the YAML keys joined by dots, with list indexes in brackets:
+// "name", "build.style", "sources[1].url", "patches[0]". The empty path is the
+// document itself.
+type Lines map[string]int
+
+// Of returns the line of path, or of its nearest recorded ancestor, or 0.
+func (l Lines) Of(path string) int {
+	for {
+		if n, ok := l[path]; ok {
+			return n
+		}
+		if path == "" {
+			return 0
+		}
+		path = parent(path)
+	}
+}
+
+// parent strips the last element from a path ("a.b[2]" -> "a.b" -> "a").
+func parent(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}
+
+var syntaxErrRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// Decode parses data, which must hold exactly one YAML document, into out (a
+// pointer) strictly. The returned error, when not nil, is an errlist.List
+// naming file and line for every problem found; decoding continues past
+// problems so that all of them are reported. Lines is returned even when
+// there are problems.
+func Decode(file string, data []byte, out any) (Lines, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return Lines{}, errlist.List{{File: file, Msg: "empty document"}}
+		}
+		return Lines{}, errlist.List{syntaxError(file, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return Lines{}, errlist.List{{File: file, Line: extra.Line, Msg: "more than one YAML document; expected exactly one"}}
+	} else if !errors.Is(err, io.EOF) {
+		return Lines{}, errlist.List{syntaxError(file, err)}
+	}
+	return DecodeNode(file, &doc, out)
+}
+
+// DecodeNode decodes an already parsed node (a document or any value node)
+// into out strictly, like Decode.
+func DecodeNode(file string, node *yaml.Node, out any) (Lines, error) {
+	rv := reflect.ValueOf(out)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return nil, fmt.Errorf("yamlstrict: decode target must be a non-nil pointer, got %T", out)
+	}
+	if node.Kind == yaml.DocumentNode {
+		if len(node.Content) == 0 {
+			return Lines{}, errlist.List{{File: file, Msg: "empty document"}}
+		}
+		node = node.Content[0]
+	}
+	d := &decoder{file: file, lines: Lines{}}
+	d.decode(node, rv.Elem(), "", node.Line)
+	return d.lines, d.errs.Err()
+}
+
+// syntaxError turns a yaml.v3 parse error into a positioned problem.
+func syntaxError(file string, err error) *errlist.Error {
+	msg := err.Error()
+	if m := syntaxErrRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &errlist.Error{File: file, Line: line, Msg: "malformed YAML: " + m[2]}
+	}
+	return &errlist.Error{File: file, Msg: "malformed YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+type decoder struct {
+	file  string
+	lines Lines
+	errs  errlist.List
+	depth int
+}
+
+func (d *decoder) errorf(line int, path, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if path != "" {
+		msg = path + ": " + msg
+	}
+	d.errs.Addf(d.file, line, "%s", msg)
+}
+
+// decode fills v from n. keyLine is the line of the key that introduced the
+// value (or the value's own line for list items and the document).
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, keyLine int) {
+	d.depth++
+	defer func() { d.depth-- }()
+	if d.depth > 100 {
+		d.errorf(n.Line, path, "nesting too deep (alias loop?)")
+		return
+	}
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			d.errorf(n.Line, path, "unresolved alias")
+			return
+		}
+		n = n.Alias
+	}
+	d.lines[path] = keyLine
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // leave the zero value
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), path, keyLine)
+	case reflect.Struct:
+		d.decodeStruct(n, v, path, keyLine)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.errorf(n.Line, path, "expected a list, got %s", describe(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i), item.Line)
+		}
+		v.Set(s)
+	case reflect.Map:
+		d.decodeMap(n, v, path)
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			d.errorf(n.Line, path, "expected a string, got %s", describe(n))
+			return
+		}
+		if n.Tag == "!!bool" {
+			d.errorf(n.Line, path, "expected a string, got the boolean %s (quote it if you mean the text)", n.Value)
+			return
+		}
+		v.SetString(n.Value)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		var x int64
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&x) != nil {
+			d.errorf(n.Line, path, "expected an integer, got %s", describe(n))
+			return
+		}
+		if v.OverflowInt(x) {
+			d.errorf(n.Line, path, "integer %s out of range", n.Value)
+			return
+		}
+		v.SetInt(x)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		var x uint64
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&x) != nil {
+			d.errorf(n.Line, path, "expected a non-negative integer, got %s", describe(n))
+			return
+		}
+		if v.OverflowUint(x) {
+			d.errorf(n.Line, path, "integer %s out of range", n.Value)
+			return
+		}
+		v.SetUint(x)
+	case reflect.Float32, reflect.Float64:
+		var x float64
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&x) != nil {
+			d.errorf(n.Line, path, "expected a number, got %s", describe(n))
+			return
+		}
+		v.SetFloat(x)
+	case reflect.Bool:
+		var x bool
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&x) != nil {
+			d.errorf(n.Line, path, "expected true or false, got %s", describe(n))
+			return
+		}
+		v.SetBool(x)
+	case reflect.Interface:
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.errorf(n.Line, path, "%v", err)
+		}
+	default:
+		d.errorf(n.Line, path, "cannot decode into Go type %s", v.Type())
+	}
+}
+
+// field is one YAML-visible struct field.
+type field struct {
+	index []int
+}
+
+// structFields maps yaml key names to fields and returns the sorted names.
+func structFields(t reflect.Type) (map[string]field, []string) {
+	fields := map[string]field{}
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		tag := sf.Tag.Get("yaml")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = strings.ToLower(sf.Name)
+		}
+		fields[name] = field{index: sf.Index}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return fields, names
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, keyLine int) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n.Line, path, "expected a mapping, got %s", describe(n))
+		return
+	}
+	t := v.Type()
+	if sf, ok := t.FieldByName("Line"); ok && sf.Type.Kind() == reflect.Int && sf.Tag.Get("yaml") == "-" {
+		v.FieldByIndex(sf.Index).SetInt(int64(keyLine))
+	}
+	fields, names := structFields(t)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k.Line, path, "mapping keys must be plain strings, got %s", describe(k))
+			continue
+		}
+		if k.Value == "<<" {
+			d.errorf(k.Line, path, "merge keys (<<) are not supported; write the keys out")
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			d.errorf(k.Line, path, "duplicate key `%s` (first set on line %d)", k.Value, first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		f, ok := fields[k.Value]
+		if !ok {
+			where := ""
+			if path != "" {
+				where = " in " + path
+			}
+			msg := fmt.Sprintf("unknown key `%s`%s", k.Value, where)
+			if s := Suggest(k.Value, names); s != "" {
+				msg += fmt.Sprintf("; did you mean `%s`?", s)
+			} else {
+				msg += fmt.Sprintf("; known keys: %s", strings.Join(names, ", "))
+			}
+			d.errs.Addf(d.file, k.Line, "%s", msg)
+			continue
+		}
+		d.decode(val, v.FieldByIndex(f.index), join(path, k.Value), k.Line)
+	}
+}
+
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n.Line, path, "expected a mapping, got %s", describe(n))
+		return
+	}
+	if v.Type().Key().Kind() != reflect.String {
+		d.errorf(n.Line, path, "cannot decode into Go type %s", v.Type())
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k.Line, path, "mapping keys must be plain strings, got %s", describe(k))
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			d.errorf(k.Line, path, "duplicate key `%s` (first set on line %d)", k.Value, first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		ev := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, ev, join(path, k.Value), k.Line)
+		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), ev)
+	}
+	v.Set(m)
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// describe names a node's kind for error messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!bool":
+			return "the boolean " + n.Value
+		case "!!int", "!!float":
+			return "the number " + n.Value
+		case "!!null":
+			return "null"
+		}
+		return strconv.Quote(n.Value)
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "an empty value"
+}
