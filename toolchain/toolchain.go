@@ -132,15 +132,6 @@ func (t Target) Specs() string {
 		"*link:",
 		"-dynamic-linker " + t.Loader + " -nostdlib %{shared:-shared} %{static:-static} %{rdynamic:-export-dynamic}",
 		"",
-		"*esp_link:",
-		"",
-		"",
-		"*esp_options:",
-		"",
-		"",
-		"*esp_cpp_options:",
-		"",
-		"",
 	}
 	return strings.Join(lines, "\n")
 }

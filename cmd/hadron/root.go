@@ -28,6 +28,7 @@ func newRootCmd() *cobra.Command {
 	for _, c := range []*cobra.Command{
 		// subcommands: keep one per line
 		newBuildCmd(v),
+		newEngineCmd(v),
 	} {
 		root.AddCommand(c)
 	}

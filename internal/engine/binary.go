@@ -22,8 +22,8 @@ const buildkitdPackage = buildkitModule + "/cmd/buildkitd"
 // binaryName is the daemon executable's file name.
 const binaryName = "buildkitd"
 
-// lookPath and executable are the lookups findBinary uses; tests replace
-// them through a binaryFinder.
+// binaryFinder locates (or builds) buildkitd. Its lookups are fields so
+// tests can replace them.
 type binaryFinder struct {
 	explicit   string
 	binDir     string
@@ -133,7 +133,10 @@ func (f binaryFinder) build(ctx context.Context, logf func(string, ...any)) (str
 	}
 	logf("building buildkitd %s from %s (first run only, takes a few minutes)", version, gomod)
 	tmp := out + ".tmp"
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", tmp, buildkitdPackage)
+	// Stamp the version as BuildKit's release builds do, so `hadron engine
+	// status` reports it.
+	ldflags := "-X " + buildkitModule + "/version.Version=" + version
+	cmd := exec.CommandContext(ctx, goBin, "build", "-ldflags="+ldflags, "-o", tmp, buildkitdPackage)
 	cmd.Dir = filepath.Dir(gomod)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if output, err := cmd.CombinedOutput(); err != nil {

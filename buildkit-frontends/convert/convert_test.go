@@ -1,0 +1,247 @@
+package convert_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const repoRoot = "../.."
+
+// repoFS is the real project tree (recipes, locks, images) as an fs.FS.
+func repoFS(t testing.TB) fstest.MapFS {
+	t.Helper()
+	m := fstest.MapFS{}
+	for _, root := range []string{"recipes", "toolchain", "kernel", "vendor-hashes", "images"} {
+		base := filepath.Join(repoRoot, root)
+		if _, err := os.Stat(base); err != nil {
+			continue
+		}
+		err := filepath.WalkDir(base, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			if !strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".lock") && !strings.Contains(p, "/patches/") && !strings.Contains(p, "/files/") {
+				return nil
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(repoRoot, p)
+			m[filepath.ToSlash(rel)] = &fstest.MapFile{Data: data, Mode: 0o644}
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	return m
+}
+
+func opts() convert.Options {
+	return convert.Options{
+		Arch:            recipe.ArchAMD64,
+		Stage0:          "example.invalid/stage0@sha256:" + strings.Repeat("a", 64),
+		SourceDateEpoch: 1700000000,
+	}
+}
+
+// vertex is one LLB op as the golden file shows it.
+type vertex struct {
+	name   string
+	digest digest.Digest
+	op     *pb.Op
+}
+
+func marshal(t testing.TB, fsys fstest.MapFS, target string, o convert.Options) []vertex {
+	t.Helper()
+	tree, err := project.Load(fsys)
+	require.NoError(t, err)
+	roots := []string{target}
+	if img, ok := tree.Images[target]; ok {
+		roots = img.Packages
+	}
+	c, err := convert.New(tree, o, roots...)
+	require.NoError(t, err)
+	st, err := c.Target(target)
+	require.NoError(t, err)
+	def, err := st.Marshal(context.Background(), llb.LinuxAmd64)
+	require.NoError(t, err)
+	var out []vertex
+	for _, dt := range def.Def {
+		var op pb.Op
+		require.NoError(t, op.UnmarshalVT(dt))
+		d := digest.FromBytes(dt)
+		name := def.Metadata[d].Description["llb.customname"]
+		out = append(out, vertex{name: name, digest: d, op: &op})
+	}
+	return out
+}
+
+func names(vs []vertex) map[string]digest.Digest {
+	m := map[string]digest.Digest{}
+	for _, v := range vs {
+		if v.name != "" {
+			m[v.name] = v.digest
+		}
+	}
+	return m
+}
+
+// TestMiniGolden pins the whole LLB of the mini image: every vertex name,
+// its op kind and the commands of each phase. Regenerate with -update and
+// review the diff.
+func TestMiniGolden(t *testing.T) {
+	vs := marshal(t, repoFS(t), "mini", opts())
+	var lines []string
+	for _, v := range vs {
+		switch op := v.op.Op.(type) {
+		case *pb.Op_Exec:
+			var mounts []string
+			for _, m := range op.Exec.Mounts {
+				ro := ""
+				if m.Readonly {
+					ro = ",ro"
+				}
+				mounts = append(mounts, fmt.Sprintf("%s%s", m.Dest, ro))
+			}
+			lines = append(lines, fmt.Sprintf("exec %q net=%s mounts=[%s]\n%s", v.name, op.Exec.Network, strings.Join(mounts, " "), indent(op.Exec.Meta.Args[len(op.Exec.Meta.Args)-1])))
+		case *pb.Op_Source:
+			lines = append(lines, fmt.Sprintf("source %q %s %v", v.name, op.Source.Identifier, sortedAttrs(op.Source.Attrs)))
+		case *pb.Op_Merge:
+			lines = append(lines, fmt.Sprintf("merge %q inputs=%d", v.name, len(op.Merge.Inputs)))
+		case *pb.Op_File:
+			lines = append(lines, fmt.Sprintf("file %q actions=%d", v.name, len(op.File.Actions)))
+		default:
+			lines = append(lines, fmt.Sprintf("other %q", v.name))
+		}
+	}
+	sort.Strings(lines)
+	got := strings.Join(lines, "\n") + "\n"
+	golden := filepath.Join("testdata", "mini.golden")
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err, "run go test ./buildkit-frontends/convert -update to create the golden file")
+	assert.Equal(t, string(want), got)
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ")
+}
+
+func sortedAttrs(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestInvariants checks the properties every build step must have.
+func TestInvariants(t *testing.T) {
+	vs := marshal(t, repoFS(t), "mini", opts())
+	var execs, https int
+	for _, v := range vs {
+		switch op := v.op.Op.(type) {
+		case *pb.Op_Exec:
+			execs++
+			assert.Equal(t, pb.NetMode_NONE, op.Exec.Network, "%s must run without network", v.name)
+			assert.Contains(t, op.Exec.Meta.Env, "SOURCE_DATE_EPOCH=1700000000", v.name)
+			assert.NotEmpty(t, v.name, "every exec is named")
+		case *pb.Op_Source:
+			if strings.HasPrefix(op.Source.Identifier, "https://") {
+				https++
+				assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, op.Source.Attrs[pb.AttrHTTPChecksum], "%s is pinned", v.name)
+			}
+		}
+	}
+	assert.Equal(t, 3, https, "musl, xz and busybox sources")
+	assert.Greater(t, execs, 9)
+	n := names(vs)
+	for _, want := range []string{"musl: configure", "musl: build", "musl: install", "xz: configure", "busybox: install", "mini: assemble image", "mini: finalize"} {
+		assert.Contains(t, n, want)
+	}
+}
+
+// TestDeterministic: the same inputs give the same definition.
+func TestDeterministic(t *testing.T) {
+	fsys := repoFS(t)
+	a := marshal(t, fsys, "mini", opts())
+	for i := 0; i < 5; i++ {
+		b := marshal(t, fsys, "mini", opts())
+		require.Equal(t, names(a), names(b))
+	}
+}
+
+// TestLeafChangeIsLocal: editing xz changes only xz's vertices and the image
+// assembly; musl and busybox keep their digests (so BuildKit reuses them).
+func TestLeafChangeIsLocal(t *testing.T) {
+	fsys := repoFS(t)
+	before := names(marshal(t, fsys, "mini", opts()))
+	edited := fstest.MapFS{}
+	for k, v := range fsys {
+		edited[k] = v
+	}
+	xz := string(fsys["recipes/xz/recipe.yaml"].Data)
+	edited["recipes/xz/recipe.yaml"] = &fstest.MapFile{Data: []byte(strings.Replace(xz, "- --disable-doc", "- --disable-doc\n    - --disable-xzdec", 1))}
+	after := names(marshal(t, edited, "mini", opts()))
+	changed := map[string]bool{}
+	for n, d := range before {
+		if after[n] != d {
+			changed[n] = true
+		}
+	}
+	for n := range changed {
+		assert.True(t, strings.HasPrefix(n, "xz: ") || strings.HasPrefix(n, "mini: "), "unexpected change in %q", n)
+	}
+	assert.True(t, changed["xz: configure"])
+	assert.True(t, changed["mini: assemble image"])
+	assert.False(t, changed["musl: install"])
+	assert.False(t, changed["busybox: install"])
+}
+
+// TestLibcChangeRebuildsDependents: editing musl changes every package
+// built against it.
+func TestLibcChangeRebuildsDependents(t *testing.T) {
+	fsys := repoFS(t)
+	before := names(marshal(t, fsys, "mini", opts()))
+	edited := fstest.MapFS{}
+	for k, v := range fsys {
+		edited[k] = v
+	}
+	musl := string(fsys["recipes/musl/recipe.yaml"].Data)
+	edited["recipes/musl/recipe.yaml"] = &fstest.MapFile{Data: []byte(strings.Replace(musl, "make -j\"$JOBS\"", "make -j\"$JOBS\" V=1", 1))}
+	after := names(marshal(t, edited, "mini", opts()))
+	for _, n := range []string{"musl: build", "xz: configure", "busybox: build", "mini: assemble image"} {
+		assert.NotEqual(t, before[n], after[n], n)
+	}
+	assert.Equal(t, before["musl: configure"], after["musl: configure"])
+}
+
+func BenchmarkConvertMini(b *testing.B) {
+	fsys := repoFS(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		marshal(b, fsys, "mini", opts())
+	}
+}

@@ -1,0 +1,73 @@
+package imagedef
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const good = `# syntax=ghcr.io/hadron-linux/frontend:v1
+name: base
+description: Minimal bootable system
+packages: [musl, systemd, busybox]
+arches: [amd64, arm64]
+boot: trusted
+hostname: hadron
+`
+
+func TestLoadGood(t *testing.T) {
+	fsys := fstest.MapFS{"images/base.yaml": {Data: []byte(good)}}
+	img, err := Load(fsys, "images/base.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "base", img.Name)
+	assert.Equal(t, 2, img.Line)
+	assert.Equal(t, []string{"musl", "systemd", "busybox"}, img.Packages)
+	assert.Equal(t, BootTrusted, img.Boot)
+	assert.True(t, img.SupportsArch(recipe.ArchARM64))
+	assert.Equal(t, 4, img.LineOf("packages[1]"))
+
+	all, err := LoadAll(fsys)
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+}
+
+func TestLoadProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"unknown key", strings.Replace(good, "hostname:", "hostnme:", 1), []string{"images/base.yaml:7: unknown key `hostnme`; did you mean `hostname`?"}},
+		{"wrong type", strings.Replace(good, "packages: [musl, systemd, busybox]", "packages: musl", 1), []string{`images/base.yaml:4: packages: expected a list, got "musl"`}},
+		{"duplicate key", good + "boot: grub\n", []string{"images/base.yaml:8: duplicate key `boot` (first set on line 6)"}},
+		{"name mismatch", strings.Replace(good, "name: base", "name: desktop", 1), []string{`images/base.yaml:2: name "desktop" does not match the file name base.yaml`}},
+		{"no packages", strings.Replace(good, "packages: [musl, systemd, busybox]\n", "", 1), []string{"packages: at least one package is required"}},
+		{"duplicate package", strings.Replace(good, "busybox]", "musl]", 1), []string{`images/base.yaml:4: packages: "musl" listed twice`}},
+		{"bad arch", strings.Replace(good, "arm64]", "aarch64]", 1), []string{`images/base.yaml:5: unsupported arch "aarch64"`}},
+		{"bad boot", strings.Replace(good, "boot: trusted", "boot: trustd", 1), []string{"images/base.yaml:6: unknown boot variant \"trustd\"; did you mean `trusted`?"}},
+		{"bad boot no hint", strings.Replace(good, "boot: trusted", "boot: uboot-legacy", 1), []string{"one of trusted, grub, or leave it out"}},
+		{"bad hostname", strings.Replace(good, "hostname: hadron", "hostname: Hadron_1", 1), []string{`invalid hostname "Hadron_1"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(fstest.MapFS{"images/base.yaml": {Data: []byte(tt.src)}}, "images/base.yaml")
+			require.Error(t, err)
+			lines := strings.Split(err.Error(), "\n")
+			require.Len(t, lines, len(tt.want), "got:\n%v", err)
+			for i, w := range tt.want {
+				assert.Contains(t, lines[i], w)
+			}
+		})
+	}
+}
+
+func TestLoadNoBoot(t *testing.T) {
+	src := strings.Replace(good, "boot: trusted\n", "", 1)
+	img, err := Load(fstest.MapFS{"images/base.yaml": {Data: []byte(src)}}, "images/base.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, BootNone, img.Boot)
+}

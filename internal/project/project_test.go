@@ -1,0 +1,91 @@
+package project_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/project/projecttest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func base() fstest.MapFS {
+	fsys := projecttest.Tree(
+		projecttest.Spec{Name: "musl"},
+		projecttest.Spec{Name: "make", Runtime: []string{"musl"}},
+		projecttest.Spec{Name: "zlib", Build: []string{"make"}, Runtime: []string{"musl"}},
+	)
+	projecttest.Image(fsys, "base", "zlib", "musl")
+	return fsys
+}
+
+func TestLoadGood(t *testing.T) {
+	tree, err := project.Load(base())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"make", "musl", "zlib"}, tree.Names())
+	assert.Len(t, tree.Locks, 3)
+	assert.Contains(t, tree.Images, "base")
+}
+
+func TestLoadProblems(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(fstest.MapFS)
+		want   []string
+	}{
+		{"missing build dependency", func(f fstest.MapFS) {
+			projecttest.Add(f, projecttest.Spec{Name: "xz", Build: []string{"mkae"}})
+		}, []string{"recipes/xz/recipe.yaml:8: build dependency \"mkae\": no such recipe; did you mean `make`?"}},
+		{"missing runtime dependency", func(f fstest.MapFS) {
+			projecttest.Add(f, projecttest.Spec{Name: "xz", Runtime: []string{"libfoo"}})
+		}, []string{`recipes/xz/recipe.yaml:8: runtime dependency "libfoo": no such recipe`}},
+		{"unknown image package", func(f fstest.MapFS) {
+			projecttest.Image(f, "base", "zlib", "zlibb")
+		}, []string{"images/base.yaml:4: package \"zlibb\": no such recipe; did you mean `zlib`?"}},
+		{"unpinned recipe", func(f fstest.MapFS) {
+			delete(f, "vendor-hashes/zlib.lock")
+		}, []string{"recipes/zlib/recipe.yaml:1: recipe zlib has no lock file vendor-hashes/zlib.lock"}},
+		{"lock version mismatch", func(f fstest.MapFS) {
+			f["vendor-hashes/zlib.lock"] = &fstest.MapFile{Data: projecttest.Spec{Name: "zlib", Version: "0.9"}.LockYAML()}
+		}, []string{`vendor-hashes/zlib.lock:1: lock is for zlib 0.9 but recipes/zlib/recipe.yaml has version 1.0`}},
+		{"orphan lock", func(f fstest.MapFS) {
+			f["vendor-hashes/gone.lock"] = &fstest.MapFile{Data: projecttest.Spec{Name: "gone"}.LockYAML()}
+		}, []string{`vendor-hashes/gone.lock:1: lock file for unknown recipe "gone"`}},
+		{"duplicate recipe name", func(f fstest.MapFS) {
+			f["toolchain/make/recipe.yaml"] = &fstest.MapFile{Data: projecttest.Spec{Name: "make"}.RecipeYAML()}
+		}, []string{
+			`recipes/make/recipe.yaml:1: duplicate recipe name "make": also defined at toolchain/make/recipe.yaml:1`,
+			`toolchain/make/recipe.yaml:1: duplicate recipe name "make": also defined at recipes/make/recipe.yaml:1`,
+		}},
+		{"broken recipe and broken lock reported once", func(f fstest.MapFS) {
+			f["recipes/zlib/recipe.yaml"].Data = append(f["recipes/zlib/recipe.yaml"].Data, "homepag: x\n"...)
+			f["vendor-hashes/make.lock"].Data = []byte(strings.Replace(string(f["vendor-hashes/make.lock"].Data), "sha256: ", "sha256: 0", 1))
+		}, []string{
+			"recipes/zlib/recipe.yaml:12: unknown key `homepag`; did you mean `homepage`?",
+			"vendor-hashes/make.lock:5: pin for https://example.org/src/make-1.0.tar.gz: malformed sha256",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := base()
+			tt.change(fsys)
+			tree, err := project.Load(fsys)
+			require.Error(t, err)
+			require.NotNil(t, tree, "the tree is returned with the problems")
+			lines := strings.Split(err.Error(), "\n")
+			require.Len(t, lines, len(tt.want), "got:\n%v", err)
+			for i, w := range tt.want {
+				assert.Contains(t, lines[i], w)
+			}
+		})
+	}
+}
+
+func TestLoadRandomTreeIsValid(t *testing.T) {
+	tree, err := project.Load(projecttest.Random(60, 7))
+	require.NoError(t, err)
+	assert.Len(t, tree.Recipes, 60)
+	assert.Len(t, tree.Locks, 60)
+}

@@ -1,0 +1,300 @@
+// Package e2e builds Hadron images through a real local buildkitd from
+// pinned upstream sources (served by a loopback mirror) on a stage-0 image
+// made locally from Debian packages. Gated by HADRON_E2E=1.
+package e2e
+
+import (
+	"context"
+	"debug/elf"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/solve"
+	"github.com/hadron-linux/hadron/tests/harness"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tonistiigi/fsutil"
+)
+
+const epoch = 1700000000
+
+// env is what every e2e test needs: an engine, a stage-0 image and mirrors.
+type env struct {
+	addr     string
+	registry string
+	stage0   string
+	mirrors  map[string]string
+	client   *client.Client
+}
+
+var (
+	envOnce sync.Once
+	shared  env
+)
+
+func setup(t *testing.T) env {
+	t.Helper()
+	if os.Getenv("HADRON_E2E") != "1" {
+		t.Skip("e2e test not run: set HADRON_E2E=1 (make test-e2e) to build through a real buildkitd")
+	}
+	envOnce.Do(func() {
+		reg := harness.StartRegistry(t)
+		shared.registry = reg
+		shared.addr = harness.StartEngine(t)
+		shared.stage0 = harness.Stage0(t, reg)
+		shared.mirrors = harness.SourceMirror(t)
+	})
+	require.NotEmpty(t, shared.addr, "harness setup failed in an earlier test")
+	c, err := client.New(context.Background(), shared.addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	e := shared
+	e.client = c
+	return e
+}
+
+// repoRoot is the project tree the tests build.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	abs, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	return abs
+}
+
+func (e env) request(dir, target string) solve.Request {
+	return solve.Request{
+		Dir:             dir,
+		Target:          target,
+		Stage0:          e.stage0,
+		SourceDateEpoch: epoch,
+		Mirrors:         e.mirrors,
+		Progress:        "plain",
+		ProgressOut:     testWriter{},
+	}
+}
+
+// testWriter discards progress unless HADRON_E2E_VERBOSE=1.
+type testWriter struct{}
+
+func (testWriter) Write(p []byte) (int, error) {
+	if os.Getenv("HADRON_E2E_VERBOSE") == "1" {
+		return os.Stderr.Write(p)
+	}
+	return len(p), nil
+}
+
+// TestMiniImage builds images/mini, exports the root filesystem and checks
+// that busybox is a static binary and xz is a dynamic musl binary.
+func TestMiniImage(t *testing.T) {
+	e := setup(t)
+	out := t.TempDir()
+	req := e.request(repoRoot(t), "mini")
+	req.Outputs = []string{"type=local,dest=" + out}
+	start := time.Now()
+	_, err := solve.Build(context.Background(), e.client, req)
+	require.NoError(t, err)
+	t.Logf("mini built in %s", time.Since(start).Round(time.Millisecond))
+
+	bb := filepath.Join(out, "bin/busybox")
+	f, err := elf.Open(bb)
+	require.NoError(t, err, "busybox in the rootfs")
+	assert.Nil(t, progInterp(t, f), "busybox is static")
+	f.Close()
+
+	xz, err := elf.Open(filepath.Join(out, "usr/bin/xz"))
+	require.NoError(t, err)
+	assert.Equal(t, "/lib/ld-musl-x86_64.so.1", string(progInterp(t, xz)), "xz is linked against musl")
+	xz.Close()
+
+	target, err := os.Readlink(filepath.Join(out, "lib/ld-musl-x86_64.so.1"))
+	require.NoError(t, err)
+	assert.Equal(t, "/usr/lib/libc.so", target)
+
+	osr, err := os.ReadFile(filepath.Join(out, "usr/lib/os-release"))
+	require.NoError(t, err)
+	assert.Contains(t, string(osr), "ID=hadron")
+	st, err := os.Stat(filepath.Join(out, "usr/bin/xz"))
+	require.NoError(t, err)
+	assert.Equal(t, int64(epoch), st.ModTime().Unix(), "timestamps clamped to SOURCE_DATE_EPOCH")
+}
+
+func progInterp(t *testing.T, f *elf.File) []byte {
+	t.Helper()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b := make([]byte, p.Filesz)
+			_, err := p.ReadAt(b, 0)
+			require.NoError(t, err)
+			return []byte(strings.TrimRight(string(b), "\x00"))
+		}
+	}
+	return nil
+}
+
+// TestBusyboxRunsInBuildKit runs the built busybox and xz inside a BuildKit
+// step whose root filesystem is the mini image: no stage 0 at all.
+func TestBusyboxRunsInBuildKit(t *testing.T) {
+	e := setup(t)
+	tree, err := project.Load(os.DirFS(repoRoot(t)))
+	require.NoError(t, err)
+	opts := convert.Options{Arch: recipe.ArchAMD64, Stage0: e.stage0, SourceDateEpoch: epoch, Mirrors: e.mirrors}
+	rootfs, _, err := frontend.Plan(tree, "mini", opts)
+	require.NoError(t, err)
+	script := "set -e; /bin/busybox echo hadron-ok; /lib/ld-musl-x86_64.so.1 --list /usr/bin/xz; echo data | xz | xz -d; /bin/busybox uname -s"
+	run := rootfs.Run(
+		llb.Args([]string{"/bin/sh", "-c", script + " > /out/result 2>&1"}),
+		llb.Network(pb.NetMode_NONE),
+		llb.WithCustomName("mini: smoke test"),
+	)
+	result := run.AddMount("/out", llb.Scratch())
+	def, err := result.Marshal(context.Background(), llb.LinuxAmd64)
+	require.NoError(t, err)
+
+	var got []byte
+	_, err = e.client.Build(context.Background(), client.SolveOpt{
+		LocalMounts: map[string]fsutil.FS{"context": mustFS(t, repoRoot(t))},
+	}, "hadron-e2e", func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+		res, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
+		if err != nil {
+			return nil, err
+		}
+		ref, err := res.SingleRef()
+		if err != nil {
+			return nil, err
+		}
+		got, err = ref.ReadFile(ctx, gwclient.ReadRequest{Filename: "result"})
+		return res, err
+	}, nil)
+	require.NoError(t, err)
+	out := string(got)
+	t.Logf("smoke output:\n%s", out)
+	assert.Contains(t, out, "hadron-ok")
+	assert.Contains(t, out, "libc.so", "ld-musl --list shows xz needs musl's libc")
+	assert.Contains(t, out, "liblzma.so.5")
+	assert.Contains(t, out, "data")
+	assert.Contains(t, out, "Linux")
+}
+
+func mustFS(t *testing.T, dir string) fsutil.FS {
+	t.Helper()
+	f, err := fsutil.NewFS(dir)
+	require.NoError(t, err)
+	return f
+}
+
+// copyTree copies the project tree (without out/ and .git) so a test can
+// edit recipes without touching the checkout.
+func copyTree(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	src := repoRoot(t)
+	for _, top := range []string{"recipes", "toolchain", "kernel", "vendor-hashes", "images"} {
+		err := filepath.WalkDir(filepath.Join(src, top), func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				if os.IsNotExist(err) {
+					return nil
+				}
+				return err
+			}
+			rel, _ := filepath.Rel(src, p)
+			target := filepath.Join(dst, rel)
+			if d.IsDir() {
+				return os.MkdirAll(target, 0o755)
+			}
+			if !strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".lock") && !strings.Contains(rel, "/patches/") && !strings.Contains(rel, "/files/") {
+				return nil
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(target, data, 0o644)
+		})
+		require.NoError(t, err)
+	}
+	return dst
+}
+
+func editFile(t *testing.T, path, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(data), old)
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(data), old, new, 1)), 0o644))
+}
+
+// TestOneRecipeChange edits xz and rebuilds mini: only xz's phases and the
+// image assembly may execute; musl and busybox come from the cache.
+func TestOneRecipeChange(t *testing.T) {
+	e := setup(t)
+	dir := copyTree(t)
+	req := e.request(dir, "mini")
+	_, err := solve.Build(context.Background(), e.client, req) // warm (usually cached already)
+	require.NoError(t, err)
+
+	editFile(t, filepath.Join(dir, "recipes/xz/recipe.yaml"), "- --disable-doc", "- --disable-doc\n    - --disable-scripts")
+	var mu sync.Mutex
+	executed := map[string]bool{}
+	req.OnStatus = func(s *client.SolveStatus) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, v := range s.Vertexes {
+			if v.Completed != nil && !v.Cached && v.Name != "" {
+				executed[v.Name] = true
+			}
+		}
+	}
+	start := time.Now()
+	_, err = solve.Build(context.Background(), e.client, req)
+	require.NoError(t, err)
+	t.Logf("rebuild after editing xz: %s; executed: %v", time.Since(start).Round(time.Millisecond), keys(executed))
+	for n := range executed {
+		if strings.HasPrefix(n, "[internal]") || n == "load project tree" || strings.HasPrefix(n, "xz: ") || strings.HasPrefix(n, "mini: ") {
+			continue
+		}
+		if strings.Contains(n, "local context") || strings.HasPrefix(n, "exporting") {
+			continue
+		}
+		t.Errorf("vertex %q executed although only xz changed", n)
+	}
+	assert.True(t, executed["xz: configure"], "xz was rebuilt")
+	assert.False(t, executed["musl: build"])
+	assert.False(t, executed["busybox: build"])
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestChecksumMismatch pins a wrong digest for busybox: the build fails
+// naming the recipe, the URL and both digests.
+func TestChecksumMismatch(t *testing.T) {
+	e := setup(t)
+	dir := copyTree(t)
+	editFile(t, filepath.Join(dir, "vendor-hashes/busybox.lock"), "sha256: faeeb244", "sha256: 00000000")
+	_, err := solve.Build(context.Background(), e.client, e.request(dir, "busybox"))
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, "checksum mismatch for recipe busybox")
+	assert.Contains(t, msg, "https://busybox.net/downloads/busybox-1.35.0.tar.bz2")
+	assert.Contains(t, msg, "expected sha256:00000000")
+	assert.Contains(t, msg, "sha256:faeeb244c35a348a334f4a59e44626ee870fb07b6884d68c10ae8bc19f83a694")
+}

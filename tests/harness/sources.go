@@ -1,0 +1,216 @@
+package harness
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Source is an upstream release tarball the mirror serves. Debian's .orig
+// tarball of the package is byte-identical to the upstream release, so the
+// file comes from Debian's archive (reachable here) under Debian's name and
+// is served under the upstream name.
+type Source struct {
+	// File is the upstream file name, e.g. musl-1.2.3.tar.gz.
+	File string
+	// URLPrefixes are the upstream directories the file is published in,
+	// each ending in "/"; the mirror map rewrites them.
+	URLPrefixes []string
+	// DebianSource is the Debian source package that carries the tarball.
+	DebianSource string
+	// DebianOrig is the .orig tarball's name in Debian's archive.
+	DebianOrig string
+	// SHA256 is the tarball's digest (hex), checked before it is served.
+	SHA256 string
+}
+
+// Sources are the tarballs SourceMirror serves. The digests match the
+// upstream projects' published checksums.
+var Sources = []Source{
+	{
+		File:         "musl-1.2.3.tar.gz",
+		URLPrefixes:  []string{"https://musl.libc.org/releases/"},
+		DebianSource: "musl",
+		DebianOrig:   "musl_1.2.3.orig.tar.gz",
+		SHA256:       "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4",
+	},
+	{
+		File: "xz-5.4.1.tar.xz",
+		URLPrefixes: []string{
+			"https://tukaani.org/xz/",
+			"https://github.com/tukaani-project/xz/releases/download/v5.4.1/",
+		},
+		DebianSource: "xz-utils",
+		DebianOrig:   "xz-utils_5.4.1.orig.tar.xz",
+		SHA256:       "5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5",
+	},
+	{
+		File:         "busybox-1.35.0.tar.bz2",
+		URLPrefixes:  []string{"https://busybox.net/downloads/"},
+		DebianSource: "busybox",
+		DebianOrig:   "busybox_1.35.0.orig.tar.bz2",
+		SHA256:       "faeeb244c35a348a334f4a59e44626ee870fb07b6884d68c10ae8bc19f83a694",
+	},
+}
+
+// SourceMirror serves Sources on a loopback HTTP server for the whole test
+// binary and returns the mirror map: upstream URL prefix → mirror URL
+// prefix (http://127.0.0.1:PORT/...), both ending in "/". Missing tarballs
+// are fetched from Debian's archive first (see FetchSources); a tarball
+// whose digest is not the pinned one fails the test.
+func SourceMirror(t testing.TB) map[string]string {
+	t.Helper()
+	Require(t)
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.mirror == nil {
+		cache, err := CacheDir()
+		if err != nil {
+			t.Fatalf("harness: source mirror: %v", err)
+		}
+		dir := filepath.Join(cache, "sources")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		if err := FetchSources(ctx, dir, Sources); err != nil {
+			t.Fatalf("harness: source mirror: %v", err)
+		}
+		m, err := newMirrorServer(dir, Sources)
+		if err != nil {
+			t.Fatalf("harness: source mirror: %v", err)
+		}
+		shared.mirror = m
+	}
+	return shared.mirror.Mirrors()
+}
+
+// FetchSources makes sure dir holds every source's Debian .orig tarball
+// with the pinned digest, downloading missing ones with
+// `apt-get source --download-only` (which needs the deb-src entry that
+// tests/harness/debian-sources.sh adds).
+func FetchSources(ctx context.Context, dir string, srcs []Source) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	var missing []string
+	for _, s := range srcs {
+		if _, err := os.Stat(filepath.Join(dir, s.DebianOrig)); err != nil {
+			missing = append(missing, s.DebianSource)
+		}
+	}
+	if len(missing) > 0 {
+		cmd := exec.CommandContext(ctx, "apt-get", append([]string{"source", "--download-only", "-q"}, missing...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("downloading %s from Debian with apt-get source: %w\n%s\n"+
+				"(run tests/harness/debian-sources.sh as root to add the deb-src entry, or tests/harness/prepare.sh)",
+				strings.Join(missing, " "), err, strings.TrimSpace(string(out)))
+		}
+	}
+	for _, s := range srcs {
+		if err := checkSHA256(filepath.Join(dir, s.DebianOrig), s.SHA256); err != nil {
+			return fmt.Errorf("source %s: %w", s.File, err)
+		}
+	}
+	return nil
+}
+
+// checkSHA256 fails unless the file at p has the given hex digest.
+func checkSHA256(p, want string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("hashing %s: %w", p, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return fmt.Errorf("%s has sha256 %s, want %s", p, got, want)
+	}
+	return nil
+}
+
+// mirrorServer serves source tarballs on 127.0.0.1 under
+// /<source name>/<upstream file name>.
+type mirrorServer struct {
+	ln      net.Listener
+	srv     *http.Server
+	mirrors map[string]string
+}
+
+// newMirrorServer serves srcs from dir (holding their Debian .orig names).
+func newMirrorServer(dir string, srcs []Source) (*mirrorServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listening for the source mirror: %w", err)
+	}
+	base := "http://" + ln.Addr().String()
+	mux := http.NewServeMux()
+	mirrors := map[string]string{}
+	for _, s := range srcs {
+		p := filepath.Join(dir, s.DebianOrig)
+		serve := func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			http.ServeFile(w, r, p)
+		}
+		for i, prefix := range s.URLPrefixes {
+			// Each upstream location gets its own mirror directory so the
+			// map stays one-to-one.
+			sub := sourceDir(s) + "/"
+			if i > 0 {
+				sub += fmt.Sprintf("alt%d/", i)
+			}
+			mux.HandleFunc("GET /"+sub+s.File, serve)
+			mirrors[prefix] = base + "/" + sub
+		}
+	}
+	m := &mirrorServer{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}, mirrors: mirrors}
+	go func() {
+		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintln(os.Stderr, "harness: source mirror stopped:", err)
+		}
+	}()
+	return m, nil
+}
+
+// sourceDir is the mirror directory of a source: its upstream name without
+// version, e.g. "musl" for musl-1.2.3.tar.gz.
+func sourceDir(s Source) string {
+	name := path.Base(s.File)
+	if i := strings.LastIndexByte(strings.Split(name, ".tar")[0], '-'); i > 0 {
+		return name[:i]
+	}
+	return s.DebianSource
+}
+
+// Mirrors returns a copy of the prefix map.
+func (m *mirrorServer) Mirrors() map[string]string {
+	out := make(map[string]string, len(m.mirrors))
+	for k, v := range m.mirrors {
+		out[k] = v
+	}
+	return out
+}
+
+// Close stops the server.
+func (m *mirrorServer) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("stopping source mirror: %w", err)
+	}
+	return nil
+}
