@@ -46,30 +46,31 @@ type Target struct {
 	CFlags string
 	// Platform is the OCI platform of the produced image.
 	Platform ocispecs.Platform
-	// DebianMultiarch is the stage-0 include directory holding asm/ headers.
-	DebianMultiarch string
+	// AsmHeaders is the stage-0 directory holding this arch's asm/ UAPI
+	// headers (native multiarch dir, or the cross toolchain's).
+	AsmHeaders string
 }
 
 var targets = map[recipe.Arch]Target{
 	recipe.ArchAMD64: {
-		Arch:            recipe.ArchAMD64,
-		Triplet:         "x86_64-hadron-linux-musl",
-		HostGCC:         "gcc",
-		Loader:          "/lib/ld-musl-x86_64.so.1",
-		KernelArch:      "x86_64",
-		CFlags:          "-O2 -pipe",
-		Platform:        ocispecs.Platform{OS: "linux", Architecture: "amd64"},
-		DebianMultiarch: "x86_64-linux-gnu",
+		Arch:       recipe.ArchAMD64,
+		Triplet:    "x86_64-hadron-linux-musl",
+		HostGCC:    "gcc",
+		Loader:     "/lib/ld-musl-x86_64.so.1",
+		KernelArch: "x86_64",
+		CFlags:     "-O2 -pipe",
+		Platform:   ocispecs.Platform{OS: "linux", Architecture: "amd64"},
+		AsmHeaders: "/usr/include/x86_64-linux-gnu/asm",
 	},
 	recipe.ArchARM64: {
-		Arch:            recipe.ArchARM64,
-		Triplet:         "aarch64-hadron-linux-musl",
-		HostGCC:         "aarch64-linux-gnu-gcc",
-		Loader:          "/lib/ld-musl-aarch64.so.1",
-		KernelArch:      "arm64",
-		CFlags:          "-O2 -pipe",
-		Platform:        ocispecs.Platform{OS: "linux", Architecture: "arm64"},
-		DebianMultiarch: "aarch64-linux-gnu",
+		Arch:       recipe.ArchARM64,
+		Triplet:    "aarch64-hadron-linux-musl",
+		HostGCC:    "aarch64-linux-gnu-gcc",
+		Loader:     "/lib/ld-musl-aarch64.so.1",
+		KernelArch: "arm64",
+		CFlags:     "-O2 -pipe",
+		Platform:   ocispecs.Platform{OS: "linux", Architecture: "arm64"},
+		AsmHeaders: "/usr/aarch64-linux-gnu/include/asm",
 	},
 }
 
@@ -142,8 +143,12 @@ func (t Target) Wrapper() string {
 	return "#!/bin/sh\nexec " + t.HostGCC + " -specs " + WrapperDir + "/musl-gcc.specs \"$@\"\n"
 }
 
-// KernelHeaderDirs lists the stage-0 include directories (relative to
-// /usr/include) that hold the Linux UAPI headers musl programs need.
+// KernelHeaderDirs lists the stage-0 directories that hold the Linux UAPI
+// headers musl programs need; each is copied to kernel-headers/<base>.
 func (t Target) KernelHeaderDirs() []string {
-	return []string{"linux", "asm-generic", "mtd", "scsi", "sound", "video", "drm", "misc", "rdma", t.DebianMultiarch + "/asm"}
+	out := []string{}
+	for _, d := range []string{"linux", "asm-generic", "mtd", "scsi", "sound", "video", "drm", "misc", "rdma"} {
+		out = append(out, "/usr/include/"+d)
+	}
+	return append(out, t.AsmHeaders)
 }

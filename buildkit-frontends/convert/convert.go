@@ -481,7 +481,7 @@ func (c *Converter) kernelHeaders() llb.State {
 	sb.WriteString("set -eu\nmkdir -p /out/kernel-headers\n")
 	for _, d := range c.target.KernelHeaderDirs() {
 		base := path.Base(d)
-		fmt.Fprintf(&sb, "if [ -d /usr/include/%s ]; then cp -a /usr/include/%s /out/kernel-headers/%s; fi\n", d, d, base)
+		fmt.Fprintf(&sb, "if [ -d %s ]; then cp -a %s /out/kernel-headers/%s; fi\n", d, d, base)
 	}
 	sb.WriteString(clamp)
 	run := c.stage0.Run(

@@ -27,8 +27,15 @@ func newRootCmd() *cobra.Command {
 
 	for _, c := range []*cobra.Command{
 		// subcommands: keep one per line
+		newValidateCmd(v),
+		newGraphCmd(v),
+		newHashesCmd(v),
 		newBuildCmd(v),
 		newEngineCmd(v),
+		newBumpCmd(v),
+		newUKICmd(v),
+		newKeysCmd(v),
+		newSignCmd(v),
 	} {
 		root.AddCommand(c)
 	}

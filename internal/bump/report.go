@@ -98,6 +98,7 @@ func (r *Report) Changed() []string { return r.with(StatusUpdated, StatusAvailab
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("write JSON report: %w", err)

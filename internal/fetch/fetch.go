@@ -28,18 +28,20 @@ import (
 type Mirrors map[string]string
 
 // Rewrite returns url with its longest matching prefix replaced, or url
-// itself when no prefix matches.
+// itself when no prefix matches. Prefixes match regardless of case, because
+// configuration loaders (viper) lower-case map keys.
 func (m Mirrors) Rewrite(url string) string {
 	best := ""
+	lower := strings.ToLower(url)
 	for prefix := range m {
-		if strings.HasPrefix(url, prefix) && len(prefix) > len(best) {
+		if strings.HasPrefix(lower, strings.ToLower(prefix)) && len(prefix) > len(best) {
 			best = prefix
 		}
 	}
 	if best == "" {
 		return url
 	}
-	return m[best] + strings.TrimPrefix(url, best)
+	return m[best] + url[len(best):]
 }
 
 // Result describes one downloaded file.

@@ -3,6 +3,7 @@ package graph
 import (
 	"container/heap"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,7 +34,9 @@ func order(t *project.Tree, names []string) ([]string, error) {
 			j := idx[e.to]
 			if e.build && comp[i] == comp[j] && !reported[comp[i]] {
 				reported[comp[i]] = true
-				cycles = append(cycles, "build dependency cycle: "+cyclePath(idx, adj, comp, n, e.to))
+				r := t.Recipes[n]
+				line := r.LineOf(fmt.Sprintf("dependencies.build[%d]", slices.Index(r.Dependencies.Build, e.to)))
+				cycles = append(cycles, fmt.Sprintf("%s:%d: build dependency cycle: %s", r.File, line, cyclePath(idx, adj, comp, n, e.to)))
 			}
 		}
 	}

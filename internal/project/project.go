@@ -38,10 +38,7 @@ func Load(fsys fs.FS) (*Tree, error) {
 		return nil, fmt.Errorf("load recipes: %w", err)
 	}
 	errs.Append(err)
-	broken := map[string]bool{} // recipes with problems of their own
-	for _, e := range asList(err) {
-		broken[e.File] = true
-	}
+	broken := map[string]bool{} // files with problems of their own
 	for _, r := range recipes {
 		if r.Name == "" {
 			continue
@@ -97,8 +94,8 @@ func (t *Tree) Names() []string {
 	return names
 }
 
-// crossCheck finds problems between files. broken holds the files that
-// already have problems of their own; their locks are not compared again.
+// crossCheck finds problems between files. broken holds the lock files that
+// already have problems of their own; they are not compared again.
 func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 	var errs errlist.List
 	names := t.Names()
@@ -121,11 +118,10 @@ func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 				unknown(r.File, r.LineOf(fmt.Sprintf("dependencies.runtime[%d]", i)), "runtime dependency", d)
 			}
 		}
+		// A broken lock has been reported already; a recipe without a
+		// readable version cannot be compared with its lock.
 		l := t.Locks[n]
-		if l != nil && broken[l.File] {
-			continue
-		}
-		if broken[r.File] && l != nil {
+		if (l != nil && broken[l.File]) || r.Version == "" {
 			continue
 		}
 		errs = append(errs, lockfile.Check(r, l)...)

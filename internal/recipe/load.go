@@ -51,8 +51,18 @@ func LoadFile(fsys fs.FS, file string) (*Recipe, error) {
 	if r.Line == 0 {
 		r.Line = 1
 	}
-	if err == nil {
-		errs = append(errs, r.validate(fsys)...)
+	// Validate even after decoding problems (an unknown key leaves the rest
+	// intact), but drop validation problems on lines that already have a
+	// decoding problem: a value of the wrong type is left empty and would
+	// otherwise be reported twice.
+	decodeLines := map[int]bool{}
+	for _, e := range errs {
+		decodeLines[e.Line] = true
+	}
+	for _, e := range r.validate(fsys) {
+		if !decodeLines[e.Line] {
+			errs = append(errs, e)
+		}
 	}
 	return r, errs.Sorted().Err()
 }

@@ -109,7 +109,7 @@ func TestLoadFileProblems(t *testing.T) {
 	}{
 		{"malformed yaml", "name: xz\nversion: [1\n", []string{"recipe.yaml:1: malformed YAML"}},
 		{"unknown key", mutate("homepage:", "homepag:"), []string{"recipe.yaml:5: unknown key `homepag`; did you mean `homepage`?"}},
-		{"unknown nested key", mutate("  style: autotools", "  stlye: autotools"), []string{"recipe.yaml:20: unknown key `stlye` in build; did you mean `style`?"}},
+		{"unknown nested key", mutate("  style: autotools", "  stlye: autotools"), []string{"recipe.yaml:19: build.style is required", "recipe.yaml:20: unknown key `stlye` in build; did you mean `style`?"}},
 		{"wrong type", mutate("patches:\n  - patches/0001-fix.patch", "patches: patches/0001-fix.patch"), []string{`recipe.yaml:11: patches: expected a list, got "patches/0001-fix.patch"`}},
 		{"duplicate key", mutate("description: XZ Utils", "description: XZ Utils\nversion: 5.4.2"), []string{"recipe.yaml:4: duplicate key `version` (first set on line 2)"}},
 		{"name missing", mutate("name: xz\n", ""), []string{`recipe.yaml:1: name is required (use "xz", the folder name)`}},
@@ -159,7 +159,9 @@ func TestLoadFileProblems(t *testing.T) {
 		{"upstream constraint", mutate(`">= 5.4, < 6"`, `"bigger than 5"`), []string{`recipe.yaml:29: upstream.constraint "bigger than 5"`}},
 		{"upstream scheme", mutate("  constraint:", "  scheme: calver\n  constraint:"), []string{`unknown upstream.scheme "calver"`}},
 		{"several problems at once", strings.Replace(mutate("name: xz", "name: lzma"), "style: autotools", "style: gnu", 1), []string{`recipe.yaml:1: name "lzma" does not match`, `recipe.yaml:20: unknown build style "gnu"`}},
-		{"decode problems first", mutate("name: xz", "name: lzma\nhomepag: x"), []string{"recipe.yaml:2: unknown key `homepag`"}},
+		{"validation goes on after unknown keys", mutate("name: xz", "name: lzma\nhomepag: x"), []string{`recipe.yaml:1: name "lzma" does not match`, "recipe.yaml:2: unknown key `homepag`"}},
+		{"wrong type reported once", mutate("  style: autotools\n  args: [--disable-static]\n  env:\n    CFLAGS: -O2\n", "  style: [autotools]\n"), []string{"recipe.yaml:20: build.style: expected a string, got a list"}},
+		{"wrong type for sources reported once", mutate("sources:\n  - url: https://github.com/tukaani-project/xz/releases/download/v${version}/${name}-${version}.tar.xz\n  - git: https://git.tukaani.org/xz-extra.git\n    commit: 0123456789abcdef0123456789abcdef01234567\n    dest: extra\n", "sources: https://example.org/xz.tar.gz\n"), []string{"recipe.yaml:6: sources: expected a list"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -225,7 +227,8 @@ func TestLoadAllProblems(t *testing.T) {
 	all, err := LoadAll(fsys)
 	require.Error(t, err)
 	assert.Len(t, all, 3, "recipes with problems are still returned")
-	assert.Equal(t, `recipes/bad/recipe.yaml:6: unknown key `+"`homepge`; did you mean `homepage`?\n"+
+	assert.Equal(t, "recipes/bad/recipe.yaml:4: at least one source is required under `sources`\n"+
+		`recipes/bad/recipe.yaml:6: unknown key `+"`homepge`; did you mean `homepage`?\n"+
 		`recipes/gcc/recipe.yaml:1: duplicate recipe name "gcc": also defined at toolchain/gcc/recipe.yaml:1`+"\n"+
 		"recipes/zlib: folder has no recipe.yaml\n"+
 		`toolchain/gcc/recipe.yaml:1: duplicate recipe name "gcc": also defined at recipes/gcc/recipe.yaml:1`, err.Error())

@@ -64,7 +64,7 @@ func (v *validator) identity() {
 	folder := path.Base(r.Dir)
 	switch {
 	case r.Name == "":
-		v.at("", "name is required (use %q, the folder name)", folder)
+		v.at("name", "name is required (use %q, the folder name)", folder)
 	case !ValidName(r.Name):
 		v.at("name", "invalid name %q: use lower case letters, digits and + . _ -", r.Name)
 	case r.Name != folder:
@@ -72,12 +72,12 @@ func (v *validator) identity() {
 	}
 	switch {
 	case r.Version == "":
-		v.at("", "version is required")
+		v.at("version", "version is required")
 	case !versionRE.MatchString(r.Version):
 		v.at("version", "invalid version %q: use letters, digits and . _ + ~ -", r.Version)
 	}
 	if strings.TrimSpace(r.License) == "" {
-		v.at("", "license is required (an SPDX expression such as \"GPL-2.0-or-later\")")
+		v.at("license", "license is required (an SPDX expression such as \"GPL-2.0-or-later\")")
 	} else if msg := checkLicense(r.License); msg != "" {
 		v.at("license", "%s", msg)
 	}
@@ -143,7 +143,7 @@ func checkHTTPURL(u string) string {
 func (v *validator) sources() {
 	r := v.r
 	if len(r.Sources) == 0 {
-		v.at("", "at least one source is required under `sources`")
+		v.at("sources", "at least one source is required under `sources`")
 		return
 	}
 	seen := map[string]int{}
@@ -308,7 +308,7 @@ func (v *validator) build() {
 	}
 	switch {
 	case b.Style == "":
-		v.at("build", "build.style is required: one of %s", strings.Join(names, ", "))
+		v.at("build.style", "build.style is required: one of %s", strings.Join(names, ", "))
 	case !slices.Contains(Styles, b.Style):
 		msg := fmt.Sprintf("unknown build style %q", b.Style)
 		if s := yamlstrict.Suggest(string(b.Style), names); s != "" {

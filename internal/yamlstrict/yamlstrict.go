@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hadron-linux/hadron/internal/errlist"
 	"gopkg.in/yaml.v3"
@@ -222,8 +223,19 @@ type field struct {
 	index []int
 }
 
+// fieldTable is the cached result of structFields for one type.
+type fieldTable struct {
+	fields map[string]field
+	names  []string
+}
+
+var fieldCache sync.Map // reflect.Type -> fieldTable
+
 // structFields maps yaml key names to fields and returns the sorted names.
 func structFields(t reflect.Type) (map[string]field, []string) {
+	if ft, ok := fieldCache.Load(t); ok {
+		return ft.(fieldTable).fields, ft.(fieldTable).names
+	}
 	fields := map[string]field{}
 	var names []string
 	for i := 0; i < t.NumField(); i++ {
@@ -243,6 +255,7 @@ func structFields(t reflect.Type) (map[string]field, []string) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	fieldCache.Store(t, fieldTable{fields: fields, names: names})
 	return fields, names
 }
 

@@ -47,9 +47,7 @@ var (
 
 func setup(t *testing.T) env {
 	t.Helper()
-	if os.Getenv("HADRON_E2E") != "1" {
-		t.Skip("e2e test not run: set HADRON_E2E=1 (make test-e2e) to build through a real buildkitd")
-	}
+	harness.Require(t)
 	envOnce.Do(func() {
 		reg := harness.StartRegistry(t)
 		shared.registry = reg
@@ -64,6 +62,12 @@ func setup(t *testing.T) env {
 	e := shared
 	e.client = c
 	return e
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	harness.Shutdown()
+	os.Exit(code)
 }
 
 // repoRoot is the project tree the tests build.

@@ -59,6 +59,10 @@ type Config struct {
 	// WaitExit keeps waiting after Marker until QEMU exits by itself
 	// (the guest powers off), still within Timeout.
 	WaitExit bool
+	// AllowReboot lets a guest reset restart the machine (firmware that
+	// reboots after enrolling keys); by default QEMU runs with -no-reboot
+	// and a reset ends the run.
+	AllowReboot bool
 }
 
 // Result is what a run produced.
@@ -100,8 +104,10 @@ func Boot(ctx context.Context, dir string, cfg Config) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 
-	args := []string{"-accel", "tcg", "-nographic", "-no-reboot", "-monitor", "none",
-		"-serial", "file:" + res.LogPath}
+	args := []string{"-accel", "tcg", "-nographic", "-monitor", "none", "-serial", "file:" + res.LogPath}
+	if !cfg.AllowReboot {
+		args = append(args, "-no-reboot")
+	}
 	args = append(args, cfg.Args...)
 	cmd := exec.CommandContext(ctx, cfg.Binary, args...)
 	var stderr bytes.Buffer

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/hadron-linux/hadron/internal/graph"
+	"github.com/hadron-linux/hadron/internal/imagedef"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+func newGraphCmd(v *viper.Viper) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "graph",
+		Short: "Print the resolved dependency graph (Graphviz dot or JSON)",
+		Long: `Graph resolves the dependencies of a target (an image or a recipe; every recipe
+of the architecture when left out) and prints them in build order. In dot
+output build dependencies are solid edges and runtime dependencies dashed:
+
+  hadron graph --target base --arch arm64 | dot -Tsvg > base.svg`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runGraph(cmd.OutOrStdout(), v.GetString("dir"), v.GetString("target"),
+				recipe.Arch(v.GetString("arch")), v.GetString("format"))
+		},
+	}
+	f := cmd.Flags()
+	f.String("target", "", "image or recipe to resolve (default: every recipe)")
+	f.String("arch", string(recipe.ArchAMD64), "target architecture")
+	f.String("format", "dot", "output format: dot or json")
+	return cmd
+}
+
+// graphJSON is the JSON output of `hadron graph`.
+type graphJSON struct {
+	Arch    string           `json:"arch"`
+	Target  string           `json:"target,omitempty"`
+	Image   *graphJSONImage  `json:"image,omitempty"`
+	Order   []string         `json:"order"`
+	Recipes []graphJSONEntry `json:"recipes"`
+}
+
+type graphJSONImage struct {
+	Name     string   `json:"name"`
+	Packages []string `json:"packages"`
+	// Closure is the runtime closure of the packages: what goes into the image.
+	Closure []string `json:"closure"`
+}
+
+type graphJSONEntry struct {
+	Name     string   `json:"name"`
+	Version  string   `json:"version"`
+	File     string   `json:"file"`
+	Build    []string `json:"build"`
+	Runtime  []string `json:"runtime"`
+	BuildEnv []string `json:"build_env"`
+}
+
+func runGraph(w io.Writer, dir, target string, arch recipe.Arch, format string) error {
+	if !slices.Contains(recipe.Arches, arch) {
+		return fmt.Errorf("graph: unknown arch %q", arch)
+	}
+	if format != "dot" && format != "json" {
+		return fmt.Errorf("graph: --format %q: want dot or json", format)
+	}
+	tree, err := project.Load(os.DirFS(dir))
+	if err != nil {
+		return fmt.Errorf("graph: the tree has problems (run `hadron validate`):\n%w", err)
+	}
+	var roots []string
+	img := tree.Images[target]
+	switch {
+	case target == "":
+	case img != nil:
+		if !img.SupportsArch(arch) {
+			return fmt.Errorf("graph: image %s is not built for %s", target, arch)
+		}
+		roots = img.Packages
+	case tree.Recipes[target] != nil:
+		roots = []string{target}
+	default:
+		return fmt.Errorf("graph: %q is neither an image nor a recipe", target)
+	}
+	g, err := graph.Resolve(tree, arch, roots)
+	if err != nil {
+		return fmt.Errorf("graph: %w", err)
+	}
+	if format == "json" {
+		return writeGraphJSON(w, g, target, img)
+	}
+	return writeGraphDot(w, g, target, img)
+}
+
+func writeGraphJSON(w io.Writer, g *graph.Graph, target string, img *imagedef.Image) error {
+	out := graphJSON{Arch: string(g.Arch), Target: target, Order: g.Names(), Recipes: []graphJSONEntry{}}
+	if img != nil {
+		out.Image = &graphJSONImage{Name: img.Name, Packages: img.Packages, Closure: g.RuntimeClosure(img.Packages...)}
+	}
+	for _, r := range g.Order {
+		out.Recipes = append(out.Recipes, graphJSONEntry{
+			Name: r.Name, Version: r.Version, File: r.File,
+			Build:    nonNil(r.Dependencies.Build),
+			Runtime:  nonNil(r.Dependencies.Runtime),
+			BuildEnv: nonNil(g.BuildEnv(r.Name)),
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("graph: write json: %w", err)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// dotID quotes s as a Graphviz ID.
+func dotID(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+func writeGraphDot(w io.Writer, g *graph.Graph, target string, img *imagedef.Image) error {
+	var b strings.Builder
+	name := "hadron-" + string(g.Arch)
+	if target != "" {
+		name += "-" + target
+	}
+	fmt.Fprintf(&b, "digraph %s {\n", dotID(name))
+	b.WriteString("  rankdir=LR;\n  node [shape=box, fontname=\"sans-serif\"];\n")
+	if img != nil {
+		fmt.Fprintf(&b, "  %s [shape=folder, label=%s];\n", dotID("image:"+img.Name), dotID("image "+img.Name))
+		for _, p := range img.Packages {
+			fmt.Fprintf(&b, "  %s -> %s [style=dashed];\n", dotID("image:"+img.Name), dotID(p))
+		}
+	}
+	for _, r := range g.Order {
+		// Graphviz reads \n inside a quoted label as a line break.
+		label := strings.TrimSuffix(dotID(r.Name), `"`) + `\n` + strings.TrimPrefix(dotID(r.Version), `"`)
+		fmt.Fprintf(&b, "  %s [label=%s];\n", dotID(r.Name), label)
+	}
+	for _, r := range g.Order {
+		for _, d := range r.Dependencies.Build {
+			fmt.Fprintf(&b, "  %s -> %s;\n", dotID(r.Name), dotID(d))
+		}
+		for _, d := range r.Dependencies.Runtime {
+			if !slices.Contains(r.Dependencies.Build, d) {
+				fmt.Fprintf(&b, "  %s -> %s [style=dashed];\n", dotID(r.Name), dotID(d))
+			}
+		}
+	}
+	b.WriteString("}\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("graph: write dot: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,277 @@
+package harness
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Stage0Spec describes the bootstrap root filesystem: a Debian system made
+// by mmdebstrap that has a host compiler to build the first toolchain.
+type Stage0Spec struct {
+	// Suite is the Debian release, e.g. "bookworm".
+	Suite string
+	// Variant is mmdebstrap's --variant, e.g. "minbase".
+	Variant string
+	// Arch is the Debian architecture (amd64, arm64, armhf).
+	Arch string
+	// Packages are added with --include.
+	Packages []string
+	// Mirror is the Debian archive URL. It is not part of Key: any mirror
+	// serves the same suite.
+	Mirror string
+}
+
+// DefaultStage0 is the stage0 the e2e tests use: bookworm minbase with
+// build-essential and the decompressors for upstream tarballs, for amd64.
+func DefaultStage0() Stage0Spec {
+	return Stage0Spec{
+		Suite:    "bookworm",
+		Variant:  "minbase",
+		Arch:     "amd64",
+		Packages: []string{"build-essential", "bzip2", "xz-utils", "file"},
+		Mirror:   DebianMirror(),
+	}
+}
+
+// DebianMirror returns the Debian archive this machine's apt uses (the
+// first "URIs:" of /etc/apt/sources.list.d/debian.sources ending in
+// /debian), $HADRON_DEBIAN_MIRROR when set, else http://deb.debian.org/debian.
+func DebianMirror() string {
+	if m := os.Getenv("HADRON_DEBIAN_MIRROR"); m != "" {
+		return m
+	}
+	if f, err := os.Open("/etc/apt/sources.list.d/debian.sources"); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) >= 2 && fields[0] == "URIs:" && strings.HasSuffix(strings.TrimSuffix(fields[1], "/"), "/debian") {
+				return fields[1]
+			}
+		}
+	}
+	return "http://deb.debian.org/debian"
+}
+
+// Key identifies the rootfs a spec produces: a digest of suite, variant,
+// architecture and the sorted package list.
+func (s Stage0Spec) Key() string {
+	pkgs := slices.Clone(s.Packages)
+	slices.Sort(pkgs)
+	h := sha256.Sum256([]byte(strings.Join([]string{
+		"mmdebstrap", s.Suite, s.Variant, s.Arch, strings.Join(slices.Compact(pkgs), ","),
+	}, "\n")))
+	return s.Suite + "-" + s.Arch + "-" + hex.EncodeToString(h[:])[:16]
+}
+
+// Platform is the OCI platform of the spec's architecture.
+func (s Stage0Spec) Platform() (v1.Platform, error) {
+	switch s.Arch {
+	case "amd64", "arm64", "riscv64", "ppc64le", "s390x":
+		return v1.Platform{OS: "linux", Architecture: s.Arch}, nil
+	case "i386":
+		return v1.Platform{OS: "linux", Architecture: "386"}, nil
+	case "armhf":
+		return v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}, nil
+	case "armel":
+		return v1.Platform{OS: "linux", Architecture: "arm", Variant: "v5"}, nil
+	}
+	return v1.Platform{}, fmt.Errorf("stage0: unknown Debian architecture %q", s.Arch)
+}
+
+// Stage0 returns a digest-pinned reference (<reg>/hadron/stage0@sha256:…)
+// to the default stage0 image pushed to the registry reg, building and
+// caching the rootfs tarball on first use (about half a minute; needs root
+// and mmdebstrap). $HADRON_STAGE0, when set, is returned instead.
+func Stage0(t testing.TB, reg string) string {
+	t.Helper()
+	Require(t)
+	if ref := os.Getenv(EnvStage0); ref != "" {
+		return ref
+	}
+	spec := DefaultStage0()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	key := spec.Key() + "@" + reg
+	if ref, ok := shared.stage0[key]; ok {
+		return ref
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		t.Fatalf("harness: stage0: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	start := time.Now()
+	rootfs, err := BuildStage0(ctx, spec, cache)
+	if err != nil {
+		t.Fatalf("harness: stage0: %v", err)
+	}
+	built := time.Since(start)
+	ref, err := PushStage0(ctx, spec, rootfs, reg)
+	if err != nil {
+		t.Fatalf("harness: stage0: %v", err)
+	}
+	t.Logf("harness: stage0 %s (rootfs ready after %s, pushed after %s)", ref,
+		built.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if shared.stage0 == nil {
+		shared.stage0 = map[string]string{}
+	}
+	shared.stage0[key] = ref
+	return ref
+}
+
+// BuildStage0 returns the gzip-compressed rootfs tarball for spec under
+// <cache>/stage0/<key>.tar.gz, running mmdebstrap when it is not there yet.
+// Concurrent callers (other test binaries) wait for one build.
+func BuildStage0(ctx context.Context, spec Stage0Spec, cache string) (string, error) {
+	dir := filepath.Join(cache, "stage0")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("creating %s: %w", dir, err)
+	}
+	out := filepath.Join(dir, spec.Key()+".tar.gz")
+	unlock, err := flock(out + ".lock")
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	if _, err := exec.LookPath("mmdebstrap"); err != nil {
+		return "", fmt.Errorf("mmdebstrap is not installed (apt-get install mmdebstrap), or set %s to a prebuilt stage0 image", EnvStage0)
+	}
+	raw := filepath.Join(dir, spec.Key()+".tmp.tar")
+	defer os.Remove(raw)
+	args := []string{
+		"--variant=" + spec.Variant,
+		"--architectures=" + spec.Arch,
+		"--include=" + strings.Join(spec.Packages, ","),
+		spec.Suite, raw, spec.Mirror,
+	}
+	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("mmdebstrap %s: %w\n%s", strings.Join(args, " "), err, tail(string(output), 20))
+	}
+	if err := gzipFile(raw, out); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// gzipFile compresses src into dst, atomically.
+func gzipFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	zw, err := gzip.NewWriterLevel(f, gzip.BestSpeed)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := io.Copy(zw, in); err != nil {
+		f.Close()
+		return fmt.Errorf("compressing %s: %w", src, err)
+	}
+	if err := zw.Close(); err != nil {
+		f.Close()
+		return fmt.Errorf("compressing %s: %w", src, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
+// PushStage0 pushes the rootfs tarball as a one-layer image for spec's
+// platform to reg/hadron/stage0 (tagged with the spec's key) and returns
+// the digest-pinned reference.
+func PushStage0(ctx context.Context, spec Stage0Spec, rootfs, reg string) (string, error) {
+	platform, err := spec.Platform()
+	if err != nil {
+		return "", err
+	}
+	layer, err := layerFromFile(rootfs)
+	if err != nil {
+		return "", err
+	}
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
+	if err != nil {
+		return "", fmt.Errorf("assembling stage0 image: %w", err)
+	}
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return "", fmt.Errorf("assembling stage0 image: %w", err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture, cf.Variant = platform.OS, platform.Architecture, platform.Variant
+	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cf.Config.Cmd = []string{"/bin/bash"}
+	cf.Config.Labels = map[string]string{"org.hadron.stage0": spec.Key()}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		return "", fmt.Errorf("assembling stage0 image: %w", err)
+	}
+	tag, err := name.NewTag(reg+"/hadron/stage0:"+spec.Key(), name.Insecure)
+	if err != nil {
+		return "", fmt.Errorf("stage0 reference: %w", err)
+	}
+	if err := remote.Write(tag, img, remote.WithContext(ctx)); err != nil {
+		return "", fmt.Errorf("pushing stage0 to %s: %w", tag, err)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return "", fmt.Errorf("stage0 digest: %w", err)
+	}
+	return tag.Context().Digest(digest.String()).String(), nil
+}
+
+// flock takes an exclusive lock on path and returns its release.
+func flock(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return func() { _ = f.Close() }, nil
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,50 @@
+package qemutest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// SWTPM starts a software TPM 2.0 (swtpm) for one QEMU run and returns
+// the QEMU arguments that attach it as a TIS device. swtpm is stopped
+// when the test ends.
+func SWTPM(t testing.TB) []string {
+	t.Helper()
+	if _, err := exec.LookPath("swtpm"); err != nil {
+		t.Fatalf("swtpm is not installed (apt-get install swtpm): %v", err)
+	}
+	// Unix socket paths are limited to 108 bytes: keep it short.
+	dir, err := os.MkdirTemp("", "swtpm")
+	if err != nil {
+		t.Fatalf("swtpm dir: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "ctrl")
+	cmd := exec.Command("swtpm", "socket", "--tpm2", "--tpmstate", "dir="+dir,
+		"--ctrl", "type=unixio,path="+sock, "--log", "file="+filepath.Join(dir, "log"))
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start swtpm: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("swtpm did not create its control socket")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return []string{
+		"-chardev", "socket,id=chrtpm,path=" + sock,
+		"-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
+		"-device", "tpm-tis,tpmdev=tpm0",
+	}
+}
