@@ -32,9 +32,8 @@ type Mirrors map[string]string
 // configuration loaders (viper) lower-case map keys.
 func (m Mirrors) Rewrite(url string) string {
 	best := ""
-	lower := strings.ToLower(url)
 	for prefix := range m {
-		if strings.HasPrefix(lower, strings.ToLower(prefix)) && len(prefix) > len(best) {
+		if len(url) >= len(prefix) && strings.EqualFold(url[:len(prefix)], prefix) && len(prefix) > len(best) {
 			best = prefix
 		}
 	}

@@ -19,9 +19,9 @@ import (
 
 func TestMirrorsRewrite(t *testing.T) {
 	m := Mirrors{
-		"https://ftp.gnu.org/":         "https://mirror.example/gnu-all/",
+		"https://ftp.gnu.org/":          "https://mirror.example/gnu-all/",
 		"https://ftp.gnu.org/gnu/make/": "https://mirror.example/make/",
-		"https://kernel.org/":          "http://10.0.0.1/kernel/",
+		"https://kernel.org/":           "http://10.0.0.1/kernel/",
 	}
 	tests := []struct{ in, want string }{
 		{"https://ftp.gnu.org/gnu/make/make-4.4.tar.gz", "https://mirror.example/make/make-4.4.tar.gz"},

@@ -13,9 +13,13 @@ set -eu
 cd "$(dirname "$0")/../.."
 mkdir -p out/bin
 
+# Rebuild when missing or stamped with another release (a plain `go build`
+# without the -X stamp reports v0.0.0+unknown; that is accepted).
 version=$(go list -m -f '{{.Version}}' github.com/moby/buildkit)
-if ! out/bin/buildkitd --version 2>/dev/null | grep -q " $version " ||
-	! out/bin/buildctl --version 2>/dev/null | grep -q " $version "; then
+current() {
+	"$1" --version 2>/dev/null | grep -Eq " ($version|v0\.0\.0\+unknown) "
+}
+if ! current out/bin/buildkitd || ! current out/bin/buildctl; then
 	echo "prepare: building buildkitd and buildctl $version into out/bin"
 	CGO_ENABLED=0 go build \
 		-ldflags "-X github.com/moby/buildkit/version.Version=$version" \
