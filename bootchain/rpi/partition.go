@@ -41,13 +41,13 @@ func (p Partition) Files(configTxt, cmdlineTxt string) ([]disk.File, error) {
 	if err := p.Config.Validate(); err != nil {
 		return nil, err
 	}
+	if p.Kernel == "" {
+		return nil, fmt.Errorf("rpi partition: no kernel")
+	}
 	files := []disk.File{
 		{Path: "config.txt", Source: configTxt},
 		{Path: "cmdline.txt", Source: cmdlineTxt},
 		{Path: p.Config.Kernel, Source: p.Kernel},
-	}
-	if p.Kernel == "" {
-		return nil, fmt.Errorf("rpi partition: no kernel")
 	}
 	if p.Config.Initramfs != "" {
 		if p.Initrd == "" {

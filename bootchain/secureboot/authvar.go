@@ -1,7 +1,9 @@
 package secureboot
 
 import (
+	"encoding/asn1"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 	"unicode/utf16"
@@ -99,9 +101,16 @@ func SignVariable(v Variable, signer *KeyPair) ([]byte, error) {
 		return nil, fmt.Errorf("auth %s: sign: %w", v.Name, err)
 	}
 	sd.Detach()
-	p7, err := sd.Finish()
+	ci, err := sd.Finish()
 	if err != nil {
 		return nil, fmt.Errorf("auth %s: encode: %w", v.Name, err)
+	}
+	// The UEFI specification wants the bare SignedData here, not wrapped
+	// in a ContentInfo: EDK2 checks the SHA-256 OID at a fixed offset
+	// of SignedData and refuses anything else.
+	p7, err := unwrapContentInfo(ci)
+	if err != nil {
+		return nil, fmt.Errorf("auth %s: %w", v.Name, err)
 	}
 
 	// WIN_CERTIFICATE_UEFI_GUID: dwLength, wRevision, wCertificateType,
@@ -115,4 +124,21 @@ func SignVariable(v Variable, signer *KeyPair) ([]byte, error) {
 	out = append(out, p7...)
 	out = append(out, v.Data...)
 	return out, nil
+}
+
+// unwrapContentInfo returns the content of a DER ContentInfo (the
+// SignedData SEQUENCE inside its [0] EXPLICIT tag).
+func unwrapContentInfo(der []byte) ([]byte, error) {
+	var ci struct {
+		ContentType asn1.ObjectIdentifier
+		Content     asn1.RawValue // the [0] EXPLICIT wrapper
+	}
+	rest, err := asn1.Unmarshal(der, &ci)
+	if err != nil {
+		return nil, fmt.Errorf("parse ContentInfo: %w", err)
+	}
+	if len(rest) != 0 || ci.Content.Class != asn1.ClassContextSpecific || ci.Content.Tag != 0 || len(ci.Content.Bytes) == 0 {
+		return nil, errors.New("malformed ContentInfo")
+	}
+	return ci.Content.Bytes, nil
 }

@@ -36,6 +36,9 @@ func newRootCmd() *cobra.Command {
 		newUKICmd(v),
 		newKeysCmd(v),
 		newSignCmd(v),
+		newDiskCmd(v),
+		newGrubCmd(v),
+		newDracutCmd(v),
 	} {
 		root.AddCommand(c)
 	}

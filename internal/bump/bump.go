@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -175,5 +176,5 @@ func nonNil(xs []string) []string {
 
 // lockPath is the OS path of a recipe's lock file.
 func (o Options) lockPath(name string) string {
-	return o.Root + string(os.PathSeparator) + lockfile.PathFor(name)
+	return filepath.Join(o.Root, filepath.FromSlash(lockfile.PathFor(name)))
 }

@@ -431,3 +431,30 @@ func TestBrokenTree(t *testing.T) {
 	_, err := Run(context.Background(), w.options())
 	assert.ErrorContains(t, err, "recipes/bad/recipe.yaml")
 }
+
+func TestVerifyGitRetag(t *testing.T) {
+	w := newWorld(t)
+	url, commits := w.srv.AddGitRepo(t, "tool", "v1.0")
+	stale := strings.Repeat("ab", 20) // what the tag pointed to before it moved
+	w.recipe("tool", `name: tool
+version: "1.0"
+license: MIT
+sources:
+  - git: `+w.masked(url)+`
+    commit: `+stale+`
+build: {style: make}
+upstream: {kind: git-tags, url: `+w.masked(url)+`}
+`, lockfile.Pin{Git: w.masked(url), Commit: stale})
+	o := w.options()
+	o.Verify = true
+	rep, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 1)
+	assert.Equal(t, StatusFailed, rep.Results[0].Status)
+	assert.Contains(t, rep.Results[0].Error, "tag v1.0 of "+url+" now points to "+commits["v1.0"]+", pinned "+stale)
+
+	o.Verify = false
+	rep, err = Run(context.Background(), o)
+	require.NoError(t, err)
+	assert.Equal(t, StatusCurrent, rep.Results[0].Status, "without --verify pins are not checked")
+}

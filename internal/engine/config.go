@@ -56,7 +56,8 @@ type Config struct {
 	BinDir string
 	// ModuleDir is a directory inside the hadron source tree (the CLI's -C
 	// dir). When buildkitd is missing, the engine walks up from it to find
-	// go.mod and builds buildkitd at the version that go.mod pins.
+	// go.mod and builds buildkitd at the version that go.mod pins. Empty
+	// means the working directory.
 	ModuleDir string
 	// InsecureRegistries lists registries (host or host:port) that are
 	// reached over plain HTTP without TLS verification, such as test
@@ -137,6 +138,9 @@ func (cfg Config) withDefaults() (Config, error) {
 		if cfg.BinDir, err = DefaultBinDir(); err != nil {
 			return cfg, err
 		}
+	}
+	if cfg.ModuleDir == "" {
+		cfg.ModuleDir = "."
 	}
 	if cfg.GCKeepStorage == "" {
 		cfg.GCKeepStorage = DefaultGCKeepStorage

@@ -90,6 +90,7 @@ func TestConfigWithDefaults(t *testing.T) {
 	assert.Equal(t, DefaultSnapshotter, cfg.Snapshotter)
 	assert.Equal(t, DefaultStartTimeout, cfg.StartTimeout)
 	assert.Equal(t, DefaultStopTimeout, cfg.StopTimeout)
+	assert.Equal(t, ".", cfg.ModuleDir)
 	assert.NotNil(t, cfg.Log)
 
 	cfg, err = Config{Root: "rel", StopTimeout: time.Second}.withDefaults()

@@ -356,7 +356,11 @@ func describe(n *yaml.Node) string {
 		case "!!null":
 			return "null"
 		}
-		return strconv.Quote(n.Value)
+		v := n.Value
+		if r := []rune(v); len(r) > 40 {
+			v = string(r[:40]) + "..."
+		}
+		return strconv.Quote(v)
 	case yaml.AliasNode:
 		return "an alias"
 	}

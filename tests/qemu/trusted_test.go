@@ -195,12 +195,14 @@ func TestTrustedBootUnsignedBootloaderRefused(t *testing.T) {
 // TestTrustedBootEnrollHadronKeys starts OVMF in setup mode (no keys),
 // lets systemd-boot enroll the PK/KEK/db .auth files that
 // `hadron keys generate` wrote, reboots with Secure Boot on and boots the
-// UKI signed with the hadron db key.
+// UKI signed with the hadron db key. A second boot from the same variable
+// store then refuses an unsigned UKI, proving the keys are in force.
 func TestTrustedBootEnrollHadronKeys(t *testing.T) {
 	p := trustedSetup(t)
 	db, err := secureboot.LoadKeyPair(secureboot.KeyFile(p.keys, secureboot.DBName), secureboot.CertFile(p.keys, secureboot.DBName))
 	require.NoError(t, err)
-	dir := esp(t, signWith(t, db, readBootloader(t)), signWith(t, db, p.unsigned), "timeout 0\nsecure-boot-enroll force\n")
+	sdboot := signWith(t, db, readBootloader(t))
+	dir := esp(t, sdboot, signWith(t, db, p.unsigned), "timeout 0\nsecure-boot-enroll force\n")
 	// systemd-boot 252 enrolls "force" keys from /loader/keys/auto.
 	keyDir := filepath.Join(dir, "loader", "keys", "auto")
 	require.NoError(t, os.MkdirAll(keyDir, 0o755))
@@ -209,13 +211,27 @@ func TestTrustedBootEnrollHadronKeys(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(keyDir, n+".auth"), b, 0o644))
 	}
-	args := append(qemutest.UEFI(t, true, qemutest.OVMFVarsEmpty), qemutest.ESPDrive(dir)...)
+	vars := filepath.Join(t.TempDir(), "OVMF_VARS.fd")
+	b, err := os.ReadFile(qemutest.OVMFVarsEmpty)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(vars, b, 0o644))
+
 	res := qemutest.Run(t, qemutest.Config{
-		Args: args, Marker: trustedMarker, AllowReboot: true, Timeout: trustedBootTime,
+		Args: append(qemutest.UEFIWithVars(true, vars), qemutest.ESPDrive(dir)...), Marker: trustedMarker,
+		AllowReboot: true, Timeout: trustedBootTime,
 		FailMarkers: append([]string{"Failed to write", trustedRefusal}, trustedFail...),
 	})
 	t.Logf("enroll + reboot + boot: marker after %s", res.Elapsed.Round(100*time.Millisecond))
 	assert.Contains(t, res.Serial, "Enrolling secure boot keys")
+
+	t.Run("unsigned UKI refused after enrollment", func(t *testing.T) {
+		dir := esp(t, sdboot, p.unsigned, "timeout 0\n")
+		res := qemutest.Run(t, qemutest.Config{
+			Args: append(qemutest.UEFIWithVars(true, vars), qemutest.ESPDrive(dir)...), Marker: trustedRefusal,
+			FailMarkers: append([]string{trustedMarker, "Enrolling"}, trustedFail...), Timeout: trustedBootTime,
+		})
+		assert.Regexp(t, `Error loading .*hadron\.efi: (Security Violation|Access Denied)`, res.Serial)
+	})
 }
 
 // TestTrustedBootPCR11 boots the signed UKI with a software TPM and

@@ -273,6 +273,12 @@ func UEFI(t testing.TB, secure bool, varsTemplate string) []string {
 	if err := os.WriteFile(vars, b, 0o644); err != nil {
 		t.Fatalf("copy OVMF vars: %v", err)
 	}
+	return UEFIWithVars(secure, vars)
+}
+
+// UEFIWithVars is UEFI with a caller-owned, writable variable store, so
+// that state (enrolled keys) carries over from one run to the next.
+func UEFIWithVars(secure bool, vars string) []string {
 	code, machine := OVMFCode, "q35"
 	var extra []string
 	if secure {

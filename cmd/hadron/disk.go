@@ -1,0 +1,241 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/hadron-linux/hadron/bootchain/disk"
+	"github.com/hadron-linux/hadron/bootchain/disk/standard"
+	"github.com/hadron-linux/hadron/bootchain/grub"
+	"github.com/hadron-linux/hadron/bootchain/rpi"
+)
+
+func newDiskCmd(_ *viper.Viper) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "disk",
+		Short: "Build reproducible disk images (standard boot, Raspberry Pi boot partition)",
+	}
+	c.AddCommand(newDiskStandardCmd(), newDiskRPiCmd())
+	return c
+}
+
+// epochFlag returns --epoch, or SOURCE_DATE_EPOCH when the flag is unset.
+func epochFlag(fl *pflag.FlagSet) (int64, error) {
+	if fl.Changed("epoch") {
+		return fl.GetInt64("epoch")
+	}
+	s := os.Getenv("SOURCE_DATE_EPOCH")
+	if s == "" {
+		return 0, fmt.Errorf("set --epoch or SOURCE_DATE_EPOCH: images are stamped with it")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q: %w", s, err)
+	}
+	return n, nil
+}
+
+// workDir returns --work (created) or a temporary directory and its cleanup.
+func workDir(fl *pflag.FlagSet) (string, func(), error) {
+	if w, _ := fl.GetString("work"); w != "" {
+		if err := os.MkdirAll(w, 0o755); err != nil {
+			return "", nil, fmt.Errorf("--work: %w", err)
+		}
+		return w, func() {}, nil
+	}
+	w, err := os.MkdirTemp("", "hadron-disk-")
+	if err != nil {
+		return "", nil, err
+	}
+	return w, func() { os.RemoveAll(w) }, nil
+}
+
+func newDiskStandardCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "standard -o DISK --name NAME --kernel VMLINUZ --initrd INITRD [--rootfs-dir DIR | --rootfs IMG]",
+		Short: "Build a GPT disk booted by GRUB (EFI and BIOS) with A/B root slots",
+		Long: `Standard builds a GPT disk image: a BIOS boot partition holding GRUB's
+core.img (boot.img goes into the MBR), an ESP with GRUB's EFI image,
+grub.cfg, grubenv and each slot's kernel and initrd, and one root partition
+per slot (root-a, root-b, ...). Slot a gets the root file system; the others
+are left empty, the same size, for an updater to fill. Every identifier is
+derived from --name and the epoch, so the same inputs give the same bytes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fl := cmd.Flags()
+			str := func(n string) string { s, _ := fl.GetString(n); return s }
+			epoch, err := epochFlag(fl)
+			if err != nil {
+				return err
+			}
+			work, cleanup, err := workDir(fl)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+
+			rootImg := str("rootfs")
+			if dir := str("rootfs-dir"); dir != "" {
+				if rootImg != "" {
+					return fmt.Errorf("--rootfs and --rootfs-dir are exclusive")
+				}
+				rootImg = filepath.Join(work, "root."+str("rootfs-type"))
+				fs := disk.RootFS{Type: disk.FSType(str("rootfs-type")), Dir: dir, Epoch: epoch,
+					UUID: disk.GUID(str("name"), epoch, "rootfs")}
+				if err := fs.Build(cmd.Context(), rootImg); err != nil {
+					return err
+				}
+			}
+			rootMiB, _ := fl.GetInt64("root-size")
+			rootSize := rootMiB * disk.MiB
+			if rootImg != "" {
+				st, err := os.Stat(rootImg)
+				if err != nil {
+					return fmt.Errorf("root file system: %w", err)
+				}
+				rootSize = max(rootSize, st.Size())
+			}
+			if rootSize == 0 {
+				return fmt.Errorf("no root file system: give --rootfs, --rootfs-dir or --root-size")
+			}
+			slots, _ := fl.GetStringSlice("slots")
+			timeout, _ := fl.GetInt("timeout")
+			speed, _ := fl.GetInt("serial-speed")
+			efi, _ := fl.GetBool("efi")
+			bios, _ := fl.GetBool("bios")
+			spec := standard.Spec{Name: str("name"), Epoch: epoch, Default: str("default"),
+				Timeout: timeout, EFI: efi, BIOS: bios, Env: grub.Env{}}
+			if speed > 0 {
+				spec.Serial = &grub.Serial{Unit: 0, Speed: speed}
+			}
+			for i, name := range slots {
+				sl := standard.Slot{Name: name, Kernel: str("kernel"), Initrd: str("initrd"),
+					Cmdline: str("cmdline"), RootSize: rootSize}
+				if i == 0 {
+					sl.RootFS = rootImg
+				}
+				spec.Slots = append(spec.Slots, sl)
+			}
+			out := str("output")
+			res, err := standard.Build(cmd.Context(), spec, work, out)
+			if err != nil {
+				return err
+			}
+			return printPlan(cmd.OutOrStdout(), out, res.Plan, "ESP volume id "+res.ESPUUID)
+		},
+	}
+	fl := c.Flags()
+	fl.StringP("output", "o", "disk.img", "disk image to write")
+	fl.String("name", "hadron", "image name (seeds the GUIDs)")
+	fl.Int64("epoch", 0, "SOURCE_DATE_EPOCH (default: $SOURCE_DATE_EPOCH)")
+	fl.String("kernel", "", "kernel image (bzImage)")
+	fl.String("initrd", "", "initramfs (e.g. from `hadron dracut build`)")
+	fl.String("rootfs", "", "root file system image for slot a")
+	fl.String("rootfs-dir", "", "directory to pack as slot a's root file system")
+	fl.String("rootfs-type", string(disk.EROFS), "file system for --rootfs-dir: erofs or squashfs")
+	fl.Int64("root-size", 0, "root partition size in MiB (default: the root image's size)")
+	fl.StringSlice("slots", []string{"a", "b"}, "A/B slot names")
+	fl.String("default", "", "default slot (default: the first)")
+	fl.String("cmdline", "console=ttyS0,115200", "kernel command line after root=PARTLABEL=root-<slot> ro")
+	fl.Int("timeout", 3, "GRUB menu timeout in seconds")
+	fl.Int("serial-speed", 115200, "GRUB serial console speed on ttyS0 (0: no serial)")
+	fl.Bool("efi", true, "install GRUB for UEFI (EFI/BOOT/BOOTX64.EFI)")
+	fl.Bool("bios", true, "install GRUB for BIOS (MBR + BIOS boot partition)")
+	fl.String("work", "", "keep intermediate files (GRUB images, ESP) in this directory")
+	return c
+}
+
+func newDiskRPiCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "rpi-boot -o BOOT.IMG --board pi4 --kernel IMAGE --firmware FILE... --dtb FILE...",
+		Short: "Build a Raspberry Pi 4/5 boot partition (FAT32)",
+		Long: `Rpi-boot writes config.txt (arm_64bit, kernel, initramfs, UART, [pi4]/[pi5]
+sections) and cmdline.txt, and packs them with the firmware files, device
+trees, overlays, kernel and initrd into a FAT32 partition image.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fl := cmd.Flags()
+			str := func(n string) string { s, _ := fl.GetString(n); return s }
+			list := func(n string) []string { s, _ := fl.GetStringArray(n); return s }
+			epoch, err := epochFlag(fl)
+			if err != nil {
+				return err
+			}
+			work, cleanup, err := workDir(fl)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			var boards []rpi.Board
+			for _, b := range list("board") {
+				boards = append(boards, rpi.Board(b))
+			}
+			uart, _ := fl.GetBool("uart")
+			sizeMiB, _ := fl.GetInt64("size")
+			p := rpi.Partition{
+				Config: rpi.Config{Boards: boards, Kernel: "Image", Cmdline: str("cmdline"),
+					EnableUART: uart, Extra: list("config")},
+				Kernel: str("kernel"), Initrd: str("initrd"),
+				Firmware: list("firmware"), DTBs: list("dtb"), Overlays: list("overlay"),
+				Label: "HADRON-BOOT", VolumeID: disk.VolumeID(str("name"), epoch, "rpi-boot"),
+				Size: sizeMiB * disk.MiB, Epoch: epoch,
+			}
+			if p.Initrd != "" {
+				p.Config.Initramfs = "initrd.img"
+			}
+			for _, o := range p.Overlays {
+				p.Config.Overlays = append(p.Config.Overlays, trimExt(filepath.Base(o)))
+			}
+			out := str("output")
+			if err := p.Build(cmd.Context(), work, out); err != nil {
+				return err
+			}
+			st, err := os.Stat(out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d MiB, volume id %s\n", out, st.Size()/disk.MiB, disk.FormatVolumeID(p.VolumeID))
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.StringP("output", "o", "rpi-boot.img", "partition image to write")
+	fl.String("name", "hadron-rpi", "image name (seeds the volume id)")
+	fl.Int64("epoch", 0, "SOURCE_DATE_EPOCH (default: $SOURCE_DATE_EPOCH)")
+	fl.StringArray("board", []string{"pi4", "pi5"}, "board section to write: pi4, pi5 (repeat)")
+	fl.String("kernel", "", "arm64 kernel Image")
+	fl.String("initrd", "", "initramfs")
+	fl.StringArray("firmware", nil, "firmware file, e.g. start4.elf, fixup4.dat (repeat)")
+	fl.StringArray("dtb", nil, "device tree, e.g. bcm2711-rpi-4-b.dtb (repeat)")
+	fl.StringArray("overlay", nil, "device tree overlay .dtbo, enabled with dtoverlay= (repeat)")
+	fl.StringArray("config", nil, "extra config.txt line for [all], key=value (repeat)")
+	fl.String("cmdline", "console=serial0,115200 root=LABEL=hadron-root rootwait ro", "kernel command line (cmdline.txt)")
+	fl.Bool("uart", true, "enable_uart=1")
+	fl.Int64("size", 0, "partition size in MiB (default: from the content, at least 64)")
+	fl.String("work", "", "keep config.txt and cmdline.txt in this directory")
+	return c
+}
+
+func trimExt(name string) string {
+	return name[:len(name)-len(filepath.Ext(name))]
+}
+
+// printPlan writes the partition table of a built image.
+func printPlan(w io.Writer, path string, plan disk.Plan, note string) error {
+	fmt.Fprintf(w, "%s: %d MiB, disk GUID %s, %s\n", path, plan.Size/disk.MiB, plan.GUID, note)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tNAME\tSTART\tSIZE\tTYPE\tPARTUUID")
+	for _, p := range plan.Partitions {
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d MiB\t%s\t%s\n", p.Index, p.Name, p.Start,
+			p.Sectors*disk.SectorSize/disk.MiB, p.Type, p.GUID)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/hadron-linux/hadron/bootchain/dracut"
+)
+
+func newDracutCmd(_ *viper.Viper) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "dracut",
+		Short: "Generate Hadron's dracut configuration and build initrds with it",
+	}
+	c.AddCommand(newDracutConfigCmd(), newDracutBuildCmd())
+	return c
+}
+
+func dracutConfig(cmd *cobra.Command) dracut.Config {
+	fl := cmd.Flags()
+	root, _ := fl.GetString("root")
+	cfg := dracut.Default(root)
+	cfg.Compress, _ = fl.GetString("compress")
+	if d, _ := fl.GetStringSlice("drivers"); len(d) > 0 {
+		cfg.AddDrivers = d
+	}
+	return cfg
+}
+
+func addDracutConfigFlags(c *cobra.Command) {
+	fl := c.Flags()
+	fl.String("root", "PARTLABEL=root-a", "root= value baked into the initrd")
+	fl.String("compress", "zstd", "compressor: zstd, gzip, xz, lz4, cat")
+	fl.StringSlice("drivers", nil, "kernel modules to add (default: Hadron's storage drivers)")
+}
+
+func newDracutConfigCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "config",
+		Short: "Print the dracut.conf.d drop-in (" + dracut.ConfName + ")",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := dracutConfig(cmd).Render()
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(b)
+			return err
+		},
+	}
+	addDracutConfigFlags(c)
+	return c
+}
+
+func newDracutBuildCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "build -o INITRD --kver RELEASE --modules DIR [--sysroot ROOTFS]",
+		Short: "Run dracut with Hadron's configuration against a kernel's modules",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fl := cmd.Flags()
+			str := func(n string) string { s, _ := fl.GetString(n); return s }
+			epoch, err := epochFlag(fl)
+			if err != nil {
+				return err
+			}
+			b := dracut.Build{Config: dracutConfig(cmd), Kver: str("kver"), ModulesDir: str("modules"),
+				SysRoot: str("sysroot"), Epoch: epoch}
+			return b.Run(cmd.Context(), str("output"))
+		},
+	}
+	addDracutConfigFlags(c)
+	fl := c.Flags()
+	fl.StringP("output", "o", "initrd.img", "initrd to write")
+	fl.String("kver", "", "kernel release (uname -r)")
+	fl.String("modules", "", "the kernel's lib/modules/<kver> directory")
+	fl.String("sysroot", "", "root file system to take programs from (default /)")
+	fl.Int64("epoch", 0, "SOURCE_DATE_EPOCH (default: $SOURCE_DATE_EPOCH)")
+	_ = c.MarkFlagRequired("kver")
+	_ = c.MarkFlagRequired("modules")
+	return c
+}
