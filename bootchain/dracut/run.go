@@ -90,15 +90,22 @@ func (b Build) Run(ctx context.Context, out string) error {
 	if err := os.WriteFile(filepath.Join(confDir, ConfName), conf, 0o644); err != nil {
 		return fmt.Errorf("dracut: write config: %w", err)
 	}
-	kmodDir, err := b.stageModules(ctx, filepath.Join(tmp, "kernel"))
-	if err != nil {
+	if _, err := b.stageModules(ctx, filepath.Join(tmp, "kernel")); err != nil {
 		return err
 	}
-	args, err := b.Args(confDir, kmodDir, out)
+	if out, err = filepath.Abs(out); err != nil {
+		return fmt.Errorf("dracut: %w", err)
+	}
+	// dracut records its command line in the initrd
+	// (lib/dracut/build-parameter.txt), so the staging paths are given
+	// relative to the staging directory: random temp names would make
+	// every initrd differ.
+	args, err := b.Args("dracut.conf.d", filepath.Join("kernel", "lib", "modules", b.Kver), out)
 	if err != nil {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir = tmp
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(b.Epoch, 10), "TMPDIR="+tmp)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output

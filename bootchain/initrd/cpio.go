@@ -179,7 +179,7 @@ func writeEntry(w io.Writer, e Entry, ino uint32, epoch int64) error {
 	default:
 		return fmt.Errorf("unsupported file type %v", e.Mode.Type())
 	}
-	if len(data) > maxFile {
+	if int64(len(data)) > maxFile {
 		return fmt.Errorf("%d bytes is larger than newc allows", len(data))
 	}
 	if epoch < 0 || epoch > maxFile {

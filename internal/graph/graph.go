@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/recipe"
@@ -26,17 +27,19 @@ type Graph struct {
 	// dependents (for runtime-only cycles, members are ordered by name).
 	Order []*recipe.Recipe
 
-	pos map[string]int // name -> index in Order, built lazily
+	once sync.Once
+	pos  map[string]int // name -> index in Order, built once
 }
 
-// index returns the position of every recipe in Order.
+// index returns the position of every recipe in Order. It is safe for
+// concurrent use; Order must not change after the first call.
 func (g *Graph) index() map[string]int {
-	if g.pos == nil || len(g.pos) != len(g.Order) {
+	g.once.Do(func() {
 		g.pos = make(map[string]int, len(g.Order))
 		for i, r := range g.Order {
 			g.pos[r.Name] = i
 		}
-	}
+	})
 	return g.pos
 }
 

@@ -217,3 +217,15 @@ func BenchmarkResolve500(b *testing.B) {
 		}
 	}
 }
+
+func TestGraphConcurrentUse(t *testing.T) {
+	g, err := graph.Resolve(distro(t), recipe.ArchAMD64, nil)
+	require.NoError(t, err)
+	done := make(chan []string)
+	for range 8 {
+		go func() { done <- g.BuildEnv("systemd") }()
+	}
+	for range 8 {
+		assert.Equal(t, []string{"musl", "zlib", "openssl"}, <-done)
+	}
+}

@@ -108,11 +108,17 @@ func syntaxError(file string, err error) *errlist.Error {
 	return &errlist.Error{File: file, Msg: "malformed YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
+// maxValues bounds the values one document may decode to, counting every
+// expansion of an alias, so that alias bombs ("billion laughs") fail fast.
+const maxValues = 100000
+
 type decoder struct {
-	file  string
-	lines Lines
-	errs  errlist.List
-	depth int
+	file   string
+	lines  Lines
+	errs   errlist.List
+	depth  int
+	values int
+	over   bool
 }
 
 func (d *decoder) errorf(line int, path, format string, args ...any) {
@@ -126,9 +132,18 @@ func (d *decoder) errorf(line int, path, format string, args ...any) {
 // decode fills v from n. keyLine is the line of the key that introduced the
 // value (or the value's own line for list items and the document).
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, keyLine int) {
+	if d.over {
+		return
+	}
+	if d.values++; d.values > maxValues {
+		d.over = true
+		d.errorf(n.Line, path, "document too large: more than %d values (alias expansion?)", maxValues)
+		return
+	}
 	d.depth++
 	defer func() { d.depth-- }()
 	if d.depth > 100 {
+		d.over = true
 		d.errorf(n.Line, path, "nesting too deep (alias loop?)")
 		return
 	}

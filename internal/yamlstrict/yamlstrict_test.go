@@ -2,6 +2,7 @@ package yamlstrict
 
 import (
 	"testing"
+	"time"
 
 	"github.com/hadron-linux/hadron/internal/errlist"
 	"github.com/stretchr/testify/assert"
@@ -143,4 +144,21 @@ func TestSuggest(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, Suggest(tt.word, cands), tt.word)
 	}
+}
+
+func TestAliasBomb(t *testing.T) {
+	src := "a: &a [x, x, x, x, x, x, x, x, x, x]\n" +
+		"b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n" +
+		"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n" +
+		"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n" +
+		"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n" +
+		"f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n" +
+		"g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+	var out struct {
+		A, B, C, D, E, F, G [][][][][][][]string
+	}
+	start := time.Now()
+	_, err := Decode("x.yaml", []byte(src), &out)
+	require.ErrorContains(t, err, "document too large")
+	assert.Less(t, time.Since(start), 5*time.Second)
 }
