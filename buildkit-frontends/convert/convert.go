@@ -16,6 +16,7 @@ import (
 	"github.com/hadron-linux/hadron/internal/graph"
 	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/lockfile"
+	"github.com/hadron-linux/hadron/internal/mirror"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/toolchain"
@@ -332,7 +333,7 @@ func (c *Converter) sourceStates(r *recipe.Recipe, lock *lockfile.Lock) ([]fetch
 			return nil, fmt.Errorf("%s:%d: source %s of recipe %s has no sha256 in vendor-hashes/%s.lock", r.File, s.Line, url, r.Name, r.Name)
 		}
 		name := path.Base(url)
-		get := rewrite(c.opts.Mirrors, url)
+		get := mirror.Map(c.opts.Mirrors).Rewrite(url)
 		st := llb.HTTP(get,
 			llb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, pin.SHA256)),
 			llb.Filename(name),
@@ -348,20 +349,6 @@ func shortCommit(c string) string {
 		return c[:12]
 	}
 	return c
-}
-
-// rewrite applies the longest matching mirror prefix to url.
-func rewrite(mirrors map[string]string, url string) string {
-	best := ""
-	for prefix := range mirrors {
-		if strings.HasPrefix(url, prefix) && len(prefix) > len(best) {
-			best = prefix
-		}
-	}
-	if best == "" {
-		return url
-	}
-	return mirrors[best] + strings.TrimPrefix(url, best)
 }
 
 // unpackScript extracts every source into /build, applies the patches in

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -63,14 +65,15 @@ func loadConfig(v *viper.Viper, cmd *cobra.Command) error {
 		v.SetConfigFile(cfg)
 		return v.ReadInConfig()
 	}
-	v.SetConfigName("hadron")
-	v.SetConfigType("yaml")
-	v.AddConfigPath(v.GetString("dir"))
+	// Only hadron.yaml, never an extension-less "hadron" (the binary
+	// itself may sit next to it).
+	p := filepath.Join(v.GetString("dir"), "hadron.yaml")
+	if _, err := os.Stat(p); err != nil {
+		return nil
+	}
+	v.SetConfigFile(p)
 	if err := v.ReadInConfig(); err != nil {
-		if _, ok := err.(viper.ConfigFileNotFoundError); ok {
-			return nil
-		}
-		return err
+		return fmt.Errorf("%s: %w", p, err)
 	}
 	return nil
 }

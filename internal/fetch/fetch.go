@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/hadron-linux/hadron/internal/mirror"
 	"io"
 	"net/http"
 	"os"
@@ -25,23 +26,7 @@ import (
 
 // Mirrors maps URL prefixes to replacement prefixes, e.g.
 // "https://ftp.gnu.org/gnu/" -> "https://mirror.example.org/gnu/".
-type Mirrors map[string]string
-
-// Rewrite returns url with its longest matching prefix replaced, or url
-// itself when no prefix matches. Prefixes match regardless of case, because
-// configuration loaders (viper) lower-case map keys.
-func (m Mirrors) Rewrite(url string) string {
-	best := ""
-	for prefix := range m {
-		if len(url) >= len(prefix) && strings.EqualFold(url[:len(prefix)], prefix) && len(prefix) > len(best) {
-			best = prefix
-		}
-	}
-	if best == "" {
-		return url
-	}
-	return m[best] + url[len(best):]
-}
+type Mirrors = mirror.Map
 
 // Result describes one downloaded file.
 type Result struct {
