@@ -58,6 +58,7 @@ var (
 	idPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	pathPattern = regexp.MustCompile(`^/[A-Za-z0-9._/+-]*$`)
 	safeWord    = regexp.MustCompile(`^[A-Za-z0-9._/:=,+@%-]+$`)
+	fsUUID      = regexp.MustCompile(`^[0-9A-Fa-f-]+$`)
 )
 
 // Validate reports the first problem that would make the generated
@@ -183,15 +184,15 @@ func (c Config) Render() ([]byte, error) {
 // finds the boot partition by its file system UUID (for FAT, the volume
 // id as "XXXX-XXXX") and points $prefix at dir on it, where the normal
 // module then reads grub.cfg.
-func EarlyConfig(fsUUID, dir string) ([]byte, error) {
-	if !regexp.MustCompile(`^[0-9A-Fa-f-]+$`).MatchString(fsUUID) {
-		return nil, fmt.Errorf("grub early config: bad file system uuid %q", fsUUID)
+func EarlyConfig(uuid, dir string) ([]byte, error) {
+	if !fsUUID.MatchString(uuid) {
+		return nil, fmt.Errorf("grub early config: bad file system uuid %q", uuid)
 	}
 	if !pathPattern.MatchString(dir) {
 		return nil, fmt.Errorf("grub early config: bad prefix dir %q", dir)
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "search --no-floppy --fs-uuid --set=root %s\n", fsUUID)
+	fmt.Fprintf(&b, "search --no-floppy --fs-uuid --set=root %s\n", uuid)
 	fmt.Fprintf(&b, "set prefix=($root)%s\n", dir)
 	return b.Bytes(), nil
 }

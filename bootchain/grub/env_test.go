@@ -65,3 +65,12 @@ func TestEnvGrubEditenvInterop(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Env{"saved_entry": "hadron-a", "next_entry": "hadron-b"}, got)
 }
+
+func BenchmarkEnvEncode(b *testing.B) {
+	env := Env{"saved_entry": "hadron-a", "next_entry": "hadron-b"}
+	for b.Loop() {
+		if _, err := env.Encode(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

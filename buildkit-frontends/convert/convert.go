@@ -408,7 +408,12 @@ func (c *Converter) env(r *recipe.Recipe, useWrapper bool) [][2]string {
 		"CROSS_COMPILE":     "",
 	}
 	if !t.Native() {
-		m["CROSS_COMPILE"] = strings.TrimSuffix(t.HostGCC, "gcc")
+		// Cross binutils from stage 0, by their triplet prefix.
+		prefix := strings.TrimSuffix(t.HostGCC, "gcc")
+		m["CROSS_COMPILE"] = prefix
+		for _, tool := range []string{"AR", "RANLIB", "STRIP", "NM", "OBJCOPY", "OBJDUMP", "LD"} {
+			m[tool] = prefix + strings.ToLower(tool)
+		}
 	}
 	if useWrapper {
 		m["PATH"] = toolchain.WrapperDir + "/bin:" + m["PATH"]

@@ -8,7 +8,6 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
-	"github.com/hadron-linux/hadron/internal/engine"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/solve"
 	"github.com/hadron-linux/hadron/toolchain"
@@ -69,11 +68,7 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 	if err := planLocally(dir, req); err != nil {
 		return err
 	}
-	addr := v.GetString("addr")
-	if addr == "" {
-		addr = os.Getenv("BUILDKIT_HOST")
-	}
-	c, err := engine.Connect(ctx, addr)
+	c, err := connectEngine(ctx, v, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func DefaultStage0() Stage0Spec {
 		Suite:    "bookworm",
 		Variant:  "minbase",
 		Arch:     "amd64",
-		Packages: []string{"build-essential", "bzip2", "xz-utils", "file"},
+		Packages: []string{"build-essential", "bzip2", "xz-utils", "file", "gcc-aarch64-linux-gnu", "linux-libc-dev-arm64-cross"},
 		Mirror:   DebianMirror(),
 	}
 }

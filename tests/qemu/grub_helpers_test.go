@@ -44,37 +44,37 @@ const busyboxInit = `for w in $(cat /proc/cmdline); do case $w in hadron.slot=*)
 echo "` + bootMarker + ` slot=$slot" > /dev/ttyS0`
 
 var (
-	initrdOnce sync.Once
-	initrdPath string
-	initrdKind string
-	initrdErr  error
+	stdInitrdOnce sync.Once
+	stdInitrdPath string
+	stdInitrdKind string
+	stdInitrdErr  error
 )
 
-// testInitrd builds the test initrd once per test binary, with dracut
+// standardInitrd builds the test initrd once per test binary, with dracut
 // against the Debian kernel's modules when dracut is installed, otherwise
 // a busybox initrd. It lives under out/ (a cache, rebuilt per run).
-func testInitrd(t *testing.T, kdir string) (path, kind string) {
+func standardInitrd(t *testing.T, kdir string) (path, kind string) {
 	t.Helper()
-	initrdOnce.Do(func() {
+	stdInitrdOnce.Do(func() {
 		dir := filepath.Join(qemutest.RepoRoot(t), "out", "tests", "standard-boot")
-		if initrdErr = os.MkdirAll(dir, 0o755); initrdErr != nil {
+		if stdInitrdErr = os.MkdirAll(dir, 0o755); stdInitrdErr != nil {
 			return
 		}
-		initrdPath = filepath.Join(dir, "initrd.img")
+		stdInitrdPath = filepath.Join(dir, "initrd.img")
 		if _, err := exec.LookPath("dracut"); err != nil {
-			initrdKind = "busybox (dracut not installed)"
+			stdInitrdKind = "busybox (dracut not installed)"
 			b := qemutest.BusyboxInitrd(t, qemutest.MarkerScript(busyboxInit, "HADRON-INIT-DONE"))
-			initrdErr = os.WriteFile(initrdPath, b, 0o644)
+			stdInitrdErr = os.WriteFile(stdInitrdPath, b, 0o644)
 			return
 		}
-		initrdKind = "dracut"
+		stdInitrdKind = "dracut"
 		hook := filepath.Join(dir, "hadron-marker.sh")
-		if initrdErr = os.WriteFile(hook, []byte(markerHook), 0o755); initrdErr != nil {
+		if stdInitrdErr = os.WriteFile(hook, []byte(markerHook), 0o755); stdInitrdErr != nil {
 			return
 		}
 		kver, err := os.ReadFile(filepath.Join(kdir, "uname"))
 		if err != nil {
-			initrdErr = err
+			stdInitrdErr = err
 			return
 		}
 		cfg := dracut.Default("PARTLABEL=root-a")
@@ -88,11 +88,11 @@ func testInitrd(t *testing.T, kdir string) (path, kind string) {
 		b := dracut.Build{Config: cfg, Kver: v, ModulesDir: filepath.Join(kdir, "modules", v), Epoch: standardEpoch,
 			Includes: []dracut.Include{{Src: hook, Dst: "/lib/dracut/hooks/pre-mount/99-hadron-marker.sh"}}}
 		start := time.Now()
-		initrdErr = b.Run(t.Context(), initrdPath)
-		initrdKind = fmt.Sprintf("dracut (%s, built in %s)", v, time.Since(start).Round(time.Second))
+		stdInitrdErr = b.Run(t.Context(), stdInitrdPath)
+		stdInitrdKind = fmt.Sprintf("dracut (%s, built in %s)", v, time.Since(start).Round(time.Second))
 	})
-	require.NoError(t, initrdErr, "build test initrd")
-	return initrdPath, initrdKind
+	require.NoError(t, stdInitrdErr, "build test initrd")
+	return stdInitrdPath, stdInitrdKind
 }
 
 // standardDisk builds a standard-boot disk (EFI and BIOS, slots a and b)
@@ -102,7 +102,7 @@ func standardDisk(t *testing.T, env grub.Env) (string, standard.Result) {
 	t.Helper()
 	qemutest.Require(t, "grub-mkimage", "mformat", "mcopy", "mkfs.erofs")
 	kdir := qemutest.DebianKernel(t)
-	rd, kind := testInitrd(t, kdir)
+	rd, kind := standardInitrd(t, kdir)
 	t.Logf("initrd: %s", kind)
 
 	work := t.TempDir()
@@ -129,12 +129,12 @@ func standardDisk(t *testing.T, env grub.Env) (string, standard.Result) {
 	require.NoError(t, err)
 	dsk, err := os.Stat(out)
 	require.NoError(t, err)
-	t.Logf("ESP %d MiB, disk %d MiB (%d MiB allocated)", esp.Size()/disk.MiB, dsk.Size()/disk.MiB, allocated(t, out)/disk.MiB)
+	t.Logf("ESP %d MiB, disk %d MiB (%d MiB allocatedBytes)", esp.Size()/disk.MiB, dsk.Size()/disk.MiB, allocatedBytes(t, out)/disk.MiB)
 	return out, res
 }
 
-// allocated returns the bytes a (sparse) file occupies on disk.
-func allocated(t *testing.T, path string) int64 {
+// allocatedBytes returns the bytes a (sparse) file occupies on disk.
+func allocatedBytes(t *testing.T, path string) int64 {
 	out, err := exec.Command("du", "--block-size=1", path).Output()
 	require.NoError(t, err)
 	var n int64
@@ -160,7 +160,7 @@ func readGrubenv(t *testing.T, img string, res standard.Result) grub.Env {
 func bootStandard(t *testing.T, firmware []string, img, slot, other string) qemutest.Result {
 	t.Helper()
 	want := bootMarker + " slot=" + slot
-	if initrdKind != "" && strings.HasPrefix(initrdKind, "dracut") {
+	if stdInitrdKind != "" && strings.HasPrefix(stdInitrdKind, "dracut") {
 		want += " root=/dev/vda3"
 		if slot == "b" {
 			want = bootMarker + " slot=b root=/dev/vda4"
@@ -171,7 +171,7 @@ func bootStandard(t *testing.T, firmware []string, img, slot, other string) qemu
 	res := qemutest.Run(t, qemutest.Config{
 		Args:        args,
 		Marker:      want,
-		FailMarkers: []string{bootMarker + " slot=" + other, "Kernel panic", "grub rescue>", "error: file"},
+		FailMarkers: []string{bootMarker + " slot=" + other, "Kernel panic", "grub rescue>", "error: file", "No bootable device"},
 		Timeout:     5 * time.Minute,
 		WaitExit:    true,
 	})
