@@ -13,6 +13,7 @@ import (
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/project/projecttest"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
@@ -243,5 +244,34 @@ func BenchmarkConvertMini(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		marshal(b, fsys, "mini", opts())
+	}
+}
+
+// BenchmarkLoadResolveMarshal500 is the whole planning path for a generated
+// 500-recipe tree: load and validate every file, resolve the graph, convert
+// every recipe to LLB and marshal one definition holding all of them.
+func BenchmarkLoadResolveMarshal500(b *testing.B) {
+	fsys := projecttest.Random(500, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		tree, err := project.Load(fsys)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := convert.New(tree, opts())
+		if err != nil {
+			b.Fatal(err)
+		}
+		var layers []llb.State
+		for _, n := range tree.Names() {
+			st, err := c.Package(n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			layers = append(layers, st)
+		}
+		if _, err := llb.Merge(layers).Marshal(context.Background(), llb.LinuxAmd64); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
