@@ -9,7 +9,8 @@ PKGS    := ./...
 APT_PACKAGES := runc mmdebstrap qemu-system-x86 qemu-system-arm qemu-efi-aarch64 \
 	qemu-user-static ovmf swtpm swtpm-tools tpm2-tools sbsigntool systemd-boot-efi \
 	mtools dosfstools erofs-utils squashfs-tools cpio xorriso grub-efi-amd64-bin \
-	grub-pc-bin grub-common dracut-core fdisk busybox-static git ca-certificates
+	grub-pc-bin grub-common dracut-core fdisk busybox-static git ca-certificates \
+	openssl zstd kmod
 
 .PHONY: all deps tools build test test-unit test-e2e test-qemu bench vet fmt-check clean
 
@@ -25,19 +26,20 @@ out/.deps-stamp: Makefile tests/harness/debian-sources.sh
 ## deps: install the Debian packages (apt) and the deb-src entry the tests need
 deps: out/.deps-stamp
 
-## tools: build hadron, hadron-frontend, and buildkitd/buildctl at the version pinned in go.mod
-tools:
+## tools: build hadron, hadron-frontend, and buildkitd/buildctl at the version pinned in go.mod;
+## prepare the offline inputs (Debian stage-0 rootfs, mirrored source tarballs)
+tools: deps
 	mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/hadron ./cmd/hadron-frontend
-	$(GO) build -o $(BIN)/ github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl
+	sh tests/harness/prepare.sh
 
 ## build: set everything up and build images/mini offline (local stage 0, loopback mirror)
-build: deps tools
-	HADRON_E2E=1 $(GO) run ./tests/tools/offline-build -- mini -o type=local,dest=out/mini -o type=oci,dest=out/mini.oci.tar
+build: tools
+	$(GO) run ./tests/tools/offline-build -- mini -o type=local,dest=out/mini -o type=oci,dest=out/mini.oci.tar
 	@echo "root filesystem in out/mini, OCI image in out/mini.oci.tar"
 
 ## test: everything CI runs (unit, golden, e2e through real BuildKit, QEMU boots)
-test: deps tools vet fmt-check
+test: tools vet fmt-check
 	HADRON_E2E=1 HADRON_QEMU=1 $(GO) test -count=1 -timeout 80m $(PKGS)
 
 ## test-unit: the fast tier (seconds): unit and golden tests only
@@ -45,7 +47,7 @@ test-unit:
 	$(GO) test -count=1 $(PKGS)
 
 ## test-e2e: builds through a real local buildkitd
-test-e2e: deps tools
+test-e2e: tools
 	HADRON_E2E=1 $(GO) test -count=1 -timeout 60m ./tests/... ./internal/engine/...
 
 ## test-qemu: boot tests under QEMU (TCG)
