@@ -32,6 +32,7 @@ tools: deps
 	mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/hadron ./cmd/hadron-frontend
 	sh tests/harness/prepare.sh
+	sh tests/fixtures/debian-kernel.sh out/debian-kernel
 
 ## build: set everything up and build images/mini offline (local stage 0, loopback mirror)
 build: tools

@@ -26,9 +26,12 @@ import (
 )
 
 // DefaultStage0 is the pinned public build environment used when no stage-0
-// image is given: Debian bookworm with gcc, make and the archive tools.
-// Offline setups and the tests pass their own (see tests/harness).
-const DefaultStage0 = "docker.io/library/buildpack-deps:bookworm@sha256:672aaedcf1d7d3d5ff12ae0a0d4fc5cae9a6c8c7bfb5797c5a56e0bf8ee0a5ec"
+// image is given: Debian bookworm's buildpack-deps (gcc, make, the archive
+// tools), pinned by the digest of its linux/amd64 manifest as published and
+// pinned in public build scripts. It has no aarch64 cross compiler: arm64
+// builds pass --stage0 with one (tests/harness builds such an image from
+// Debian packages: build-essential + gcc-aarch64-linux-gnu).
+const DefaultStage0 = "docker.io/library/buildpack-deps:bookworm@sha256:672aaedcfec98774308e902ae592697bc34b05d58f62104015cf3511f58e318a"
 
 // DefaultContext is the name of the llb.Local that holds the project tree.
 const DefaultContext = "context"

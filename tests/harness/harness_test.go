@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,7 +136,7 @@ func TestStage0Key(t *testing.T) {
 		change func(*Stage0Spec)
 		same   bool
 	}{
-		{"package order", func(s *Stage0Spec) { s.Packages = []string{"file", "xz-utils", "bzip2", "build-essential"} }, true},
+		{"package order", func(s *Stage0Spec) { slices.Reverse(s.Packages) }, true},
 		{"duplicate package", func(s *Stage0Spec) { s.Packages = append(s.Packages, "file") }, true},
 		{"other mirror", func(s *Stage0Spec) { s.Mirror = "http://ftp.de.debian.org/debian" }, true},
 		{"extra package", func(s *Stage0Spec) { s.Packages = append(s.Packages, "m4") }, false},
