@@ -86,6 +86,9 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 // so bad recipes, unpinned sources and unknown targets fail in
 // milliseconds with file:line errors.
 func planLocally(dir string, req solve.Request) error {
+	if err := solve.Validate(req); err != nil {
+		return err
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err

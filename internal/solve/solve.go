@@ -78,6 +78,31 @@ func (r Request) Attrs() map[string]string {
 	return attrs
 }
 
+// Validate parses r's output, cache and secret specs, so that a typo fails
+// before any engine is started or contacted.
+func Validate(r Request) error {
+	if _, err := build.ParseOutput(r.Outputs); err != nil {
+		return fmt.Errorf("bad output spec: %w", err)
+	}
+	if _, err := build.ParseExportCache(r.CacheTo); err != nil {
+		return fmt.Errorf("--cache-to: %w", err)
+	}
+	if _, err := build.ParseImportCache(r.CacheFrom); err != nil {
+		return fmt.Errorf("--cache-from: %w", err)
+	}
+	if len(r.Secrets) > 0 {
+		if _, err := build.ParseSecret(r.Secrets); err != nil {
+			return fmt.Errorf("--secret: %w", err)
+		}
+	}
+	switch r.Progress {
+	case "", "auto", "plain", "tty", "rawjson", "quiet":
+	default:
+		return fmt.Errorf("--progress %q: want auto, plain, tty, rawjson or quiet", r.Progress)
+	}
+	return nil
+}
+
 // Build solves r on c and waits for the progress display to finish.
 func Build(ctx context.Context, c *client.Client, r Request) (*client.SolveResponse, error) {
 	dir, err := filepath.Abs(r.Dir)
