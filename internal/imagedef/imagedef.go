@@ -28,6 +28,14 @@ const (
 	BootGRUB    = "grub"    // GRUB (EFI and BIOS) with a dracut initramfs
 )
 
+// BootOutput is the suffix of an image's boot target: "<image>/boot" is
+// the image's boot artifacts (for trusted boot, an ESP tree).
+const BootOutput = "boot"
+
+// HasBoot reports whether the image asks for boot artifacts that a
+// "<image>/boot" target can build.
+func (img *Image) HasBoot() bool { return img.Boot == BootTrusted }
+
 // Boots lists the valid non-empty boot variants.
 var Boots = []string{BootTrusted, BootGRUB}
 
@@ -39,6 +47,11 @@ type Image struct {
 	Arches      []recipe.Arch `yaml:"arches"`
 	Boot        string        `yaml:"boot"`
 	Hostname    string        `yaml:"hostname"`
+	// Kernel is the recipe whose package layer holds boot/vmlinuz; boot
+	// variants need it.
+	Kernel string `yaml:"kernel"`
+	// Cmdline is the kernel command line baked into the boot artifacts.
+	Cmdline string `yaml:"cmdline"`
 
 	// File is the definition's path relative to the tree root. Set by Load.
 	File string `yaml:"-"`
@@ -138,6 +151,15 @@ func (img *Image) validate() errlist.List {
 			msg += fmt.Sprintf("; one of %s, or leave it out for a plain root filesystem", strings.Join(Boots, ", "))
 		}
 		at("boot", "%s", msg)
+	}
+	switch {
+	case img.Kernel != "" && !recipe.ValidName(img.Kernel):
+		at("kernel", "kernel: invalid recipe name %q", img.Kernel)
+	case img.Kernel == "" && img.Boot == BootTrusted:
+		at("boot", "boot: %s needs a kernel: name the recipe whose package holds boot/vmlinuz (kernel: <recipe>)", img.Boot)
+	}
+	if strings.ContainsAny(img.Cmdline, "\n\r\x00") {
+		at("cmdline", "cmdline: must be one line without NUL bytes")
 	}
 	if img.Hostname != "" && !hostnameRE.MatchString(img.Hostname) {
 		at("hostname", "invalid hostname %q: lower case letters, digits and -, at most 63 characters", img.Hostname)
