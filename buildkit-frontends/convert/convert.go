@@ -30,7 +30,8 @@ import (
 // tools), pinned by the digest of its linux/amd64 manifest as published and
 // pinned in public build scripts. It has no aarch64 cross compiler: arm64
 // builds pass --stage0 with one (tests/harness builds such an image from
-// Debian packages: build-essential + gcc-aarch64-linux-gnu).
+// Debian packages: build-essential + gcc-aarch64-linux-gnu). Nor has it
+// systemd-boot-efi, which "<image>/boot" targets need (see Boot).
 const DefaultStage0 = "docker.io/library/buildpack-deps:bookworm@sha256:672aaedcfec98774308e902ae592697bc34b05d58f62104015cf3511f58e318a"
 
 // DefaultContext is the name of the llb.Local that holds the project tree.
@@ -56,6 +57,9 @@ type Options struct {
 	SessionID string
 	// NoCache re-runs every build step instead of using cached results.
 	NoCache bool
+	// ToolsContext is the llb.Local holding the hadron binary that boot
+	// steps run (DefaultToolsContext if empty).
+	ToolsContext string
 }
 
 // SourceRef records one fetched source so errors from BuildKit can be
@@ -93,6 +97,9 @@ func New(tree *project.Tree, opts Options, roots ...string) (*Converter, error) 
 	if opts.ContextName == "" {
 		opts.ContextName = DefaultContext
 	}
+	if opts.ToolsContext == "" {
+		opts.ToolsContext = DefaultToolsContext
+	}
 	g, err := graph.Resolve(tree, opts.Arch, roots)
 	if err != nil {
 		return nil, err
@@ -121,8 +128,19 @@ func (c *Converter) Sources() []SourceRef {
 }
 
 // Target returns the state for name: an image definition if one is called
-// name, otherwise the recipe's package layer.
+// name, otherwise the recipe's package layer. "<image>/boot" is the image's
+// boot artifacts (see Boot).
 func (c *Converter) Target(name string) (llb.State, error) {
+	if base, output := SplitTarget(name); output != "" {
+		img, ok := c.tree.Images[base]
+		if !ok {
+			return llb.State{}, fmt.Errorf("target %q: no image named %q", name, base)
+		}
+		if output != imagedef.BootOutput {
+			return llb.State{}, fmt.Errorf("target %q: image %s has no output %q (only %q)", name, base, output, imagedef.BootOutput)
+		}
+		return c.Boot(img)
+	}
 	if img, ok := c.tree.Images[name]; ok {
 		return c.Image(img)
 	}

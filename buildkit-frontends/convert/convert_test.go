@@ -68,17 +68,15 @@ type vertex struct {
 	name   string
 	digest digest.Digest
 	op     *pb.Op
+	// ignoreCache is set for steps that always run.
+	ignoreCache bool
 }
 
 func marshal(t testing.TB, fsys fstest.MapFS, target string, o convert.Options) []vertex {
 	t.Helper()
 	tree, err := project.Load(fsys)
 	require.NoError(t, err)
-	roots := []string{target}
-	if img, ok := tree.Images[target]; ok {
-		roots = img.Packages
-	}
-	c, err := convert.New(tree, o, roots...)
+	c, err := convert.New(tree, o, convert.Roots(tree.Images, target)...)
 	require.NoError(t, err)
 	st, err := c.Target(target)
 	require.NoError(t, err)
@@ -90,7 +88,7 @@ func marshal(t testing.TB, fsys fstest.MapFS, target string, o convert.Options) 
 		require.NoError(t, op.UnmarshalVT(dt))
 		d := digest.FromBytes(dt)
 		name := def.Metadata[d].Description["llb.customname"]
-		out = append(out, vertex{name: name, digest: d, op: &op})
+		out = append(out, vertex{name: name, digest: d, op: &op, ignoreCache: def.Metadata[d].IgnoreCache})
 	}
 	return out
 }
@@ -109,7 +107,12 @@ func names(vs []vertex) map[string]digest.Digest {
 // its op kind and the commands of each phase. Regenerate with -update and
 // review the diff.
 func TestMiniGolden(t *testing.T) {
-	vs := marshal(t, repoFS(t), "mini", opts())
+	checkGolden(t, "mini.golden", goldenText(marshal(t, repoFS(t), "mini", opts())))
+}
+
+// goldenText renders vertices one per line (execs with their mounts and
+// script), sorted.
+func goldenText(vs []vertex) string {
 	var lines []string
 	for _, v := range vs {
 		switch op := v.op.Op.(type) {
@@ -119,6 +122,9 @@ func TestMiniGolden(t *testing.T) {
 				ro := ""
 				if m.Readonly {
 					ro = ",ro"
+				}
+				if m.MountType == pb.MountType_SECRET {
+					ro += ",secret=" + m.SecretOpt.ID
 				}
 				mounts = append(mounts, fmt.Sprintf("%s%s", m.Dest, ro))
 			}
@@ -134,8 +140,13 @@ func TestMiniGolden(t *testing.T) {
 		}
 	}
 	sort.Strings(lines)
-	got := strings.Join(lines, "\n") + "\n"
-	golden := filepath.Join("testdata", "mini.golden")
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// checkGolden compares got with testdata/name (rewritten with -update).
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if *update {
 		require.NoError(t, os.MkdirAll("testdata", 0o755))
 		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
@@ -152,6 +163,9 @@ func indent(s string) string {
 func sortedAttrs(m map[string]string) []string {
 	var out []string
 	for k, v := range m {
+		if k == pb.AttrLocalUniqueID {
+			continue // random per marshal unless set
+		}
 		out = append(out, k+"="+v)
 	}
 	sort.Strings(out)

@@ -49,7 +49,11 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		}
 		target = img.Name
 	}
-	if _, ok := tree.Images[target]; !ok {
+	if base, output := convert.SplitTarget(target); output != "" {
+		if _, ok := tree.Images[base]; !ok {
+			return nil, fmt.Errorf("target %q: no image %q in images/", target, base)
+		}
+	} else if _, ok := tree.Images[target]; !ok {
 		if _, ok := tree.Recipes[target]; !ok {
 			return nil, fmt.Errorf("target %q is neither an image in images/ nor a recipe", target)
 		}
@@ -102,14 +106,11 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	return res, nil
 }
 
-// Plan converts target (an image or recipe name) of tree for one arch. It
-// needs no BuildKit: the CLI uses it to fail fast and to print the graph.
+// Plan converts target (an image or recipe name, or "<image>/boot") of
+// tree for one arch. It needs no BuildKit: the CLI uses it to fail fast and
+// to print the graph.
 func Plan(tree *project.Tree, target string, opts convert.Options) (llb.State, *convert.Converter, error) {
-	roots := []string{target}
-	if img, ok := tree.Images[target]; ok {
-		roots = img.Packages
-	}
-	conv, err := convert.New(tree, opts, roots...)
+	conv, err := convert.New(tree, opts, convert.Roots(tree.Images, target)...)
 	if err != nil {
 		return llb.State{}, nil, err
 	}

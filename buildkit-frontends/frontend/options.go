@@ -174,12 +174,32 @@ func (e *ChecksumError) Error() string {
 
 var mismatchRe = regexp.MustCompile(`digest mismatch(?: for \S+:)? (sha256:[0-9a-f]{64})(?::| \(expected:) (sha256:[0-9a-f]{64})`)
 
+// MissingSecretError is a build step whose secret was not passed to the
+// build. It names the secret id and how to pass it, never any content.
+type MissingSecretError struct {
+	ID  string
+	Err error
+}
+
+func (e *MissingSecretError) Error() string {
+	return fmt.Sprintf("secret %q was not passed to the build: pass --secret id=%s,src=PATH "+
+		"(hadron build, buildctl and docker buildx take the same flag); boot targets need %s",
+		e.ID, e.ID, strings.Join(convert.BootSecrets, ", "))
+}
+
+func (e *MissingSecretError) Unwrap() error { return e.Err }
+
+var missingSecretRe = regexp.MustCompile(`secret ([A-Za-z0-9._-]+): not found`)
+
 // ExplainSolveError maps BuildKit's "digest mismatch" to a ChecksumError
-// naming the recipe, the upstream URL and both digests. Other errors pass
-// through unchanged.
+// naming the recipe, the upstream URL and both digests, and "secret X: not
+// found" to a MissingSecretError. Other errors pass through unchanged.
 func ExplainSolveError(err error, sources []convert.SourceRef) error {
 	if err == nil {
 		return nil
+	}
+	if m := missingSecretRe.FindStringSubmatch(err.Error()); m != nil {
+		return &MissingSecretError{ID: m[1], Err: err}
 	}
 	m := mismatchRe.FindStringSubmatch(err.Error())
 	if m == nil {

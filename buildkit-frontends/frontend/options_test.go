@@ -103,3 +103,13 @@ func TestExplainSolveError(t *testing.T) {
 	assert.Same(t, other, ExplainSolveError(other, srcs))
 	assert.NoError(t, ExplainSolveError(nil, srcs))
 }
+
+func TestExplainMissingSecret(t *testing.T) {
+	raw := errors.New(`failed to solve: process "/bin/sh -c ..." did not complete: secret db.crt: not found`)
+	err := ExplainSolveError(raw, nil)
+	var ms *MissingSecretError
+	require.ErrorAs(t, err, &ms)
+	assert.Equal(t, "db.crt", ms.ID)
+	assert.Contains(t, err.Error(), `secret "db.crt" was not passed to the build: pass --secret id=db.crt,src=PATH`)
+	assert.ErrorIs(t, err, raw, "the BuildKit error stays reachable")
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/solve"
@@ -25,7 +26,13 @@ With no --addr (and no BUILDKIT_HOST) hadron starts and manages a local
 buildkitd; see "hadron engine". Outputs use buildctl's syntax:
   -o type=local,dest=out/mini      the root filesystem as a directory
   -o type=oci,dest=out/mini.tar    an OCI image layout tarball
-  -o type=tar,dest=out/mini-rootfs.tar`,
+  -o type=tar,dest=out/mini-rootfs.tar
+
+TARGET may be IMAGE/boot for an image with boot: trusted: the ESP tree
+(signed systemd-boot, signed UKI, loader.conf). Its steps run this hadron
+binary inside BuildKit (--tools-dir) and need the signing keys as secrets:
+  --secret id=db.key,src=keys/db.key --secret id=db.crt,src=keys/db.crt
+  --secret id=pcr.key,src=keys/pcr.key`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBuild(cmd, v, args[0])
@@ -42,7 +49,8 @@ buildkitd; see "hadron engine". Outputs use buildctl's syntax:
 	f.Bool("check", false, "run each recipe's check phase")
 	f.StringArray("cache-to", nil, "cache export spec, e.g. type=registry,ref=host/cache (repeatable)")
 	f.StringArray("cache-from", nil, "cache import spec (repeatable)")
-	f.StringArray("secret", nil, "secret for signing steps, e.g. id=db,src=keys/db.key (repeatable)")
+	f.StringArray("secret", nil, "secret for signing steps, e.g. id=db.key,src=keys/db.key (repeatable)")
+	f.String("tools-dir", "", "directory holding the hadron binary that boot steps run in BuildKit (default: this executable's)")
 	return cmd
 }
 
@@ -64,6 +72,14 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 		Secrets:         v.GetStringSlice("secret"),
 		Progress:        v.GetString("progress"),
 		ProgressOut:     cmd.ErrOrStderr(),
+		ToolsDir:        v.GetString("tools-dir"),
+	}
+	if req.ToolsDir == "" {
+		td, err := toolsDir()
+		if err != nil {
+			return err
+		}
+		req.ToolsDir = td
 	}
 	if err := planLocally(dir, req); err != nil {
 		return err
@@ -101,7 +117,11 @@ func planLocally(dir string, req solve.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := tree.Images[req.Target]; !ok {
+	if base, output := convert.SplitTarget(req.Target); output != "" {
+		if _, ok := tree.Images[base]; !ok {
+			return fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", req.Target, base, strings.Join(imageNames(tree), ", "))
+		}
+	} else if _, ok := tree.Images[req.Target]; !ok {
 		if _, ok := tree.Recipes[req.Target]; !ok {
 			return fmt.Errorf("no image images/%s.yaml and no recipe named %q (images: %s)", req.Target, req.Target, strings.Join(imageNames(tree), ", "))
 		}
@@ -116,6 +136,22 @@ func planLocally(dir string, req solve.Request) error {
 		}
 	}
 	return nil
+}
+
+// toolsDir is the directory of the running hadron binary, which boot
+// steps mount into BuildKit. It must hold a file named "hadron".
+func toolsDir() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("locate the hadron binary for boot steps: %w (pass --tools-dir)", err)
+	}
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		return "", fmt.Errorf("locate the hadron binary for boot steps: %w (pass --tools-dir)", err)
+	}
+	if filepath.Base(exe) != "hadron" {
+		return "", nil // a test binary or a renamed copy: only --tools-dir works
+	}
+	return filepath.Dir(exe), nil
 }
 
 func imageNames(t *project.Tree) []string {

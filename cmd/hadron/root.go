@@ -41,6 +41,7 @@ func newRootCmd() *cobra.Command {
 		newDiskCmd(v),
 		newGrubCmd(v),
 		newDracutCmd(v),
+		newInitrdCmd(v),
 	} {
 		root.AddCommand(c)
 	}

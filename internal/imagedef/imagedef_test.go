@@ -17,6 +17,8 @@ packages: [musl, systemd, busybox]
 arches: [amd64, arm64]
 boot: trusted
 hostname: hadron
+kernel: linux
+cmdline: console=ttyS0 rdinit=/init
 `
 
 func TestLoadGood(t *testing.T) {
@@ -29,6 +31,9 @@ func TestLoadGood(t *testing.T) {
 	assert.Equal(t, BootTrusted, img.Boot)
 	assert.True(t, img.SupportsArch(recipe.ArchARM64))
 	assert.Equal(t, 4, img.LineOf("packages[1]"))
+	assert.Equal(t, "linux", img.Kernel)
+	assert.Equal(t, "console=ttyS0 rdinit=/init", img.Cmdline)
+	assert.True(t, img.HasBoot())
 
 	all, err := LoadAll(fsys)
 	require.NoError(t, err)
@@ -43,13 +48,18 @@ func TestLoadProblems(t *testing.T) {
 	}{
 		{"unknown key", strings.Replace(good, "hostname:", "hostnme:", 1), []string{"images/base.yaml:7: unknown key `hostnme`; did you mean `hostname`?"}},
 		{"wrong type", strings.Replace(good, "packages: [musl, systemd, busybox]", "packages: musl", 1), []string{`images/base.yaml:4: packages: expected a list, got "musl"`}},
-		{"duplicate key", good + "boot: grub\n", []string{"images/base.yaml:8: duplicate key `boot` (first set on line 6)"}},
+		{"duplicate key", good + "boot: grub\n", []string{"images/base.yaml:10: duplicate key `boot` (first set on line 6)"}},
 		{"name mismatch", strings.Replace(good, "name: base", "name: desktop", 1), []string{`images/base.yaml:2: name "desktop" does not match the file name base.yaml`}},
 		{"no packages", strings.Replace(good, "packages: [musl, systemd, busybox]\n", "", 1), []string{"packages: at least one package is required"}},
 		{"duplicate package", strings.Replace(good, "busybox]", "musl]", 1), []string{`images/base.yaml:4: packages: "musl" listed twice`}},
 		{"bad arch", strings.Replace(good, "arm64]", "aarch64]", 1), []string{`images/base.yaml:5: unsupported arch "aarch64"`}},
 		{"bad boot", strings.Replace(good, "boot: trusted", "boot: trustd", 1), []string{"images/base.yaml:6: unknown boot variant \"trustd\"; did you mean `trusted`?"}},
 		{"bad boot no hint", strings.Replace(good, "boot: trusted", "boot: uboot-legacy", 1), []string{"one of trusted, grub, or leave it out"}},
+		{"trusted without kernel", strings.Replace(good, "kernel: linux\n", "", 1), []string{"images/base.yaml:6: boot: trusted needs a kernel"}},
+		{"bad kernel name", strings.Replace(good, "kernel: linux", "kernel: Linux/6", 1), []string{`images/base.yaml:8: kernel: invalid recipe name "Linux/6"`}},
+		{"kernel typo key", strings.Replace(good, "kernel: linux", "kernle: linux", 1), []string{"images/base.yaml:8: unknown key `kernle`; did you mean `kernel`?"}},
+		{"kernel wrong type", strings.Replace(good, "kernel: linux", "kernel: [linux]", 1), []string{"images/base.yaml:8: kernel: expected a string"}},
+		{"multi-line cmdline", strings.Replace(good, "cmdline: console=ttyS0 rdinit=/init", "cmdline: \"console=ttyS0\\nquiet\"", 1), []string{"images/base.yaml:9: cmdline: must be one line"}},
 		{"bad hostname", strings.Replace(good, "hostname: hadron", "hostname: Hadron_1", 1), []string{`invalid hostname "Hadron_1"`}},
 	}
 	for _, tt := range tests {
@@ -70,4 +80,11 @@ func TestLoadNoBoot(t *testing.T) {
 	img, err := Load(fstest.MapFS{"images/base.yaml": {Data: []byte(src)}}, "images/base.yaml")
 	require.NoError(t, err)
 	assert.Equal(t, BootNone, img.Boot)
+	assert.False(t, img.HasBoot())
+
+	// A kernel without a boot variant is allowed (and unused).
+	src = strings.Replace(src, "kernel: linux\n", "", 1)
+	img, err = Load(fstest.MapFS{"images/base.yaml": {Data: []byte(src)}}, "images/base.yaml")
+	require.NoError(t, err)
+	assert.Empty(t, img.Kernel)
 }

@@ -143,6 +143,11 @@ func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 				unknown(img.File, img.LineOf(fmt.Sprintf("packages[%d]", i)), "package", p)
 			}
 		}
+		if k := img.Kernel; k != "" && recipe.ValidName(k) {
+			if _, ok := t.Recipes[k]; !ok {
+				unknown(img.File, img.LineOf("kernel"), "kernel", k)
+			}
+		}
 	}
 	return errs
 }

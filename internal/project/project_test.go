@@ -44,6 +44,10 @@ func TestLoadProblems(t *testing.T) {
 		{"unknown image package", func(f fstest.MapFS) {
 			projecttest.Image(f, "base", "zlib", "zlibb")
 		}, []string{"images/base.yaml:4: package \"zlibb\": no such recipe; did you mean `zlib`?"}},
+		{"unknown image kernel", func(f fstest.MapFS) {
+			projecttest.Image(f, "base", "zlib")
+			f["images/base.yaml"].Data = append(f["images/base.yaml"].Data, "boot: trusted\nkernel: linuz\n"...)
+		}, []string{"images/base.yaml:6: kernel \"linuz\": no such recipe"}},
 		{"unpinned recipe", func(f fstest.MapFS) {
 			delete(f, "vendor-hashes/zlib.lock")
 		}, []string{"recipes/zlib/recipe.yaml:1: recipe zlib has no lock file vendor-hashes/zlib.lock"}},

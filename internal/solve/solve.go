@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/cmd/buildctl/build"
@@ -51,6 +52,11 @@ type Request struct {
 	ProgressOut io.Writer
 	// OnStatus, when set, sees every status update (tests use it).
 	OnStatus func(*client.SolveStatus)
+	// ToolsDir is the directory holding the hadron binary (named
+	// "hadron"), shared with BuildKit as the local
+	// convert.DefaultToolsContext for steps that run Hadron's own code
+	// (boot targets). The CLI sets it to its own executable's directory.
+	ToolsDir string
 }
 
 // Attrs returns the frontend options of r, the same keys the gateway image
@@ -95,6 +101,9 @@ func Validate(r Request) error {
 			return fmt.Errorf("--secret: %w", err)
 		}
 	}
+	if err := checkBoot(r); err != nil {
+		return err
+	}
 	switch r.Progress {
 	case "", "auto", "plain", "tty", "rawjson", "quiet":
 	default:
@@ -134,9 +143,20 @@ func Build(ctx context.Context, c *client.Client, r Request) (*client.SolveRespo
 		}
 		attachables = append(attachables, sp)
 	}
+	if err := checkBoot(r); err != nil {
+		return nil, err
+	}
+	locals := map[string]fsutil.FS{"context": tree}
+	tools, err := toolsMount(r)
+	if err != nil {
+		return nil, err
+	}
+	if tools != nil {
+		locals[convert.DefaultToolsContext] = tools
+	}
 	opt := client.SolveOpt{
 		Exports:       exports,
-		LocalMounts:   map[string]fsutil.FS{"context": tree},
+		LocalMounts:   locals,
 		FrontendAttrs: r.Attrs(),
 		CacheExports:  cacheTo,
 		CacheImports:  cacheFrom,
@@ -185,7 +205,9 @@ func Build(ctx context.Context, c *client.Client, r Request) (*client.SolveRespo
 		return err
 	})
 	if err := eg.Wait(); err != nil {
-		return nil, err
+		// The engine may report a step's missing secret itself, before the
+		// frontend's explained error arrives.
+		return nil, frontend.ExplainSolveError(err, nil)
 	}
 	return resp, nil
 }

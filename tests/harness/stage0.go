@@ -42,13 +42,15 @@ type Stage0Spec struct {
 }
 
 // DefaultStage0 is the stage0 the e2e tests use: bookworm minbase with
-// build-essential and the decompressors for upstream tarballs, for amd64.
+// build-essential and the decompressors for upstream tarballs, for amd64,
+// plus systemd-boot-efi (systemd-stub and systemd-boot for boot targets,
+// until a systemd recipe builds them).
 func DefaultStage0() Stage0Spec {
 	return Stage0Spec{
 		Suite:    "bookworm",
 		Variant:  "minbase",
 		Arch:     "amd64",
-		Packages: []string{"build-essential", "bzip2", "xz-utils", "file", "gcc-aarch64-linux-gnu", "linux-libc-dev-arm64-cross"},
+		Packages: []string{"build-essential", "bzip2", "xz-utils", "file", "gcc-aarch64-linux-gnu", "linux-libc-dev-arm64-cross", "systemd-boot-efi"},
 		Mirror:   DebianMirror(),
 	}
 }

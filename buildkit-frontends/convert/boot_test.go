@@ -1,0 +1,180 @@
+package convert_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/project/projecttest"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// bootFS is the real tree plus a kernel recipe and a trusted image "tboot"
+// holding mini's packages.
+func bootFS(t testing.TB) fstest.MapFS {
+	t.Helper()
+	fsys := repoFS(t)
+	projecttest.Add(fsys, projecttest.Spec{Name: "linux-test", Style: recipe.StyleCustom})
+	fsys["images/tboot.yaml"] = &fstest.MapFile{Data: []byte("name: tboot\npackages: [busybox, xz]\n" +
+		"boot: trusted\nkernel: linux-test\ncmdline: \"console=ttyS0 rdinit=/init it's\"\n")}
+	return fsys
+}
+
+// bootVertices are the vertices only the boot target adds.
+func bootVertices(vs []vertex) []vertex {
+	var out []vertex
+	for _, v := range vs {
+		switch v.name {
+		case "tboot: initrd", "tboot: uki", "tboot: sign", "tboot: esp", "hadron tools":
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestBootGolden pins the boot steps: names, mounts (secrets as secret
+// mounts), network and scripts. Regenerate with -update.
+func TestBootGolden(t *testing.T) {
+	vs := marshal(t, bootFS(t), "tboot/boot", opts())
+	checkGolden(t, "boot.golden", goldenText(bootVertices(vs)))
+}
+
+// TestBootSteps checks the properties of the boot steps one by one.
+func TestBootSteps(t *testing.T) {
+	vs := marshal(t, bootFS(t), "tboot/boot", opts())
+	n := names(vs)
+	for _, want := range []string{"tboot: initrd", "tboot: uki", "tboot: sign", "tboot: esp", "tboot: assemble image", "linux-test: install"} {
+		assert.Contains(t, n, want)
+	}
+	wantSecrets := map[string][]string{
+		"tboot: initrd": nil,
+		"tboot: uki":    {"db.key", "db.crt", "pcr.key"},
+		"tboot: sign":   {"db.key", "db.crt"},
+	}
+	for _, v := range vs {
+		switch op := v.op.Op.(type) {
+		case *pb.Op_Exec:
+			assert.Equal(t, pb.NetMode_NONE, op.Exec.Network, "%s runs without network", v.name)
+			want, isBoot := wantSecrets[v.name]
+			var got []string
+			for _, m := range op.Exec.Mounts {
+				if strings.HasPrefix(m.Dest, convert.SecretsDir) {
+					assert.Equal(t, pb.MountType_SECRET, m.MountType, "%s: %s is a secret mount", v.name, m.Dest)
+					assert.Equal(t, int64(pb.Empty), m.Input, "%s: a secret mount has no layer input", v.name)
+					require.NotNil(t, m.SecretOpt)
+					assert.Equal(t, convert.SecretsDir+"/"+m.SecretOpt.ID, m.Dest)
+					assert.Equal(t, uint32(0o400), m.SecretOpt.Mode)
+					assert.False(t, m.SecretOpt.Optional, "a missing key must fail the step")
+					got = append(got, m.SecretOpt.ID)
+				}
+				if m.Dest == convert.ToolsDir {
+					assert.True(t, m.Readonly, "%s: tools mounted read-only", v.name)
+				}
+			}
+			if isBoot {
+				assert.ElementsMatch(t, want, got, v.name)
+				// A step holding a secret must never be served from the
+				// cache: the secret is not part of its key.
+				assert.Equal(t, len(want) > 0, v.ignoreCache, "%s: cache only without secrets", v.name)
+				assert.True(t, op.Exec.Mounts[0].Readonly, "%s: read-only root", v.name)
+			} else {
+				assert.Empty(t, got, "%s sees no secret", v.name)
+			}
+		case *pb.Op_File:
+			for _, a := range op.File.Actions {
+				if mk := a.GetMkfile(); mk != nil {
+					assert.NotContains(t, mk.Path, "secrets", "%s writes no key file", v.name)
+					assert.NotContains(t, string(mk.Data), "PRIVATE KEY", v.name)
+				}
+				if cp := a.GetCopy(); cp != nil {
+					assert.NotContains(t, cp.Src, "secrets", "%s copies no key file", v.name)
+				}
+			}
+			if v.name == "tboot: esp" {
+				var paths []string
+				for _, a := range op.File.Actions {
+					switch {
+					case a.GetMkfile() != nil:
+						paths = append(paths, a.GetMkfile().Path)
+						assert.Equal(t, "timeout 0\ndefault tboot.efi\neditor no\n", string(a.GetMkfile().Data))
+					case a.GetCopy() != nil:
+						paths = append(paths, a.GetCopy().Dest)
+					}
+				}
+				assert.ElementsMatch(t, []string{"/loader/loader.conf", "/EFI/BOOT/BOOTX64.EFI", "/EFI/Linux/tboot.efi"}, paths)
+			}
+		case *pb.Op_Source:
+			if strings.HasPrefix(op.Source.Identifier, "local://") && v.name == "hadron tools" {
+				assert.Equal(t, "local://"+convert.DefaultToolsContext, op.Source.Identifier)
+				assert.Contains(t, op.Source.Attrs[pb.AttrIncludePatterns], `"hadron"`)
+			}
+		}
+	}
+	// The image's own layers are shared with the plain image target.
+	plain := names(marshal(t, bootFS(t), "tboot", opts()))
+	assert.Equal(t, plain["tboot: assemble image"], n["tboot: assemble image"])
+}
+
+// TestBootToolsContext: the tools local follows Options.ToolsContext.
+func TestBootToolsContext(t *testing.T) {
+	o := opts()
+	o.ToolsContext = "my-tools"
+	for _, v := range marshal(t, bootFS(t), "tboot/boot", o) {
+		if src, ok := v.op.Op.(*pb.Op_Source); ok && v.name == "hadron tools" {
+			assert.Equal(t, "local://my-tools", src.Source.Identifier)
+			return
+		}
+	}
+	t.Fatal("no hadron tools source")
+}
+
+// TestBootTargetErrors: bad boot targets fail at conversion time.
+func TestBootTargetErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		target string
+		arch   recipe.Arch
+		want   string
+	}{
+		{"image without boot", "mini/boot", recipe.ArchAMD64, "target mini/boot needs boot: trusted in images/mini.yaml"},
+		{"unknown output", "tboot/disk", recipe.ArchAMD64, `image tboot has no output "disk" (only "boot")`},
+		{"unknown image", "nope/boot", recipe.ArchAMD64, `no image named "nope"`},
+		{"arm64", "tboot/boot", recipe.ArchARM64, "trusted boot is only built for amd64 so far"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tree, err := project.Load(bootFS(t))
+			require.NoError(t, err)
+			o := opts()
+			o.Arch = tt.arch
+			c, err := convert.New(tree, o, convert.Roots(tree.Images, "tboot/boot")...)
+			require.NoError(t, err)
+			_, err = c.Target(tt.target)
+			assert.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestSplitTargetAndRoots(t *testing.T) {
+	tree, err := project.Load(bootFS(t))
+	require.NoError(t, err)
+	tests := []struct {
+		target, name, output string
+		roots                []string
+	}{
+		{"tboot", "tboot", "", []string{"busybox", "xz"}},
+		{"tboot/boot", "tboot", "boot", []string{"busybox", "xz", "linux-test"}},
+		{"xz", "xz", "", []string{"xz"}},
+	}
+	for _, tt := range tests {
+		n, o := convert.SplitTarget(tt.target)
+		assert.Equal(t, tt.name, n)
+		assert.Equal(t, tt.output, o)
+		assert.Equal(t, tt.roots, convert.Roots(tree.Images, tt.target))
+	}
+}

@@ -1,0 +1,86 @@
+package solve
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/internal/imagedef"
+	"github.com/tonistiigi/fsutil"
+)
+
+// needsBoot reports whether r's target is an image's boot output, whose
+// steps run the hadron binary and need the signing keys as secrets.
+func (r Request) needsBoot() bool {
+	_, output := convert.SplitTarget(r.Target)
+	return output == imagedef.BootOutput
+}
+
+// SecretIDs returns the ids of buildctl-style secret specs
+// ("id=db.key,src=keys/db.key"), in order. A spec without id= is named by
+// its source file's base name, as buildctl does.
+func SecretIDs(specs []string) []string {
+	var ids []string
+	for _, spec := range specs {
+		var id, src string
+		for _, field := range strings.Split(spec, ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(field), "=")
+			switch strings.ToLower(k) {
+			case "id":
+				id = v
+			case "src", "source":
+				src = v
+			}
+		}
+		if id == "" && src != "" {
+			id = filepath.Base(src)
+		}
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// checkBoot fails a boot target that lacks a signing secret or the
+// directory holding the hadron binary. Errors name the secret id and the
+// flag to pass, never a path's content.
+func checkBoot(r Request) error {
+	if !r.needsBoot() {
+		return nil
+	}
+	have := SecretIDs(r.Secrets)
+	for _, id := range convert.BootSecrets {
+		if !slices.Contains(have, id) {
+			return fmt.Errorf("target %s signs boot artifacts and needs the secret %q: pass --secret id=%s,src=PATH (secrets needed: %s)",
+				r.Target, id, id, strings.Join(convert.BootSecrets, ", "))
+		}
+	}
+	if r.ToolsDir == "" {
+		return fmt.Errorf("target %s runs the hadron binary inside BuildKit: pass --tools-dir DIR, the directory holding it (solve.Request.ToolsDir)", r.Target)
+	}
+	if _, err := os.Stat(filepath.Join(r.ToolsDir, "hadron")); err != nil {
+		return fmt.Errorf("target %s runs the hadron binary inside BuildKit: --tools-dir: %w", r.Target, err)
+	}
+	return nil
+}
+
+// toolsMount is the local holding the hadron binary, or nil when r does not
+// need it.
+func toolsMount(r Request) (fsutil.FS, error) {
+	if r.ToolsDir == "" || !r.needsBoot() {
+		return nil, nil
+	}
+	dir, err := filepath.Abs(r.ToolsDir)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := fsutil.NewFS(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open tools directory %s: %w", dir, err)
+	}
+	return fs, nil
+}
