@@ -30,7 +30,7 @@ deps: out/.deps-stamp
 ## prepare the offline inputs (Debian stage-0 rootfs, mirrored source tarballs)
 tools: deps
 	mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/hadron ./cmd/hadron-frontend
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/hadron ./cmd/hadron-frontend
 	sh tests/harness/prepare.sh
 	sh tests/fixtures/debian-kernel.sh out/debian-kernel
 

@@ -3,7 +3,7 @@ package disk
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"io"
 	"os"
 	"os/exec"
@@ -15,20 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
 const epoch = 1700000000
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	require.Equal(t, string(want), string(got))
-}
 
 func need(t *testing.T, tools ...string) {
 	t.Helper()
@@ -154,7 +141,7 @@ func TestWriteReadBack(t *testing.T) {
 	if _, err := exec.LookPath("sfdisk"); err == nil {
 		out, err := exec.Command("sfdisk", "--dump", img).CombinedOutput()
 		require.NoError(t, err, string(out))
-		golden(t, "sfdisk-dump.golden", []byte(strings.ReplaceAll(string(out), img, "disk.img")))
+		golden.Assert(t, "sfdisk-dump.golden", []byte(strings.ReplaceAll(string(out), img, "disk.img")))
 	}
 }
 

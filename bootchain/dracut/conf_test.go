@@ -1,7 +1,7 @@
 package dracut
 
 import (
-	"flag"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,19 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	require.Equal(t, string(want), string(got))
-}
 
 func TestRenderGolden(t *testing.T) {
 	minimal := Config{
@@ -41,7 +28,7 @@ func TestRenderGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.cfg.Render()
 			require.NoError(t, err)
-			golden(t, tc.name, got)
+			golden.Assert(t, tc.name, got)
 		})
 	}
 }
@@ -89,7 +76,7 @@ func TestArgs(t *testing.T) {
 		Includes: []Include{{Src: "/tmp/hook.sh", Dst: "/lib/dracut/hooks/cmdline/99-x.sh"}}}
 	args, err := b.Args("/tmp/conf.d", "/tmp/k/lib/modules/6.1.0-56-amd64", "/out/initrd.img")
 	require.NoError(t, err)
-	golden(t, "args.golden", []byte(strings.Join(args, "\n")+"\n"))
+	golden.Assert(t, "args.golden", []byte(strings.Join(args, "\n")+"\n"))
 
 	_, err = b.Args("/c", "/tmp/k/lib/modules/5.0", "/o")
 	require.ErrorContains(t, err, "must end in lib/modules/6.1.0-56-amd64")

@@ -1,27 +1,11 @@
 package grub
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	require.Equal(t, string(want), string(got))
-}
 
 func abConfig() Config {
 	return Config{
@@ -56,7 +40,7 @@ func TestRenderGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.cfg.Render()
 			require.NoError(t, err)
-			golden(t, tc.name, got)
+			golden.Assert(t, tc.name, got)
 		})
 	}
 }
@@ -103,7 +87,7 @@ func TestQuoteWord(t *testing.T) {
 func TestEarlyConfig(t *testing.T) {
 	got, err := EarlyConfig("1234-ABCD", "/grub")
 	require.NoError(t, err)
-	golden(t, "early.cfg.golden", got)
+	golden.Assert(t, "early.cfg.golden", got)
 
 	_, err = EarlyConfig("12 34", "/grub")
 	require.ErrorContains(t, err, "bad file system uuid")

@@ -2,6 +2,7 @@ package grub
 
 import (
 	"bytes"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +19,7 @@ func TestArgs(t *testing.T) {
 	bios := Image{Platform: BIOS, Prefix: "/grub", Modules: []string{"biosdisk", "part_gpt"}, Tool: "/opt/grub-mkimage", ModuleDir: "/opt/mods"}
 	args2, err := bios.Args("/out/core.img", "")
 	require.NoError(t, err)
-	golden(t, "mkimage-args.golden", []byte(strings.Join(args, " ")+"\n"+strings.Join(args2, " ")+"\n"))
+	golden.Assert(t, "mkimage-args.golden", []byte(strings.Join(args, " ")+"\n"+strings.Join(args2, " ")+"\n"))
 
 	_, err = Image{Platform: "sparc64-ieee1275", Prefix: "/grub"}.Args("x", "")
 	require.ErrorContains(t, err, "unsupported platform")

@@ -2,7 +2,7 @@ package rpi
 
 import (
 	"crypto/sha256"
-	"flag"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,19 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	require.Equal(t, string(want), string(got))
-}
 
 func config() Config {
 	return Config{
@@ -42,15 +29,15 @@ func TestConfigGolden(t *testing.T) {
 	c := config()
 	cfg, err := c.ConfigTxt()
 	require.NoError(t, err)
-	golden(t, "config-pi4-pi5.txt.golden", cfg)
+	golden.Assert(t, "config-pi4-pi5.txt.golden", cfg)
 	cmd, err := c.CmdlineTxt()
 	require.NoError(t, err)
-	golden(t, "cmdline.txt.golden", cmd)
+	golden.Assert(t, "cmdline.txt.golden", cmd)
 
 	pi5 := Config{Boards: []Board{Pi5}, Kernel: "kernel_2712.img", Cmdline: "root=/dev/mmcblk0p2 rootwait"}
 	cfg, err = pi5.ConfigTxt()
 	require.NoError(t, err)
-	golden(t, "config-pi5-no-initrd.txt.golden", cfg)
+	golden.Assert(t, "config-pi5-no-initrd.txt.golden", cfg)
 }
 
 func TestValidate(t *testing.T) {
@@ -112,7 +99,7 @@ func TestFiles(t *testing.T) {
 	for _, f := range files {
 		got = append(got, f.Path+" <- "+filepath.Base(f.Source))
 	}
-	golden(t, "files.golden", []byte(strings.Join(got, "\n")+"\n"))
+	golden.Assert(t, "files.golden", []byte(strings.Join(got, "\n")+"\n"))
 
 	for _, tc := range []struct {
 		name string

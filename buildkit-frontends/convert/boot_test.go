@@ -1,6 +1,7 @@
 package convert_test
 
 import (
+	"github.com/hadron-linux/hadron/internal/golden"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -41,7 +42,7 @@ func bootVertices(vs []vertex) []vertex {
 // mounts), network and scripts. Regenerate with -update.
 func TestBootGolden(t *testing.T) {
 	vs := marshal(t, bootFS(t), "tboot/boot", opts())
-	checkGolden(t, "boot.golden", goldenText(bootVertices(vs)))
+	golden.Assert(t, "boot.golden", []byte(goldenText(bootVertices(vs))))
 }
 
 // TestBootSteps checks the properties of the boot steps one by one.

@@ -2,8 +2,8 @@ package convert_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,8 +21,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const repoRoot = "../.."
 
@@ -107,7 +105,7 @@ func names(vs []vertex) map[string]digest.Digest {
 // its op kind and the commands of each phase. Regenerate with -update and
 // review the diff.
 func TestMiniGolden(t *testing.T) {
-	checkGolden(t, "mini.golden", goldenText(marshal(t, repoFS(t), "mini", opts())))
+	golden.Assert(t, "mini.golden", []byte(goldenText(marshal(t, repoFS(t), "mini", opts()))))
 }
 
 // goldenText renders vertices one per line (execs with their mounts and
@@ -141,19 +139,6 @@ func goldenText(vs []vertex) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n") + "\n"
-}
-
-// checkGolden compares got with testdata/name (rewritten with -update).
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	golden := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err, "run go test ./buildkit-frontends/convert -update to create the golden file")
-	assert.Equal(t, string(want), got)
 }
 
 func indent(s string) string {
@@ -208,18 +193,26 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// TestLeafChangeIsLocal: editing xz changes only xz's vertices and the image
-// assembly; musl and busybox keep their digests (so BuildKit reuses them).
-func TestLeafChangeIsLocal(t *testing.T) {
+// beforeAfter marshals mini from the real tree, then again with one edit in
+// file, and returns the vertex digests by name of both.
+func beforeAfter(t *testing.T, file, old, new string) (before, after map[string]digest.Digest) {
+	t.Helper()
 	fsys := repoFS(t)
-	before := names(marshal(t, fsys, "mini", opts()))
+	before = names(marshal(t, fsys, "mini", opts()))
 	edited := fstest.MapFS{}
 	for k, v := range fsys {
 		edited[k] = v
 	}
-	xz := string(fsys["recipes/xz/recipe.yaml"].Data)
-	edited["recipes/xz/recipe.yaml"] = &fstest.MapFile{Data: []byte(strings.Replace(xz, "- --disable-doc", "- --disable-doc\n    - --disable-xzdec", 1))}
-	after := names(marshal(t, edited, "mini", opts()))
+	text := string(fsys[file].Data)
+	require.Contains(t, text, old)
+	edited[file] = &fstest.MapFile{Data: []byte(strings.Replace(text, old, new, 1))}
+	return before, names(marshal(t, edited, "mini", opts()))
+}
+
+// TestLeafChangeIsLocal: editing xz changes only xz's vertices and the image
+// assembly; musl and busybox keep their digests (so BuildKit reuses them).
+func TestLeafChangeIsLocal(t *testing.T) {
+	before, after := beforeAfter(t, "recipes/xz/recipe.yaml", "- --disable-doc", "- --disable-doc\n    - --disable-xzdec")
 	changed := map[string]bool{}
 	for n, d := range before {
 		if after[n] != d {
@@ -238,15 +231,7 @@ func TestLeafChangeIsLocal(t *testing.T) {
 // TestLibcChangeRebuildsDependents: editing musl changes every package
 // built against it.
 func TestLibcChangeRebuildsDependents(t *testing.T) {
-	fsys := repoFS(t)
-	before := names(marshal(t, fsys, "mini", opts()))
-	edited := fstest.MapFS{}
-	for k, v := range fsys {
-		edited[k] = v
-	}
-	musl := string(fsys["recipes/musl/recipe.yaml"].Data)
-	edited["recipes/musl/recipe.yaml"] = &fstest.MapFile{Data: []byte(strings.Replace(musl, "make -j\"$JOBS\"", "make -j\"$JOBS\" V=1", 1))}
-	after := names(marshal(t, edited, "mini", opts()))
+	before, after := beforeAfter(t, "recipes/musl/recipe.yaml", "make -j\"$JOBS\"", "make -j\"$JOBS\" V=1")
 	for _, n := range []string{"musl: build", "xz: configure", "busybox: build", "mini: assemble image"} {
 		assert.NotEqual(t, before[n], after[n], n)
 	}

@@ -6,7 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
-	"flag"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,8 +20,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // srvToken stands for the fake server's URL in recipes and golden files.
 const srvToken = "http://upstream.test"
@@ -277,17 +275,6 @@ build: {style: make}
 	return w
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run `go test ./internal/bump -update` to create %s", path)
-	assert.Equal(t, string(want), got, "golden %s differs; rerun with -update and review the diff", path)
-}
-
 func TestRun(t *testing.T) {
 	w := fullWorld(t)
 	before := map[string]string{}
@@ -323,16 +310,16 @@ func TestRun(t *testing.T) {
 		assert.Equal(t, content, w.read(f), f)
 	}
 	// The edited recipe keeps its comments and layout.
-	golden(t, "xz.recipe.golden", w.read("recipes/xz/recipe.yaml"))
+	golden.Assert(t, "xz.recipe.golden", []byte(w.read("recipes/xz/recipe.yaml")))
 	assert.Equal(t, strings.Replace(xzRecipe, "version: 5.6.3 ", "version: 5.8.1 ", 1), w.read("recipes/xz/recipe.yaml"))
-	golden(t, "xz.lock.golden", w.read(lockfile.PathFor("xz")))
+	golden.Assert(t, "xz.lock.golden", []byte(w.read(lockfile.PathFor("xz"))))
 	assert.Contains(t, w.read("recipes/tool/recipe.yaml"), "  # v0.193\n", "comment kept next to the new commit")
 
 	var md, js bytes.Buffer
 	require.NoError(t, rep.WriteMarkdown(&md))
 	require.NoError(t, rep.WriteJSON(&js))
-	golden(t, "report.md.golden", w.masked(md.String()))
-	golden(t, "report.json.golden", w.masked(js.String()))
+	golden.Assert(t, "report.md.golden", []byte(w.masked(md.String())))
+	golden.Assert(t, "report.json.golden", []byte(w.masked(js.String())))
 	assert.Equal(t, 11, strings.Count(log.String(), "\n"), "one progress line per recipe")
 
 	// The tree is consistent afterwards: a second run has nothing to update.
@@ -373,7 +360,7 @@ func TestDryRun(t *testing.T) {
 	assert.Equal(t, []string{"linux", "moved", "openssh", "snapshot", "tool", "xz"}, rep.Affected.Recipes)
 	var md bytes.Buffer
 	require.NoError(t, rep.WriteMarkdown(&md))
-	golden(t, "dryrun.md.golden", w.masked(md.String()))
+	golden.Assert(t, "dryrun.md.golden", []byte(w.masked(md.String())))
 }
 
 func TestExitCodes(t *testing.T) {

@@ -2,7 +2,7 @@ package engine
 
 import (
 	"bytes"
-	"flag"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,8 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 func TestRenderConfigGolden(t *testing.T) {
 	cfg, err := Config{
@@ -25,13 +23,7 @@ func TestRenderConfigGolden(t *testing.T) {
 	got, err := renderConfig(cfg, pathsFor(cfg.Root))
 	require.NoError(t, err)
 
-	golden := filepath.Join("testdata", "buildkitd.toml.golden")
-	if *update {
-		require.NoError(t, os.WriteFile(golden, got, 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err, "run `go test ./internal/engine -run Golden -update` to create it")
-	assert.Equal(t, string(want), string(got))
+	golden.Assert(t, "buildkitd.toml.golden", got)
 }
 
 // TestRenderConfigParsesAsBuildkitd checks the generated file with

@@ -310,13 +310,7 @@ func (v *validator) build() {
 	case b.Style == "":
 		v.at("build.style", "build.style is required: one of %s", strings.Join(names, ", "))
 	case !slices.Contains(Styles, b.Style):
-		msg := fmt.Sprintf("unknown build style %q", b.Style)
-		if s := yamlstrict.Suggest(string(b.Style), names); s != "" {
-			msg += fmt.Sprintf("; did you mean `%s`?", s)
-		} else {
-			msg += "; one of " + strings.Join(names, ", ")
-		}
-		v.at("build.style", "%s", msg)
+		v.at("build.style", "%s", unknownChoice("unknown build style", string(b.Style), names))
 	case b.Style == StyleCustom && strings.TrimSpace(b.Install) == "":
 		v.at("build.style", "build style custom runs only the recipe's own phases: build.install is required")
 	}
@@ -337,13 +331,7 @@ func (v *validator) arches() {
 		k := fmt.Sprintf("arches[%d]", i)
 		switch {
 		case !slices.Contains(Arches, a):
-			msg := fmt.Sprintf("unsupported arch %q", a)
-			if s := yamlstrict.Suggest(string(a), names); s != "" {
-				msg += fmt.Sprintf("; did you mean `%s`?", s)
-			} else {
-				msg += "; one of " + strings.Join(names, ", ")
-			}
-			v.at(k, "%s", msg)
+			v.at(k, "%s", unknownChoice("unsupported arch", string(a), names))
 		case seen[a]:
 			v.at(k, "arch %q listed twice", a)
 		}
@@ -364,13 +352,7 @@ func (v *validator) upstream() {
 	case u.Kind == "":
 		v.at("upstream", "upstream.kind is required: one of %s", strings.Join(kinds, ", "))
 	case !slices.Contains(UpstreamKinds, u.Kind):
-		msg := fmt.Sprintf("unknown upstream kind %q", u.Kind)
-		if s := yamlstrict.Suggest(string(u.Kind), kinds); s != "" {
-			msg += fmt.Sprintf("; did you mean `%s`?", s)
-		} else {
-			msg += "; one of " + strings.Join(kinds, ", ")
-		}
-		v.at("upstream.kind", "%s", msg)
+		v.at("upstream.kind", "%s", unknownChoice("unknown upstream kind", string(u.Kind), kinds))
 	case u.Kind == UpstreamGitHubReleases || u.Kind == UpstreamGitHubTags:
 		if !repoRE.MatchString(u.Repo) {
 			v.at("upstream.repo", "upstream kind %s needs repo: \"owner/name\" (got %q)", u.Kind, u.Repo)
@@ -399,4 +381,14 @@ func (v *validator) upstream() {
 	if u.Scheme != "" && !slices.Contains(Schemes, u.Scheme) {
 		v.at("upstream.scheme", "unknown upstream.scheme %q; one of %s", u.Scheme, strings.Join(Schemes, ", "))
 	}
+}
+
+// unknownChoice describes a value that is not one of names: the closest
+// name as a suggestion when there is one, else the whole list.
+func unknownChoice(what, value string, names []string) string {
+	msg := fmt.Sprintf("%s %q", what, value)
+	if s := yamlstrict.Suggest(value, names); s != "" {
+		return msg + fmt.Sprintf("; did you mean `%s`?", s)
+	}
+	return msg + "; one of " + strings.Join(names, ", ")
 }

@@ -56,11 +56,7 @@ func ociLayers(t *testing.T, path string) []string {
 // layer per package plus the finalize layer.
 func TestCLIBuildOCI(t *testing.T) {
 	e := setup(t)
-	bin := filepath.Join(t.TempDir(), "hadron")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/hadron")
-	cmd.Dir = repoRoot(t)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	bin := filepath.Join(buildHadron(t), "hadron")
 
 	cfg := "stage0: " + e.stage0 + "\nsource-date-epoch: 1700000000\nmirrors:\n"
 	for k, v := range e.mirrors {
@@ -69,9 +65,9 @@ func TestCLIBuildOCI(t *testing.T) {
 	cfgPath := filepath.Join(t.TempDir(), "hadron.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
 	oci := filepath.Join(t.TempDir(), "mini.tar")
-	cmd = exec.Command(bin, "--config", cfgPath, "-C", repoRoot(t), "build", "mini",
+	cmd := exec.Command(bin, "--config", cfgPath, "-C", repoRoot(t), "build", "mini",
 		"--addr", e.addr, "--progress", "plain", "-o", "type=oci,dest="+oci)
-	out, err = cmd.CombinedOutput()
+	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	layers := ociLayers(t, oci)
 	assert.Len(t, layers, 4, "musl, busybox, xz and finalize: one layer each")

@@ -4,7 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"flag"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"io"
 	"os"
 	"os/exec"
@@ -15,8 +15,6 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/grub"
 	"github.com/stretchr/testify/require"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 const epoch = 1700000000
 
@@ -70,13 +68,7 @@ func TestGrubConfigGolden(t *testing.T) {
 	s.Default = "b"
 	cfg, err := s.GrubConfig().Render()
 	require.NoError(t, err)
-	path := filepath.Join("testdata", "grub.cfg.golden")
-	if *update {
-		require.NoError(t, os.WriteFile(path, cfg, 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.Equal(t, string(want), string(cfg))
+	golden.Assert(t, "grub.cfg.golden", cfg)
 }
 
 // TestBuildReproducible builds the image twice in different work
