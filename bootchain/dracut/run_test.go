@@ -24,8 +24,12 @@ func TestRunReproducible(t *testing.T) {
 	}
 	kdir, err := filepath.Abs("../../out/debian-kernel")
 	require.NoError(t, err)
+	// The fixture script is a no-op once the kernel is there.
+	fetch := exec.Command("sh", "../../tests/fixtures/debian-kernel.sh", kdir)
+	out, err := fetch.CombinedOutput()
+	require.NoError(t, err, "tests/fixtures/debian-kernel.sh: %s", out)
 	uname, err := os.ReadFile(filepath.Join(kdir, "uname"))
-	require.NoError(t, err, "run tests/fixtures/debian-kernel.sh first")
+	require.NoError(t, err)
 	kver := strings.TrimSpace(string(uname))
 
 	cfg := Config{
