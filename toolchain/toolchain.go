@@ -32,6 +32,7 @@ const (
 
 // Target describes one architecture's toolchain facts.
 type Target struct {
+	// Arch is the architecture these facts are for.
 	Arch recipe.Arch
 	// Triplet is the GNU triplet Hadron's packages are built for.
 	Triplet string

@@ -3,7 +3,6 @@ package disk
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/hadron-linux/hadron/internal/golden"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/diskfs/go-diskfs/partition/gpt"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"github.com/stretchr/testify/require"
 )
 

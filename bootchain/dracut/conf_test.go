@@ -1,13 +1,13 @@
 package dracut
 
 import (
-	"github.com/hadron-linux/hadron/internal/golden"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hadron-linux/hadron/internal/golden"
 	"github.com/stretchr/testify/require"
 )
 

@@ -1,9 +1,9 @@
 package grub
 
 import (
-	"github.com/hadron-linux/hadron/internal/golden"
 	"testing"
 
+	"github.com/hadron-linux/hadron/internal/golden"
 	"github.com/stretchr/testify/require"
 )
 

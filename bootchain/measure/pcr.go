@@ -41,8 +41,8 @@ func ExtendData(pcr Digest, data []byte) Digest { return Extend(pcr, sha256.Sum2
 // Profile is the list of UKI sections a systemd-stub version measures,
 // in its measuring order. .pcrsig is never measured: it signs the result.
 type Profile struct {
-	Name     string
-	Sections []string
+	Name     string   // the stub versions it applies to, e.g. "systemd-stub 256+"
+	Sections []string // section names, e.g. ".linux"
 }
 
 // Profiles of the systemd-stub versions that differ.

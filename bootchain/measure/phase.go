@@ -21,7 +21,8 @@ type Prediction struct {
 	// Phase is the colon-separated phase path; "" is the value the stub
 	// leaves (before systemd-pcrphase runs).
 	Phase string
-	PCR   Digest
+	// PCR is the value PCR 11 holds in that phase.
+	PCR Digest
 }
 
 // PhaseEvents lists the measurements systemd-pcrphase makes for a phase

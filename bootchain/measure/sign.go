@@ -46,6 +46,7 @@ func PolicyPCRDigest(pcr Digest) Digest {
 
 // SignatureEntry is one element of a bank's array in the .pcrsig JSON.
 type SignatureEntry struct {
+	// PCRs are the PCR indexes the signed policy covers ([11]).
 	PCRs []int `json:"pcrs"`
 	// PKFP is the hex SHA-256 of the signing public key's DER, in
 	// OpenSSL i2d_PublicKey form (PKCS#1 RSAPublicKey for RSA).

@@ -2,13 +2,13 @@ package rpi
 
 import (
 	"crypto/sha256"
-	"github.com/hadron-linux/hadron/internal/golden"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hadron-linux/hadron/internal/golden"
 	"github.com/stretchr/testify/require"
 )
 

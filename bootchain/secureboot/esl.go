@@ -33,9 +33,9 @@ func SignatureList(owner GUID, certs ...*x509.Certificate) []byte {
 
 // SignatureEntry is one entry of a parsed signature list.
 type SignatureEntry struct {
-	Type  GUID
-	Owner GUID
-	Data  []byte
+	Type  GUID   // the list's signature type, e.g. X.509 certificate or SHA-256
+	Owner GUID   // SignatureOwner: who enrolled the entry
+	Data  []byte // SignatureData: a DER certificate or a hash
 }
 
 // ParseSignatureLists splits concatenated EFI_SIGNATURE_LISTs into entries.

@@ -148,7 +148,7 @@ func Generate(dir string, opt GenerateOptions) error {
 // KeyPair is a certificate and its private key.
 type KeyPair struct {
 	Cert *x509.Certificate
-	Key  crypto.Signer
+	Key  crypto.Signer // the private key of Cert's public key
 }
 
 func newSelfSigned(cn string, opt GenerateOptions) (*KeyPair, error) {

@@ -15,6 +15,8 @@ import (
 
 // SectionInfo describes one section of an image.
 type SectionInfo struct {
+	// Name, VirtualAddress and VirtualSize are as in the section header;
+	// FileOffset and RawSize locate the section's data in the file.
 	Name           string `json:"name"`
 	VirtualAddress uint32 `json:"virtualAddress"`
 	VirtualSize    uint32 `json:"virtualSize"`
@@ -28,22 +30,26 @@ type SectionInfo struct {
 
 // PhaseInfo is a predicted PCR 11 value for one boot phase.
 type PhaseInfo struct {
-	Phase string `json:"phase"`
-	PCR11 string `json:"pcr11"`
+	Phase string `json:"phase"` // colon-separated phase path, as in measure.Prediction
+	PCR11 string `json:"pcr11"` // hex
 	// Signed tells whether .pcrsig holds a signature for this value.
 	Signed bool `json:"signed"`
 }
 
 // Info is what Inspect finds in a UKI.
 type Info struct {
-	Stub          string        `json:"stub"`
-	Profile       string        `json:"profile"`
-	Sections      []SectionInfo `json:"sections"`
-	SizeOfImage   uint32        `json:"sizeOfImage"`
-	SizeOfHeaders uint32        `json:"sizeOfHeaders"`
+	// Stub is the stub's version string from its .sdmagic section.
+	Stub string `json:"stub"`
+	// Profile names the measure.Profile used for the stub's version.
+	Profile  string        `json:"profile"`
+	Sections []SectionInfo `json:"sections"`
+	// SizeOfImage and SizeOfHeaders are the optional header's fields.
+	SizeOfImage   uint32 `json:"sizeOfImage"`
+	SizeOfHeaders uint32 `json:"sizeOfHeaders"`
 	// PCR11 is the value systemd-stub leaves in PCR 11 (before any
 	// systemd-pcrphase measurement).
-	PCR11  string      `json:"pcr11"`
+	PCR11 string `json:"pcr11"`
+	// Phases are the predicted values for systemd-measure's boot phases.
 	Phases []PhaseInfo `json:"phases"`
 	// Signed tells whether the image carries an Authenticode signature.
 	Signed bool `json:"signed"`

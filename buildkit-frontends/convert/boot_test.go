@@ -1,12 +1,12 @@
 package convert_test
 
 import (
-	"github.com/hadron-linux/hadron/internal/golden"
 	"strings"
 	"testing"
 	"testing/fstest"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/project/projecttest"
 	"github.com/hadron-linux/hadron/internal/recipe"

@@ -3,7 +3,6 @@ package convert_test
 import (
 	"context"
 	"fmt"
-	"github.com/hadron-linux/hadron/internal/golden"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"testing/fstest"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/project/projecttest"
 	"github.com/hadron-linux/hadron/internal/recipe"

@@ -121,6 +121,20 @@ func Plan(tree *project.Tree, target string, opts convert.Options) (llb.State, *
 	return st, conv, nil
 }
 
+// solveRef solves st and returns its result. A failed solve is reported
+// as what went wrong: "what: err".
+func solveRef(ctx context.Context, c gwclient.Client, st llb.State, what string) (gwclient.Reference, error) {
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB()})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return r.SingleRef()
+}
+
 // loadTree reads the project tree from the context local and validates it.
 func loadTree(ctx context.Context, c gwclient.Client, opts Options) (*project.Tree, error) {
 	incl := make([]string, 0, len(TreeRoots))
@@ -133,15 +147,7 @@ func loadTree(ctx context.Context, c gwclient.Client, opts Options) (*project.Tr
 		llb.SharedKeyHint(opts.ContextName+":tree"),
 		llb.WithCustomName("load project tree"),
 	)
-	def, err := src.Marshal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB()})
-	if err != nil {
-		return nil, fmt.Errorf("read build context %q: %w", opts.ContextName, err)
-	}
-	ref, err := r.SingleRef()
+	ref, err := solveRef(ctx, c, src, fmt.Sprintf("read build context %q", opts.ContextName))
 	if err != nil {
 		return nil, err
 	}
@@ -161,15 +167,7 @@ func imageFromDefinition(ctx context.Context, c gwclient.Client, opts Options) (
 		llb.SharedKeyHint(opts.DefinitionName),
 		llb.WithCustomName("load image definition"),
 	)
-	def, err := src.Marshal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB()})
-	if err != nil {
-		return nil, fmt.Errorf("no target given and no image definition readable (%s): %w", opts.Filename, err)
-	}
-	ref, err := r.SingleRef()
+	ref, err := solveRef(ctx, c, src, fmt.Sprintf("no target given and no image definition readable (%s)", opts.Filename))
 	if err != nil {
 		return nil, err
 	}

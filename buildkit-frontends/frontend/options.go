@@ -34,16 +34,29 @@ const (
 
 // Options are the parsed frontend options.
 type Options struct {
-	Target          string
-	Platforms       []ocispecs.Platform
-	Stage0          string
+	// Target is what to build: a recipe, an image or <image>/boot; empty
+	// means the image definition named by Filename.
+	Target string
+	// Platforms are the target platforms (default linux/amd64).
+	Platforms []ocispecs.Platform
+	// Stage0 is the image reference of the stage-0 build environment.
+	Stage0 string
+	// SourceDateEpoch is exported to every step and used for file times.
 	SourceDateEpoch int64
-	Mirrors         map[string]string
-	Check           bool
-	NoCache         bool
-	Filename        string
-	ContextName     string
-	DefinitionName  string
+	// Mirrors maps an upstream URL prefix to a replacement prefix.
+	Mirrors map[string]string
+	// Check adds each recipe's check phase.
+	Check bool
+	// NoCache re-runs every build step instead of using cached results.
+	NoCache bool
+	// Filename is the image definition's path in its local (default
+	// "Dockerfile", as buildx passes -f).
+	Filename string
+	// ContextName is the llb.Local holding the project tree.
+	ContextName string
+	// DefinitionName is the llb.Local holding the image definition
+	// (default "dockerfile").
+	DefinitionName string
 }
 
 // ParseOptions reads the frontend options (and build-arg: aliases).
@@ -156,12 +169,14 @@ func FormatMirrors(m map[string]string) string {
 // ChecksumError is a source whose content does not match its pin.
 type ChecksumError struct {
 	Recipe   string
-	URL      string
-	Fetched  string
-	Expected string
-	Actual   string
+	URL      string // upstream URL, as in the recipe
+	Fetched  string // URL actually fetched (after mirror rewriting)
+	Expected string // pinned digest, "sha256:<hex>"
+	Actual   string // digest of what was fetched, "sha256:<hex>"
 }
 
+// Error names the recipe, the source and both digests, and says how to pin
+// a source that really changed upstream.
 func (e *ChecksumError) Error() string {
 	from := ""
 	if e.Fetched != "" && e.Fetched != e.URL {
@@ -177,16 +192,18 @@ var mismatchRe = regexp.MustCompile(`digest mismatch(?: for \S+:)? (sha256:[0-9a
 // MissingSecretError is a build step whose secret was not passed to the
 // build. It names the secret id and how to pass it, never any content.
 type MissingSecretError struct {
-	ID  string
-	Err error
+	ID  string // the secret's id, as in --secret id=...
+	Err error  // BuildKit's error
 }
 
+// Error names the secret and the flag that passes it.
 func (e *MissingSecretError) Error() string {
 	return fmt.Sprintf("secret %q was not passed to the build: pass --secret id=%s,src=PATH "+
 		"(hadron build, buildctl and docker buildx take the same flag); boot targets need %s",
 		e.ID, e.ID, strings.Join(convert.BootSecrets, ", "))
 }
 
+// Unwrap returns BuildKit's original error.
 func (e *MissingSecretError) Unwrap() error { return e.Err }
 
 var missingSecretRe = regexp.MustCompile(`secret ([A-Za-z0-9._-]+): not found`)

@@ -5,11 +5,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/hadron-linux/hadron/bootchain/disk"
@@ -19,43 +17,8 @@ import (
 )
 
 func newDiskCmd(_ *viper.Viper) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "disk",
-		Short: "Build reproducible disk images (standard boot, Raspberry Pi boot partition)",
-	}
-	c.AddCommand(newDiskStandardCmd(), newDiskRPiCmd())
-	return c
-}
-
-// epochFlag returns --epoch, or SOURCE_DATE_EPOCH when the flag is unset.
-func epochFlag(fl *pflag.FlagSet) (int64, error) {
-	if fl.Changed("epoch") {
-		return fl.GetInt64("epoch")
-	}
-	s := os.Getenv("SOURCE_DATE_EPOCH")
-	if s == "" {
-		return 0, fmt.Errorf("set --epoch or SOURCE_DATE_EPOCH: images are stamped with it")
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q: %w", s, err)
-	}
-	return n, nil
-}
-
-// workDir returns --work (created) or a temporary directory and its cleanup.
-func workDir(fl *pflag.FlagSet) (string, func(), error) {
-	if w, _ := fl.GetString("work"); w != "" {
-		if err := os.MkdirAll(w, 0o755); err != nil {
-			return "", nil, fmt.Errorf("--work: %w", err)
-		}
-		return w, func() {}, nil
-	}
-	w, err := os.MkdirTemp("", "hadron-disk-")
-	if err != nil {
-		return "", nil, err
-	}
-	return w, func() { os.RemoveAll(w) }, nil
+	return groupCmd("disk", "Build reproducible disk images (standard boot, Raspberry Pi boot partition)",
+		newDiskStandardCmd(), newDiskRPiCmd())
 }
 
 func newDiskStandardCmd() *cobra.Command {
@@ -71,12 +34,8 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
-			str := func(n string) string { s, _ := fl.GetString(n); return s }
-			epoch, err := epochFlag(fl)
-			if err != nil {
-				return err
-			}
-			work, cleanup, err := workDir(fl)
+			str := stringFlags(fl)
+			epoch, work, cleanup, err := epochAndWorkDir(fl)
 			if err != nil {
 				return err
 			}
@@ -106,23 +65,16 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 			if rootSize == 0 {
 				return fmt.Errorf("no root file system: give --rootfs, --rootfs-dir or --root-size")
 			}
-			slots, _ := fl.GetStringSlice("slots")
-			timeout, _ := fl.GetInt("timeout")
-			speed, _ := fl.GetInt("serial-speed")
-			efi, _ := fl.GetBool("efi")
-			bios, _ := fl.GetBool("bios")
-			spec := standard.Spec{Name: str("name"), Epoch: epoch, Default: str("default"),
-				Timeout: timeout, EFI: efi, BIOS: bios, Env: grub.Env{}}
-			if speed > 0 {
-				spec.Serial = &grub.Serial{Unit: 0, Speed: speed}
-			}
-			for i, name := range slots {
-				sl := standard.Slot{Name: name, Kernel: str("kernel"), Initrd: str("initrd"),
-					Cmdline: str("cmdline"), RootSize: rootSize}
+			spec := grubMenu(fl)
+			spec.Name, spec.Epoch, spec.Env = str("name"), epoch, grub.Env{}
+			spec.EFI, _ = fl.GetBool("efi")
+			spec.BIOS, _ = fl.GetBool("bios")
+			for i := range spec.Slots {
+				sl := &spec.Slots[i]
+				sl.Kernel, sl.Initrd, sl.RootSize = str("kernel"), str("initrd"), rootSize
 				if i == 0 {
 					sl.RootFS = rootImg
 				}
-				spec.Slots = append(spec.Slots, sl)
 			}
 			out := str("output")
 			res, err := standard.Build(cmd.Context(), spec, work, out)
@@ -135,18 +87,14 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 	fl := c.Flags()
 	fl.StringP("output", "o", "disk.img", "disk image to write")
 	fl.String("name", "hadron", "image name (seeds the GUIDs)")
-	fl.Int64("epoch", 0, "SOURCE_DATE_EPOCH (default: $SOURCE_DATE_EPOCH)")
+	addEpochFlag(fl)
 	fl.String("kernel", "", "kernel image (bzImage)")
 	fl.String("initrd", "", "initramfs (e.g. from `hadron dracut build`)")
 	fl.String("rootfs", "", "root file system image for slot a")
 	fl.String("rootfs-dir", "", "directory to pack as slot a's root file system")
 	fl.String("rootfs-type", string(disk.EROFS), "file system for --rootfs-dir: erofs or squashfs")
 	fl.Int64("root-size", 0, "root partition size in MiB (default: the root image's size)")
-	fl.StringSlice("slots", []string{"a", "b"}, "A/B slot names")
-	fl.String("default", "", "default slot (default: the first)")
-	fl.String("cmdline", "console=ttyS0,115200", "kernel command line after root=PARTLABEL=root-<slot> ro")
-	fl.Int("timeout", 3, "GRUB menu timeout in seconds")
-	fl.Int("serial-speed", 115200, "GRUB serial console speed on ttyS0 (0: no serial)")
+	addGrubMenuFlags(fl)
 	fl.Bool("efi", true, "install GRUB for UEFI (EFI/BOOT/BOOTX64.EFI)")
 	fl.Bool("bios", true, "install GRUB for BIOS (MBR + BIOS boot partition)")
 	fl.String("work", "", "keep intermediate files (GRUB images, ESP) in this directory")
@@ -163,13 +111,9 @@ trees, overlays, kernel and initrd into a FAT32 partition image.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
-			str := func(n string) string { s, _ := fl.GetString(n); return s }
+			str := stringFlags(fl)
 			list := func(n string) []string { s, _ := fl.GetStringArray(n); return s }
-			epoch, err := epochFlag(fl)
-			if err != nil {
-				return err
-			}
-			work, cleanup, err := workDir(fl)
+			epoch, work, cleanup, err := epochAndWorkDir(fl)
 			if err != nil {
 				return err
 			}
@@ -209,7 +153,7 @@ trees, overlays, kernel and initrd into a FAT32 partition image.`,
 	fl := c.Flags()
 	fl.StringP("output", "o", "rpi-boot.img", "partition image to write")
 	fl.String("name", "hadron-rpi", "image name (seeds the volume id)")
-	fl.Int64("epoch", 0, "SOURCE_DATE_EPOCH (default: $SOURCE_DATE_EPOCH)")
+	addEpochFlag(fl)
 	fl.StringArray("board", []string{"pi4", "pi5"}, "board section to write: pi4, pi5 (repeat)")
 	fl.String("kernel", "", "arm64 kernel Image")
 	fl.String("initrd", "", "initramfs")

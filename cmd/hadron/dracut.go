@@ -8,12 +8,8 @@ import (
 )
 
 func newDracutCmd(_ *viper.Viper) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "dracut",
-		Short: "Generate Hadron's dracut configuration and build initrds with it",
-	}
-	c.AddCommand(newDracutConfigCmd(), newDracutBuildCmd())
-	return c
+	return groupCmd("dracut", "Generate Hadron's dracut configuration and build initrds with it",
+		newDracutConfigCmd(), newDracutBuildCmd())
 }
 
 func dracutConfig(cmd *cobra.Command) dracut.Config {
@@ -59,7 +55,7 @@ func newDracutBuildCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
-			str := func(n string) string { s, _ := fl.GetString(n); return s }
+			str := stringFlags(fl)
 			epoch, err := epochFlag(fl)
 			if err != nil {
 				return err
@@ -75,7 +71,7 @@ func newDracutBuildCmd() *cobra.Command {
 	fl.String("kver", "", "kernel release (uname -r)")
 	fl.String("modules", "", "the kernel's lib/modules/<kver> directory")
 	fl.String("sysroot", "", "root file system to take programs from (default /)")
-	fl.Int64("epoch", 0, "SOURCE_DATE_EPOCH (default: $SOURCE_DATE_EPOCH)")
+	addEpochFlag(fl)
 	_ = c.MarkFlagRequired("kver")
 	_ = c.MarkFlagRequired("modules")
 	return c

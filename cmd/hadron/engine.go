@@ -40,53 +40,48 @@ Builds start it on demand; these commands manage it by hand.`,
 		_ = v.BindPFlag(key, fs.Lookup(flag))
 	}
 
-	cmd.AddCommand(&cobra.Command{
-		Use:   "start",
-		Short: "Start the local engine (or reuse the running one) and wait until it answers",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := engine.New(engineConfig(v, cmd.ErrOrStderr()))
-			if err != nil {
-				return err
-			}
-			if err := e.Start(cmd.Context()); err != nil {
-				return err
-			}
-			return printEngineStatus(cmd.Context(), cmd.OutOrStdout(), e)
-		},
-	})
-	cmd.AddCommand(&cobra.Command{
-		Use:   "stop",
-		Short: "Stop the local engine (the build cache stays)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := engine.New(engineConfig(v, cmd.ErrOrStderr()))
-			if err != nil {
-				return err
-			}
-			if err := e.Stop(cmd.Context()); err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), "engine: stopped")
-			return nil
-		},
-	})
-	cmd.AddCommand(&cobra.Command{
-		Use:   "status",
-		Short: "Show whether the local engine runs, its address, version and workers",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := engine.New(engineConfig(v, cmd.ErrOrStderr()))
-			if err != nil {
-				return err
-			}
-			if addr := v.GetString("addr"); addr != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "note: builds use --addr %s, not this engine\n", addr)
-			}
-			return printEngineStatus(cmd.Context(), cmd.OutOrStdout(), e)
-		},
-	})
+	cmd.AddCommand(
+		engineSubCmd(v, "start", "Start the local engine (or reuse the running one) and wait until it answers",
+			func(cmd *cobra.Command, e *engine.Engine) error {
+				if err := e.Start(cmd.Context()); err != nil {
+					return err
+				}
+				return printEngineStatus(cmd.Context(), cmd.OutOrStdout(), e)
+			}),
+		engineSubCmd(v, "stop", "Stop the local engine (the build cache stays)",
+			func(cmd *cobra.Command, e *engine.Engine) error {
+				if err := e.Stop(cmd.Context()); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), "engine: stopped")
+				return nil
+			}),
+		engineSubCmd(v, "status", "Show whether the local engine runs, its address, version and workers",
+			func(cmd *cobra.Command, e *engine.Engine) error {
+				if addr := v.GetString("addr"); addr != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "note: builds use --addr %s, not this engine\n", addr)
+				}
+				return printEngineStatus(cmd.Context(), cmd.OutOrStdout(), e)
+			}),
+	)
 	return cmd
+}
+
+// engineSubCmd is `hadron engine <use>`: it runs fn on the local engine
+// configured by v.
+func engineSubCmd(v *viper.Viper, use, short string, fn func(*cobra.Command, *engine.Engine) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := engine.New(engineConfig(v, cmd.ErrOrStderr()))
+			if err != nil {
+				return err
+			}
+			return fn(cmd, e)
+		},
+	}
 }
 
 // engineConfig reads the local engine's settings from v (hadron.yaml

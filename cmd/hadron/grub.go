@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/hadron-linux/hadron/bootchain/disk/standard"
@@ -13,12 +14,8 @@ import (
 )
 
 func newGrubCmd(_ *viper.Viper) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "grub",
-		Short: "Generate GRUB configuration, grubenv and GRUB images",
-	}
-	c.AddCommand(newGrubConfigCmd(), newGrubEnvCmd(), newGrubMkimageCmd())
-	return c
+	return groupCmd("grub", "Generate GRUB configuration, grubenv and GRUB images",
+		newGrubConfigCmd(), newGrubEnvCmd(), newGrubMkimageCmd())
 }
 
 func newGrubConfigCmd() *cobra.Command {
@@ -27,19 +24,7 @@ func newGrubConfigCmd() *cobra.Command {
 		Short: "Print the A/B grub.cfg used by `hadron disk standard`",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fl := cmd.Flags()
-			slots, _ := fl.GetStringSlice("slots")
-			def, _ := fl.GetString("default")
-			cmdline, _ := fl.GetString("cmdline")
-			timeout, _ := fl.GetInt("timeout")
-			speed, _ := fl.GetInt("serial-speed")
-			spec := standard.Spec{Default: def, Timeout: timeout}
-			if speed > 0 {
-				spec.Serial = &grub.Serial{Unit: 0, Speed: speed}
-			}
-			for _, s := range slots {
-				spec.Slots = append(spec.Slots, standard.Slot{Name: s, Cmdline: cmdline})
-			}
+			spec := grubMenu(cmd.Flags())
 			cfg, err := spec.GrubConfig().Render()
 			if err != nil {
 				return err
@@ -48,13 +33,36 @@ func newGrubConfigCmd() *cobra.Command {
 			return err
 		},
 	}
-	fl := c.Flags()
+	addGrubMenuFlags(c.Flags())
+	return c
+}
+
+// addGrubMenuFlags adds the flags of the A/B boot menu that grubMenu reads.
+func addGrubMenuFlags(fl *pflag.FlagSet) {
 	fl.StringSlice("slots", []string{"a", "b"}, "A/B slot names")
 	fl.String("default", "", "default slot (default: the first)")
 	fl.String("cmdline", "console=ttyS0,115200", "kernel command line after root=PARTLABEL=root-<slot> ro")
-	fl.Int("timeout", 3, "menu timeout in seconds")
-	fl.Int("serial-speed", 115200, "serial console speed on ttyS0 (0: none)")
-	return c
+	fl.Int("timeout", 3, "GRUB menu timeout in seconds")
+	fl.Int("serial-speed", 115200, "GRUB serial console speed on ttyS0 (0: no serial)")
+}
+
+// grubMenu returns the boot menu part of a standard disk from the flags of
+// addGrubMenuFlags: default slot, timeout, serial console, and one slot per
+// --slots name booting with --cmdline.
+func grubMenu(fl *pflag.FlagSet) standard.Spec {
+	slots, _ := fl.GetStringSlice("slots")
+	def, _ := fl.GetString("default")
+	cmdline, _ := fl.GetString("cmdline")
+	timeout, _ := fl.GetInt("timeout")
+	speed, _ := fl.GetInt("serial-speed")
+	spec := standard.Spec{Default: def, Timeout: timeout}
+	if speed > 0 {
+		spec.Serial = &grub.Serial{Unit: 0, Speed: speed}
+	}
+	for _, s := range slots {
+		spec.Slots = append(spec.Slots, standard.Slot{Name: s, Cmdline: cmdline})
+	}
+	return spec
 }
 
 func newGrubEnvCmd() *cobra.Command {
@@ -89,7 +97,7 @@ func newGrubMkimageCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
-			str := func(n string) string { s, _ := fl.GetString(n); return s }
+			str := stringFlags(fl)
 			early, err := grub.EarlyConfig(str("esp-uuid"), str("prefix"))
 			if err != nil {
 				return err

@@ -14,10 +14,6 @@ import (
 )
 
 func newInitrdCmd(_ *viper.Viper) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "initrd",
-		Short: "Pack directories into reproducible initramfs archives",
-	}
 	pack := &cobra.Command{
 		Use:   "pack DIR OUT",
 		Short: "Pack the tree under DIR into a newc cpio archive (optionally gzip) at OUT",
@@ -69,8 +65,7 @@ filesystem into its initramfs inside BuildKit.`,
 	}
 	pack.Flags().Bool("gzip", false, "gzip-compress the archive (deterministic header)")
 	pack.Flags().Int64("epoch", 0, "mtime of every entry (default: $SOURCE_DATE_EPOCH, else 0)")
-	c.AddCommand(pack)
-	return c
+	return groupCmd("initrd", "Pack directories into reproducible initramfs archives", pack)
 }
 
 func reportInitrd(w io.Writer, out string, n int) error {

@@ -10,10 +10,6 @@ import (
 )
 
 func newKeysCmd(_ *viper.Viper) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "keys",
-		Short: "Manage Secure Boot and PCR signing keys",
-	}
 	gen := &cobra.Command{
 		Use:   "generate DIR",
 		Short: "Create PK, KEK, db and PCR keys with their certificates, ESLs and .auth files",
@@ -33,6 +29,5 @@ from /loader/keys/<name>/, can enroll. Existing keys are never overwritten.`,
 		},
 	}
 	gen.Flags().String("name", "Hadron", "common name prefix of the certificates")
-	c.AddCommand(gen)
-	return c
+	return groupCmd("keys", "Manage Secure Boot and PCR signing keys", gen)
 }

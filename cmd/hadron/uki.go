@@ -18,12 +18,7 @@ import (
 const defaultStub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 
 func newUKICmd(_ *viper.Viper) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "uki",
-		Short: "Build and inspect Unified Kernel Images",
-	}
-	c.AddCommand(newUKIBuildCmd(), newUKIInspectCmd())
-	return c
+	return groupCmd("uki", "Build and inspect Unified Kernel Images", newUKIBuildCmd(), newUKIInspectCmd())
 }
 
 func newUKIBuildCmd() *cobra.Command {
@@ -39,7 +34,7 @@ Authenticode-signed for Secure Boot. Key paths may be BuildKit secret mounts
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
-			str := func(n string) string { s, _ := fl.GetString(n); return s }
+			str := stringFlags(fl)
 			read := func(flag string) ([]byte, error) {
 				p := str(flag)
 				if p == "" {

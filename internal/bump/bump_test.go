@@ -6,7 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
-	"github.com/hadron-linux/hadron/internal/golden"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +16,7 @@ import (
 	"github.com/hadron-linux/hadron/internal/bump/fakeupstream"
 	"github.com/hadron-linux/hadron/internal/bump/upstream"
 	"github.com/hadron-linux/hadron/internal/fetch"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"github.com/hadron-linux/hadron/internal/lockfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -118,6 +119,20 @@ upstream:
   constraint: ">= 5.4, < 6"   # 6.x changes the CLI
 `
 
+// makeRecipe is a recipe built with make from one .tar.gz archive served
+// by the fake upstream at /dl/<name>-${version}.tar.gz, tracking upstream
+// (a YAML flow mapping such as "{kind: github-tags, repo: a/one}").
+func makeRecipe(name, version, license, upstream string) string {
+	return fmt.Sprintf(`name: %s
+version: %q
+license: %s
+sources:
+  - url: %s/dl/%s-${version}.tar.gz
+build: {style: make}
+upstream: %s
+`, name, version, license, srvToken, name, upstream)
+}
+
 // build a tree with one recipe per situation the issue lists.
 func fullWorld(t *testing.T) *world {
 	w := newWorld(t)
@@ -132,14 +147,8 @@ func fullWorld(t *testing.T) *world {
 
 	// Up to date, pin verified.
 	s.SetTags("madler/zlib", "v1.3.1", "v1.3", "v1.2.13")
-	w.recipe("zlib", `name: zlib
-version: 1.3.1
-license: Zlib
-sources:
-  - url: `+srvToken+`/dl/zlib-${version}.tar.gz
-build: {style: make}
-upstream: {kind: github-tags, repo: madler/zlib}
-`, w.tarball("zlib", "1.3.1", ".tar.gz"))
+	w.recipe("zlib", makeRecipe("zlib", "1.3.1", "Zlib", "{kind: github-tags, repo: madler/zlib}"),
+		w.tarball("zlib", "1.3.1", ".tar.gz"))
 
 	// HTML index with the openssh scheme.
 	s.AddIndex("openssh", "openssh-9.8p1.tar.gz", "openssh-9.9p1.tar.gz", "openssh-9.9p2.tar.gz", "openssh-10.0p1.tar.gz", "openssh-10.0p1.tar.gz.asc")
@@ -207,58 +216,28 @@ upstream: {kind: git-tags, url: `+w.masked(toolGit)+`, constraint: ">= 0.190"}
 
 	// New version's tarball is missing (moved): failure for this recipe only.
 	s.SetReleases("example/moved", fakeupstream.Release{Tag: "2.1"}, fakeupstream.Release{Tag: "2.0"})
-	w.recipe("moved", `name: moved
-version: "2.0"
-license: MIT
-sources:
-  - url: `+srvToken+`/dl/moved-${version}.tar.gz
-build: {style: make}
-upstream: {kind: github-releases, repo: example/moved}
-`, w.tarball("moved", "2.0", ".tar.gz"))
+	w.recipe("moved", makeRecipe("moved", "2.0", "MIT", "{kind: github-releases, repo: example/moved}"),
+		w.tarball("moved", "2.0", ".tar.gz"))
 
 	// Pinned version re-tagged upstream: checksum changed.
 	s.SetTags("example/retagged", "1.0")
 	pin := w.tarball("retagged", "1.0", ".tar.gz")
-	w.recipe("retagged", `name: retagged
-version: "1.0"
-license: MIT
-sources:
-  - url: `+srvToken+`/dl/retagged-${version}.tar.gz
-build: {style: make}
-upstream: {kind: github-tags, repo: example/retagged}
-`, pin)
+	w.recipe("retagged", makeRecipe("retagged", "1.0", "MIT", "{kind: github-tags, repo: example/retagged}"),
+		pin)
 	s.AddFile("retagged-1.0.tar.gz", []byte("a different archive under the same name\n"))
 
 	// GitHub rate limit and a repository that is gone.
 	s.SetReleases("example/limited", fakeupstream.Release{Tag: "9.0"})
 	s.SetRateLimited("example/limited", true)
-	w.recipe("limited", `name: limited
-version: "1.0"
-license: MIT
-sources:
-  - url: `+srvToken+`/dl/limited-${version}.tar.gz
-build: {style: make}
-upstream: {kind: github-releases, repo: example/limited}
-`, w.tarball("limited", "1.0", ".tar.gz"))
-	w.recipe("gone", `name: gone
-version: "1.0"
-license: MIT
-sources:
-  - url: `+srvToken+`/dl/gone-${version}.tar.gz
-build: {style: make}
-upstream: {kind: github-releases, repo: example/gone}
-`, w.tarball("gone", "1.0", ".tar.gz"))
+	w.recipe("limited", makeRecipe("limited", "1.0", "MIT", "{kind: github-releases, repo: example/limited}"),
+		w.tarball("limited", "1.0", ".tar.gz"))
+	w.recipe("gone", makeRecipe("gone", "1.0", "MIT", "{kind: github-releases, repo: example/gone}"),
+		w.tarball("gone", "1.0", ".tar.gz"))
 
 	// Nothing allowed by the constraint.
 	s.SetTags("example/strict", "v3.0", "v3.1")
-	w.recipe("strict", `name: strict
-version: "2.5"
-license: MIT
-sources:
-  - url: `+srvToken+`/dl/strict-${version}.tar.gz
-build: {style: make}
-upstream: {kind: github-tags, repo: example/strict, constraint: "~2.5"}
-`, w.tarball("strict", "2.5", ".tar.gz"))
+	w.recipe("strict", makeRecipe("strict", "2.5", "MIT", `{kind: github-tags, repo: example/strict, constraint: "~2.5"}`),
+		w.tarball("strict", "2.5", ".tar.gz"))
 
 	// A recipe without upstream block is not considered.
 	w.recipe("local", `name: local
@@ -366,14 +345,8 @@ func TestDryRun(t *testing.T) {
 func TestExitCodes(t *testing.T) {
 	w := newWorld(t)
 	w.srv.SetTags("a/one", "v1.0", "v1.1")
-	w.recipe("one", `name: one
-version: "1.0"
-license: MIT
-sources:
-  - url: `+srvToken+`/dl/one-${version}.tar.gz
-build: {style: make}
-upstream: {kind: github-tags, repo: a/one}
-`, w.tarball("one", "1.0", ".tar.gz"))
+	w.recipe("one", makeRecipe("one", "1.0", "MIT", "{kind: github-tags, repo: a/one}"),
+		w.tarball("one", "1.0", ".tar.gz"))
 	w.tarball("one", "1.1", ".tar.gz")
 
 	o := w.options()

@@ -19,8 +19,8 @@ const (
 // ExitError carries a bump outcome to the CLI's exit code. Its message is
 // empty for ExitUpdated (an update is not an error; the report says it).
 type ExitError struct {
-	Code    int
-	Message string
+	Code    int    // ExitUpdated, ExitErrors, ...
+	Message string // what failed; empty for ExitUpdated
 }
 
 // Error returns the message.

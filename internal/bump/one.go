@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hadron-linux/hadron/internal/atomicfile"
 	"github.com/hadron-linux/hadron/internal/bump/versions"
 	"github.com/hadron-linux/hadron/internal/bump/yamledit"
 	"github.com/hadron-linux/hadron/internal/lockfile"
@@ -199,23 +200,7 @@ func writeAtomic(file string, data []byte) error {
 	if st, err := os.Stat(file); err == nil {
 		mode = st.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
+	if err := atomicfile.WriteFile(file, data, mode); err != nil {
 		return fmt.Errorf("write %s: %w", file, err)
 	}
 	return nil

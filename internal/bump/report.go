@@ -25,10 +25,12 @@ const (
 
 // Result is the outcome for one recipe.
 type Result struct {
+	// Recipe is the recipe's name.
 	Recipe string `json:"recipe"`
 	// Upstream describes where versions were listed ("github-releases
 	// tukaani-project/xz").
-	Upstream   string `json:"upstream"`
+	Upstream string `json:"upstream"`
+	// Constraint is the recipe's upstream.constraint, if any.
 	Constraint string `json:"constraint,omitempty"`
 	// Current is the version before the run.
 	Current string `json:"current"`
@@ -36,7 +38,8 @@ type Result struct {
 	Latest string `json:"latest,omitempty"`
 	// HeldBack is a newer upstream release the constraint refuses.
 	HeldBack string `json:"held_back,omitempty"`
-	Status   Status `json:"status"`
+	// Status is the outcome.
+	Status Status `json:"status"`
 	// Error says what failed (StatusFailed only).
 	Error string `json:"error,omitempty"`
 	// Verified is set when the current version's sources were downloaded
@@ -57,13 +60,15 @@ type Pin struct {
 
 // Affected lists what must rebuild because of the changed recipes.
 type Affected struct {
-	Recipes []string `json:"recipes"`
-	Images  []string `json:"images"`
+	Recipes []string `json:"recipes"` // the changed recipes and those built against them
+	Images  []string `json:"images"`  // images whose runtime closure holds any of Recipes
 }
 
 // Report is the outcome of one bump run.
 type Report struct {
-	DryRun  bool     `json:"dry_run"`
+	// DryRun is set when nothing was written.
+	DryRun bool `json:"dry_run"`
+	// Results holds one entry per recipe checked, sorted.
 	Results []Result `json:"results"`
 	// Affected is set with --affected.
 	Affected *Affected `json:"affected,omitempty"`

@@ -2,12 +2,12 @@ package engine
 
 import (
 	"bytes"
-	"github.com/hadron-linux/hadron/internal/golden"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/hadron-linux/hadron/internal/golden"
 	bkconfig "github.com/moby/buildkit/cmd/buildkitd/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/hadron-linux/hadron/internal/mirror"
 	"io"
 	"net/http"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hadron-linux/hadron/internal/mirror"
 	getter "github.com/hashicorp/go-getter"
 )
 
@@ -63,9 +63,9 @@ type Fetcher struct {
 type DownloadError struct {
 	URL      string // the URL actually requested
 	Original string // the URL before mirror rewriting
-	Attempts int
-	Status   int // last HTTP status, 0 when no response was received
-	Err      error
+	Attempts int    // how many times it was tried
+	Status   int    // last HTTP status, 0 when no response was received
+	Err      error  // the last attempt's error
 }
 
 // Error describes the failure with both URLs.

@@ -22,6 +22,7 @@ import (
 
 // Graph is the resolved closure of some roots for one architecture.
 type Graph struct {
+	// Arch is the architecture the closure was resolved for.
 	Arch recipe.Arch
 	// Order holds every recipe of the closure, dependencies before
 	// dependents (for runtime-only cycles, members are ordered by name).
@@ -157,11 +158,7 @@ func neededBy(via map[string]string, n string) string {
 }
 
 func archList(a []recipe.Arch) string {
-	s := make([]string, len(a))
-	for i, x := range a {
-		s[i] = string(x)
-	}
-	return strings.Join(s, ", ")
+	return strings.Join(recipe.Strings(a), ", ")
 }
 
 // deps lists r's edges, build edges first, each target once (a build edge

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// S is short for the recipe specs the tests build trees from.
 type S = projecttest.Spec
 
 func load(t testing.TB, specs ...S) *project.Tree {

@@ -128,29 +128,16 @@ func (img *Image) validate() errlist.List {
 		}
 		seen[p] = true
 	}
-	arches := make([]string, len(recipe.Arches))
-	for i, a := range recipe.Arches {
-		arches[i] = string(a)
-	}
+	arches := recipe.Strings(recipe.Arches)
 	for i, a := range img.Arches {
 		if !slices.Contains(recipe.Arches, a) {
-			msg := fmt.Sprintf("unsupported arch %q", a)
-			if s := yamlstrict.Suggest(string(a), arches); s != "" {
-				msg += fmt.Sprintf("; did you mean `%s`?", s)
-			} else {
-				msg += "; one of " + strings.Join(arches, ", ")
-			}
-			at(fmt.Sprintf("arches[%d]", i), "%s", msg)
+			at(fmt.Sprintf("arches[%d]", i), "unsupported arch %q%s", a,
+				yamlstrict.DidYouMean(string(a), arches, "; one of "+strings.Join(arches, ", ")))
 		}
 	}
 	if img.Boot != BootNone && !slices.Contains(Boots, img.Boot) {
-		msg := fmt.Sprintf("unknown boot variant %q", img.Boot)
-		if s := yamlstrict.Suggest(img.Boot, Boots); s != "" {
-			msg += fmt.Sprintf("; did you mean `%s`?", s)
-		} else {
-			msg += fmt.Sprintf("; one of %s, or leave it out for a plain root filesystem", strings.Join(Boots, ", "))
-		}
-		at("boot", "%s", msg)
+		at("boot", "unknown boot variant %q%s", img.Boot, yamlstrict.DidYouMean(img.Boot, Boots,
+			"; one of "+strings.Join(Boots, ", ")+", or leave it out for a plain root filesystem"))
 	}
 	switch {
 	case img.Kernel != "" && !recipe.ValidName(img.Kernel):

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hadron-linux/hadron/internal/atomicfile"
 	"github.com/hadron-linux/hadron/internal/errlist"
 	"github.com/hadron-linux/hadron/internal/yamlstrict"
 	"gopkg.in/yaml.v3"
@@ -197,23 +198,7 @@ func Write(file string, l *Lock) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write lock %s: %w", file, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(file)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write lock %s: %w", file, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write lock %s: %w", file, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write lock %s: %w", file, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write lock %s: %w", file, err)
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
+	if err := atomicfile.WriteFile(file, data, 0o644); err != nil {
 		return fmt.Errorf("write lock %s: %w", file, err)
 	}
 	return nil

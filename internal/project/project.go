@@ -100,11 +100,7 @@ func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 	var errs errlist.List
 	names := t.Names()
 	unknown := func(file string, line int, what, name string) {
-		msg := fmt.Sprintf("%s %q: no such recipe", what, name)
-		if s := yamlstrict.Suggest(name, names); s != "" {
-			msg += fmt.Sprintf("; did you mean `%s`?", s)
-		}
-		errs.Addf(file, line, "%s", msg)
+		errs.Addf(file, line, "%s %q: no such recipe%s", what, name, yamlstrict.DidYouMean(name, names, ""))
 	}
 	for _, n := range names {
 		r := t.Recipes[n]

@@ -302,10 +302,7 @@ func (v *validator) dependencies(key string, deps []string) {
 
 func (v *validator) build() {
 	b := v.r.Build
-	names := make([]string, len(Styles))
-	for i, s := range Styles {
-		names[i] = string(s)
-	}
+	names := Strings(Styles)
 	switch {
 	case b.Style == "":
 		v.at("build.style", "build.style is required: one of %s", strings.Join(names, ", "))
@@ -322,10 +319,7 @@ func (v *validator) build() {
 }
 
 func (v *validator) arches() {
-	names := make([]string, len(Arches))
-	for i, a := range Arches {
-		names[i] = string(a)
-	}
+	names := Strings(Arches)
 	seen := map[Arch]bool{}
 	for i, a := range v.r.Arches {
 		k := fmt.Sprintf("arches[%d]", i)
@@ -344,10 +338,7 @@ func (v *validator) upstream() {
 	if u == nil {
 		return
 	}
-	kinds := make([]string, len(UpstreamKinds))
-	for i, k := range UpstreamKinds {
-		kinds[i] = string(k)
-	}
+	kinds := Strings(UpstreamKinds)
 	switch {
 	case u.Kind == "":
 		v.at("upstream", "upstream.kind is required: one of %s", strings.Join(kinds, ", "))
@@ -386,9 +377,15 @@ func (v *validator) upstream() {
 // unknownChoice describes a value that is not one of names: the closest
 // name as a suggestion when there is one, else the whole list.
 func unknownChoice(what, value string, names []string) string {
-	msg := fmt.Sprintf("%s %q", what, value)
-	if s := yamlstrict.Suggest(value, names); s != "" {
-		return msg + fmt.Sprintf("; did you mean `%s`?", s)
+	return fmt.Sprintf("%s %q", what, value) + yamlstrict.DidYouMean(value, names, "; one of "+strings.Join(names, ", "))
+}
+
+// Strings converts a list of one of the recipe format's string types
+// (Arch, Style, UpstreamKind) to plain strings, in order.
+func Strings[T ~string](list []T) []string {
+	out := make([]string, len(list))
+	for i, x := range list {
+		out[i] = string(x)
 	}
-	return msg + "; one of " + strings.Join(names, ", ")
+	return out
 }

@@ -27,6 +27,16 @@ func Suggest(word string, candidates []string) string {
 	return best
 }
 
+// DidYouMean returns "; did you mean `c`?" where c is Suggest's pick for
+// word among candidates, or otherwise when none is close. It ends messages
+// such as "unknown key `nmae`".
+func DidYouMean(word string, candidates []string, otherwise string) string {
+	if s := Suggest(word, candidates); s != "" {
+		return "; did you mean `" + s + "`?"
+	}
+	return otherwise
+}
+
 // distance is the optimal string alignment distance between a and b.
 func distance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)

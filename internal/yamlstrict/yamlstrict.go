@@ -18,6 +18,7 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -190,8 +191,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, keyLine int
 		v.SetString(n.Value)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		var x int64
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&x) != nil {
-			d.errorf(n.Line, path, "expected an integer, got %s", describe(n))
+		if !d.scalar(n, path, "an integer", &x, "!!int") {
 			return
 		}
 		if v.OverflowInt(x) {
@@ -201,8 +201,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, keyLine int
 		v.SetInt(x)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		var x uint64
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&x) != nil {
-			d.errorf(n.Line, path, "expected a non-negative integer, got %s", describe(n))
+		if !d.scalar(n, path, "a non-negative integer", &x, "!!int") {
 			return
 		}
 		if v.OverflowUint(x) {
@@ -212,18 +211,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, keyLine int
 		v.SetUint(x)
 	case reflect.Float32, reflect.Float64:
 		var x float64
-		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&x) != nil {
-			d.errorf(n.Line, path, "expected a number, got %s", describe(n))
-			return
+		if d.scalar(n, path, "a number", &x, "!!int", "!!float") {
+			v.SetFloat(x)
 		}
-		v.SetFloat(x)
 	case reflect.Bool:
 		var x bool
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&x) != nil {
-			d.errorf(n.Line, path, "expected true or false, got %s", describe(n))
-			return
+		if d.scalar(n, path, "true or false", &x, "!!bool") {
+			v.SetBool(x)
 		}
-		v.SetBool(x)
 	case reflect.Interface:
 		if err := n.Decode(v.Addr().Interface()); err != nil {
 			d.errorf(n.Line, path, "%v", err)
@@ -231,6 +226,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, keyLine int
 	default:
 		d.errorf(n.Line, path, "cannot decode into Go type %s", v.Type())
 	}
+}
+
+// scalar decodes n into x when n is a scalar tagged with one of tags, and
+// otherwise reports that want was expected and returns false.
+func (d *decoder) scalar(n *yaml.Node, path, want string, x any, tags ...string) bool {
+	if n.Kind != yaml.ScalarNode || !slices.Contains(tags, n.Tag) || n.Decode(x) != nil {
+		d.errorf(n.Line, path, "expected %s, got %s", want, describe(n))
+		return false
+	}
+	return true
 }
 
 // field is one YAML-visible struct field.
@@ -274,16 +279,20 @@ func structFields(t reflect.Type) (map[string]field, []string) {
 	return fields, names
 }
 
-func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, keyLine int) {
+// isMapping reports whether n is a mapping, and reports a problem when it
+// is not.
+func (d *decoder) isMapping(n *yaml.Node, path string) bool {
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n.Line, path, "expected a mapping, got %s", describe(n))
-		return
+		return false
 	}
-	t := v.Type()
-	if sf, ok := t.FieldByName("Line"); ok && sf.Type.Kind() == reflect.Int && sf.Tag.Get("yaml") == "-" {
-		v.FieldByIndex(sf.Index).SetInt(int64(keyLine))
-	}
-	fields, names := structFields(t)
+	return true
+}
+
+// eachKey calls fn for each key and value of the mapping n, in order. Keys
+// that are not plain strings, that repeat an earlier key or, unless
+// mergeKeys, that are the merge key "<<" are reported and skipped.
+func (d *decoder) eachKey(n *yaml.Node, path string, mergeKeys bool, fn func(k, val *yaml.Node)) {
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -291,7 +300,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, keyLi
 			d.errorf(k.Line, path, "mapping keys must be plain strings, got %s", describe(k))
 			continue
 		}
-		if k.Value == "<<" {
+		if !mergeKeys && k.Value == "<<" {
 			d.errorf(k.Line, path, "merge keys (<<) are not supported; write the keys out")
 			continue
 		}
@@ -300,28 +309,36 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, keyLi
 			continue
 		}
 		seen[k.Value] = k.Line
+		fn(k, val)
+	}
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, keyLine int) {
+	if !d.isMapping(n, path) {
+		return
+	}
+	t := v.Type()
+	if sf, ok := t.FieldByName("Line"); ok && sf.Type.Kind() == reflect.Int && sf.Tag.Get("yaml") == "-" {
+		v.FieldByIndex(sf.Index).SetInt(int64(keyLine))
+	}
+	fields, names := structFields(t)
+	d.eachKey(n, path, false, func(k, val *yaml.Node) {
 		f, ok := fields[k.Value]
 		if !ok {
 			where := ""
 			if path != "" {
 				where = " in " + path
 			}
-			msg := fmt.Sprintf("unknown key `%s`%s", k.Value, where)
-			if s := Suggest(k.Value, names); s != "" {
-				msg += fmt.Sprintf("; did you mean `%s`?", s)
-			} else {
-				msg += fmt.Sprintf("; known keys: %s", strings.Join(names, ", "))
-			}
-			d.errs.Addf(d.file, k.Line, "%s", msg)
-			continue
+			d.errs.Addf(d.file, k.Line, "unknown key `%s`%s%s", k.Value, where,
+				DidYouMean(k.Value, names, "; known keys: "+strings.Join(names, ", ")))
+			return
 		}
 		d.decode(val, v.FieldByIndex(f.index), join(path, k.Value), k.Line)
-	}
+	})
 }
 
 func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n.Line, path, "expected a mapping, got %s", describe(n))
+	if !d.isMapping(n, path) {
 		return
 	}
 	if v.Type().Key().Kind() != reflect.String {
@@ -329,22 +346,11 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			d.errorf(k.Line, path, "mapping keys must be plain strings, got %s", describe(k))
-			continue
-		}
-		if first, dup := seen[k.Value]; dup {
-			d.errorf(k.Line, path, "duplicate key `%s` (first set on line %d)", k.Value, first)
-			continue
-		}
-		seen[k.Value] = k.Line
+	d.eachKey(n, path, true, func(k, val *yaml.Node) {
 		ev := reflect.New(v.Type().Elem()).Elem()
 		d.decode(val, ev, join(path, k.Value), k.Line)
 		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), ev)
-	}
+	})
 	v.Set(m)
 }
 

@@ -146,6 +146,18 @@ func TestSuggest(t *testing.T) {
 	}
 }
 
+func TestDidYouMean(t *testing.T) {
+	cands := []string{"erofs", "squashfs"}
+	tests := []struct{ word, otherwise, want string }{
+		{"erfos", "; one of erofs, squashfs", "; did you mean `erofs`?"},
+		{"ext4", "; one of erofs, squashfs", "; one of erofs, squashfs"},
+		{"ext4", "", ""},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, DidYouMean(tt.word, cands, tt.otherwise), tt.word)
+	}
+}
+
 func TestAliasBomb(t *testing.T) {
 	src := "a: &a [x, x, x, x, x, x, x, x, x, x]\n" +
 		"b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n" +

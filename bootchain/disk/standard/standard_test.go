@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"github.com/hadron-linux/hadron/internal/golden"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/hadron-linux/hadron/bootchain/disk"
 	"github.com/hadron-linux/hadron/bootchain/grub"
+	"github.com/hadron-linux/hadron/internal/golden"
 	"github.com/stretchr/testify/require"
 )
 

@@ -64,11 +64,7 @@ func (s Spec) RecipeYAML() []byte {
 		b.WriteString("  install: mkdir -p /out/usr\n")
 	}
 	if len(s.Arches) > 0 {
-		a := make([]string, len(s.Arches))
-		for i, x := range s.Arches {
-			a[i] = string(x)
-		}
-		fmt.Fprintf(&b, "arches: %s\n", list(a))
+		fmt.Fprintf(&b, "arches: %s\n", list(recipe.Strings(s.Arches)))
 	}
 	return []byte(b.String())
 }
