@@ -329,29 +329,19 @@ type fetched struct {
 
 // sourceStates returns one state per source of r, pinned by lock.
 func (c *Converter) sourceStates(r *recipe.Recipe, lock *lockfile.Lock) ([]fetched, error) {
-	if lock == nil {
-		return nil, fmt.Errorf("%s: recipe %s has no vendor-hashes/%s.lock: run `hadron hashes pin %s`", r.File, r.Name, r.Name, r.Name)
-	}
-	if lock.Version != r.Version {
-		return nil, fmt.Errorf("%s: vendor-hashes/%s.lock pins version %s but the recipe says %s: run `hadron hashes pin %s`", r.File, r.Name, lock.Version, r.Version, r.Name)
+	// The same check `hadron validate` and project.Load run: one place
+	// decides what a valid pin is.
+	if err := lockfile.Check(r, lock).Err(); err != nil {
+		return nil, err
 	}
 	out := make([]fetched, 0, len(r.Sources))
 	for i, s := range r.Sources {
 		url := r.SourceURL(i)
-		pin, ok := lock.Find(url)
-		if !ok {
-			return nil, fmt.Errorf("%s:%d: source %s of recipe %s is not pinned in vendor-hashes/%s.lock: run `hadron hashes pin %s`", r.File, s.Line, url, r.Name, r.Name, r.Name)
-		}
+		pin, _ := lock.Find(url) // present and well-formed: checked above
 		if s.Git != "" {
-			if pin.Commit != s.Commit {
-				return nil, fmt.Errorf("%s:%d: git source %s of recipe %s is at commit %s but the lock pins %s", r.File, s.Line, url, r.Name, s.Commit, pin.Commit)
-			}
 			st := llb.Git(url, s.Commit, llb.WithCustomNamef("%s: fetch %s@%s", r.Name, url, shortCommit(s.Commit)))
 			out = append(out, fetched{state: st, dest: s.Dest})
 			continue
-		}
-		if len(pin.SHA256) != 64 {
-			return nil, fmt.Errorf("%s:%d: source %s of recipe %s has no sha256 in vendor-hashes/%s.lock", r.File, s.Line, url, r.Name, r.Name)
 		}
 		name := path.Base(url)
 		get := mirror.Map(c.opts.Mirrors).Rewrite(url)
