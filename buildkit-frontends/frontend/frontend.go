@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -49,14 +50,8 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		}
 		target = img.Name
 	}
-	if base, output := convert.SplitTarget(target); output != "" {
-		if _, ok := tree.Images[base]; !ok {
-			return nil, fmt.Errorf("target %q: no image %q in images/", target, base)
-		}
-	} else if _, ok := tree.Images[target]; !ok {
-		if _, ok := tree.Recipes[target]; !ok {
-			return nil, fmt.Errorf("target %q is neither an image in images/ nor a recipe", target)
-		}
+	if err := CheckTarget(tree, target); err != nil {
+		return nil, err
 	}
 
 	res := gwclient.NewResult()
@@ -104,6 +99,30 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		res.AddMeta(exptypes.ExporterPlatformsKey, b)
 	}
 	return res, nil
+}
+
+// CheckTarget reports whether target names an image, an image's output
+// ("mini/boot") or a recipe of tree, listing the images when it does not.
+func CheckTarget(tree *project.Tree, target string) error {
+	images := make([]string, 0, len(tree.Images))
+	for n := range tree.Images {
+		images = append(images, n)
+	}
+	sort.Strings(images)
+	list := strings.Join(images, ", ")
+	if base, output := convert.SplitTarget(target); output != "" {
+		if _, ok := tree.Images[base]; !ok {
+			return fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", target, base, list)
+		}
+		return nil
+	}
+	if _, ok := tree.Images[target]; ok {
+		return nil
+	}
+	if _, ok := tree.Recipes[target]; ok {
+		return nil
+	}
+	return fmt.Errorf("no image images/%s.yaml and no recipe named %q (images: %s)", target, target, list)
 }
 
 // Plan converts target (an image or recipe name, or "<image>/boot") of

@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/containerd/platforms"
-	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/solve"
@@ -117,14 +115,8 @@ func planLocally(dir string, req solve.Request) error {
 	if err != nil {
 		return err
 	}
-	if base, output := convert.SplitTarget(req.Target); output != "" {
-		if _, ok := tree.Images[base]; !ok {
-			return fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", req.Target, base, strings.Join(imageNames(tree), ", "))
-		}
-	} else if _, ok := tree.Images[req.Target]; !ok {
-		if _, ok := tree.Recipes[req.Target]; !ok {
-			return fmt.Errorf("no image images/%s.yaml and no recipe named %q (images: %s)", req.Target, req.Target, strings.Join(imageNames(tree), ", "))
-		}
+	if err := frontend.CheckTarget(tree, req.Target); err != nil {
+		return err
 	}
 	for _, p := range opts.Platforms {
 		arch, err := toolchain.ArchForPlatform(p)
@@ -152,12 +144,4 @@ func toolsDir() (string, error) {
 		return "", nil // a test binary or a renamed copy: only --tools-dir works
 	}
 	return filepath.Dir(exe), nil
-}
-
-func imageNames(t *project.Tree) []string {
-	out := make([]string, 0, len(t.Images))
-	for n := range t.Images {
-		out = append(out, n)
-	}
-	return sortedStrings(out)
 }
