@@ -19,6 +19,7 @@ import (
 	"github.com/hadron-linux/hadron/internal/mirror"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/substitute"
 	"github.com/hadron-linux/hadron/toolchain"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
@@ -60,6 +61,9 @@ type Options struct {
 	// ToolsContext is the llb.Local holding the hadron binary that boot
 	// steps run (DefaultToolsContext if empty).
 	ToolsContext string
+	// Substitutes names the declared substitutes (vendor-hashes/substitutes)
+	// this build may use in place of unreachable upstream sources.
+	Substitutes []string
 }
 
 // SourceRef records one fetched source so errors from BuildKit can be
@@ -69,6 +73,9 @@ type SourceRef struct {
 	URL     string // upstream URL, as in the recipe
 	Fetched string // URL actually fetched (after mirror rewriting)
 	SHA256  string
+	// Substitute is the declared substitute that stands for URL, if any;
+	// then Fetched and SHA256 are those of one of its files.
+	Substitute *substitute.Substitute
 }
 
 // Converter converts recipes of one tree for one architecture. It memoises
@@ -82,6 +89,9 @@ type Converter struct {
 	layers  map[string]llb.State
 	sources []SourceRef
 	wrapper *llb.State
+	// substitutes are the selected substitutes by the upstream URL they
+	// stand for.
+	substitutes map[string]*substitute.Substitute
 }
 
 // New resolves roots (recipe names) in tree for opts.Arch and prepares a
@@ -104,6 +114,10 @@ func New(tree *project.Tree, opts Options, roots ...string) (*Converter, error) 
 	if err != nil {
 		return nil, err
 	}
+	subs, err := substitute.Select(tree.Substitutes, opts.Substitutes)
+	if err != nil {
+		return nil, err
+	}
 	stage0 := llb.Image(opts.Stage0, llb.Platform(t.Platform), llb.WithCustomNamef("stage0: %s", opts.Stage0))
 	if !t.Native() {
 		// A foreign target is still built on the amd64 stage 0 with its
@@ -117,6 +131,8 @@ func New(tree *project.Tree, opts Options, roots ...string) (*Converter, error) 
 		target: t,
 		stage0: stage0,
 		layers: map[string]llb.State{},
+
+		substitutes: subs,
 	}, nil
 }
 
@@ -218,17 +234,45 @@ func (c *Converter) finalize(img *imagedef.Image, pkgs []string) llb.State {
 
 // build converts one recipe into its fetch and phase vertices.
 func (c *Converter) build(r *recipe.Recipe) (llb.State, error) {
+	ws, err := c.unpack(r, nil)
+	if err != nil {
+		return llb.State{}, err
+	}
+	ph, err := phases(r, c.target, c.opts.Check)
+	if err != nil {
+		return llb.State{}, err
+	}
+	return ws.run(r, ph), nil
+}
+
+// workspace is a recipe's unpacked build dir and what every later phase
+// of it shares: the hermetic run options and the build environment.
+type workspace struct {
+	// common returns the run options every phase of the recipe shares,
+	// followed by extra.
+	common func(extra ...llb.RunOption) []llb.RunOption
+	// buildDir is /build after unpack.
+	buildDir llb.State
+	// sysroot is the merged build dependencies, nil when there are none.
+	sysroot *llb.State
+	stage0  llb.State
+}
+
+// unpack prepares r's workspace: its sources, patches and prepare snippet
+// in /build, and the shared run options (extraEnv is added to the phase
+// environment).
+func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*workspace, error) {
 	lock := c.tree.Locks[r.Name]
 	srcs, err := c.sourceStates(r, lock)
 	if err != nil {
-		return llb.State{}, err
+		return nil, err
 	}
 	deps := c.graph.BuildEnv(r.Name)
 	depLayers := make([]llb.State, 0, len(deps))
 	for _, d := range deps {
 		st, err := c.Package(d)
 		if err != nil {
-			return llb.State{}, fmt.Errorf("recipe %s: build dependency: %w", r.Name, err)
+			return nil, fmt.Errorf("recipe %s: build dependency: %w", r.Name, err)
 		}
 		depLayers = append(depLayers, st)
 	}
@@ -239,7 +283,7 @@ func (c *Converter) build(r *recipe.Recipe) (llb.State, error) {
 		}
 	}
 
-	env := c.env(r, useWrapper)
+	env := c.env(r, useWrapper, extraEnv)
 	var recipeFiles *llb.State
 	if len(r.Patches)+len(r.Files) > 0 {
 		inc := make([]string, 0, len(r.Patches)+len(r.Files))
@@ -290,27 +334,35 @@ func (c *Converter) build(r *recipe.Recipe) (llb.State, error) {
 		unpackOpts = append(unpackOpts, llb.AddMount(fmt.Sprintf("/src/%d", i), s.state, llb.Readonly))
 	}
 	run := c.stage0.Run(common(unpackOpts...)...)
-	buildDir := run.AddMount("/build", llb.Scratch())
-
-	var sysroot *llb.State
+	ws := &workspace{common: common, buildDir: run.AddMount("/build", llb.Scratch()), stage0: c.stage0}
 	if len(depLayers) > 0 {
 		st := llb.Merge(depLayers, llb.WithCustomNamef("%s: build environment", r.Name))
-		sysroot = &st
+		ws.sysroot = &st
 	}
-	ph, err := phases(r, c.target, c.opts.Check)
-	if err != nil {
-		return llb.State{}, err
+	return ws, nil
+}
+
+// phase runs one phase script on the workspace and returns the exec
+// state; the caller picks its /build (and /out) mounts. prefix names the
+// vertex ("xz", or "linux@qemu-amd64").
+func (ws *workspace) phase(prefix string, p Phase, extra ...llb.RunOption) llb.ExecState {
+	ro := []llb.RunOption{
+		llb.Args([]string{"/bin/sh", "-c", prelude + p.Script}),
+		llb.WithCustomNamef("%s: %s", prefix, p.Name),
 	}
+	if ws.sysroot != nil {
+		ro = append(ro, llb.AddMount(toolchain.SysrootDir, *ws.sysroot, llb.Readonly))
+	}
+	return ws.stage0.Run(ws.common(append(ro, extra...)...)...)
+}
+
+// run chains the phases on the workspace of r and returns the /out mount
+// of the install phase: the package layer.
+func (ws *workspace) run(r *recipe.Recipe, ph []Phase) llb.State {
+	buildDir := ws.buildDir
 	var out llb.State
 	for _, p := range ph {
-		ro := []llb.RunOption{
-			llb.Args([]string{"/bin/sh", "-c", prelude + p.Script}),
-			llb.WithCustomNamef("%s: %s", r.Name, p.Name),
-		}
-		if sysroot != nil {
-			ro = append(ro, llb.AddMount(toolchain.SysrootDir, *sysroot, llb.Readonly))
-		}
-		run := c.stage0.Run(common(ro...)...)
+		run := ws.phase(r.Name, p)
 		if p.Name == PhaseInstall {
 			run.AddMount("/build", buildDir)
 			out = run.AddMount("/out", llb.Scratch())
@@ -318,7 +370,7 @@ func (c *Converter) build(r *recipe.Recipe) (llb.State, error) {
 		}
 		buildDir = run.AddMount("/build", buildDir)
 	}
-	return out, nil
+	return out
 }
 
 type fetched struct {
@@ -341,6 +393,10 @@ func (c *Converter) sourceStates(r *recipe.Recipe, lock *lockfile.Lock) ([]fetch
 		if s.Git != "" {
 			st := llb.Git(url, s.Commit, llb.WithCustomNamef("%s: fetch %s@%s", r.Name, url, shortCommit(s.Commit)))
 			out = append(out, fetched{state: st, dest: s.Dest})
+			continue
+		}
+		if sub, ok := c.substitutes[url]; ok {
+			out = append(out, fetched{state: c.substituteState(r, sub), dest: s.Dest})
 			continue
 		}
 		name := path.Base(url)
@@ -401,8 +457,9 @@ func isArchive(name string) bool {
 	return false
 }
 
-// env returns the sorted environment of every phase of r.
-func (c *Converter) env(r *recipe.Recipe, useWrapper bool) [][2]string {
+// env returns the sorted environment of every phase of r, with extra
+// added after the defaults and before the recipe's own env.
+func (c *Converter) env(r *recipe.Recipe, useWrapper bool, extra map[string]string) [][2]string {
 	t := c.target
 	m := map[string]string{
 		"PATH":              "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -431,6 +488,9 @@ func (c *Converter) env(r *recipe.Recipe, useWrapper bool) [][2]string {
 		m["CC"] = toolchain.WrapperDir + "/bin/cc"
 		m["PKG_CONFIG_SYSROOT_DIR"] = toolchain.SysrootDir
 		m["PKG_CONFIG_LIBDIR"] = toolchain.SysrootDir + "/usr/lib/pkgconfig:" + toolchain.SysrootDir + "/usr/share/pkgconfig"
+	}
+	for k, v := range extra {
+		m[k] = v
 	}
 	for k, v := range r.Build.Env {
 		m[k] = v

@@ -27,6 +27,7 @@ const (
 	OptMirrors         = "mirrors"
 	OptCheck           = "check"
 	OptNoCache         = "no-cache"
+	OptSubstitutes     = "substitutes"
 	OptFilename        = "filename"
 	OptContextName     = "contextkey"
 	OptDefinitionName  = "dockerfilekey"
@@ -49,6 +50,9 @@ type Options struct {
 	Check bool
 	// NoCache re-runs every build step instead of using cached results.
 	NoCache bool
+	// Substitutes names the declared substitutes the build may use
+	// (comma-separated in the option).
+	Substitutes []string
 	// Filename is the image definition's path in its local (default
 	// "Dockerfile", as buildx passes -f).
 	Filename string
@@ -101,6 +105,11 @@ func ParseOptions(raw map[string]string) (Options, error) {
 		// BuildKit's convention: present (even empty) means "no cache".
 		o.NoCache = v == "" || v == "true" || v == "1"
 	}
+	for _, n := range strings.Split(get(OptSubstitutes), ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			o.Substitutes = append(o.Substitutes, n)
+		}
+	}
 	m, err := ParseMirrors(get(OptMirrors))
 	if err != nil {
 		return o, err
@@ -131,6 +140,7 @@ func ConvertOptions(o Options, arch recipe.Arch) convert.Options {
 		Check:           o.Check,
 		NoCache:         o.NoCache,
 		ContextName:     o.ContextName,
+		Substitutes:     o.Substitutes,
 	}
 }
 
@@ -173,6 +183,9 @@ type ChecksumError struct {
 	Fetched  string // URL actually fetched (after mirror rewriting)
 	Expected string // pinned digest, "sha256:<hex>"
 	Actual   string // digest of what was fetched, "sha256:<hex>"
+	// Substitute names the declared substitute whose file this was, and
+	// File is where it is declared; both empty for upstream sources.
+	Substitute, File string
 }
 
 // Error names the recipe, the source and both digests, and says how to pin
@@ -181,6 +194,10 @@ func (e *ChecksumError) Error() string {
 	from := ""
 	if e.Fetched != "" && e.Fetched != e.URL {
 		from = " (fetched from " + e.Fetched + ")"
+	}
+	if e.Substitute != "" {
+		return fmt.Sprintf("checksum mismatch for recipe %s: source %s, substitute %s (%s): file %s: expected sha256:%s, got %s; "+
+			"the substitute's file changed: review it and pin it again in %s", e.Recipe, e.URL, e.Substitute, e.File, e.Fetched, e.Expected, e.Actual, e.File)
 	}
 	return fmt.Sprintf("checksum mismatch for recipe %s: source %s%s: expected sha256:%s, got %s; "+
 		"if upstream really changed the file, review it and run `hadron hashes pin %s`",
@@ -224,12 +241,19 @@ func ExplainSolveError(err error, sources []convert.SourceRef) error {
 	}
 	a, b := strings.TrimPrefix(m[1], "sha256:"), strings.TrimPrefix(m[2], "sha256:")
 	for _, s := range sources {
+		var ce *ChecksumError
 		switch s.SHA256 {
 		case b:
-			return &ChecksumError{Recipe: s.Recipe, URL: s.URL, Fetched: s.Fetched, Expected: b, Actual: "sha256:" + a}
+			ce = &ChecksumError{Recipe: s.Recipe, URL: s.URL, Fetched: s.Fetched, Expected: b, Actual: "sha256:" + a}
 		case a:
-			return &ChecksumError{Recipe: s.Recipe, URL: s.URL, Fetched: s.Fetched, Expected: a, Actual: "sha256:" + b}
+			ce = &ChecksumError{Recipe: s.Recipe, URL: s.URL, Fetched: s.Fetched, Expected: a, Actual: "sha256:" + b}
+		default:
+			continue
 		}
+		if s.Substitute != nil {
+			ce.Substitute, ce.File = s.Substitute.Name, s.Substitute.File
+		}
+		return ce
 	}
 	return err
 }

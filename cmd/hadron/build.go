@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -45,6 +46,7 @@ binary inside BuildKit (--tools-dir) and need the signing keys as secrets:
 	f.String("addr", "", "BuildKit address (default: $BUILDKIT_HOST, else the managed local engine)")
 	f.Bool("no-cache", false, "re-run every build step")
 	f.Bool("check", false, "run each recipe's check phase")
+	f.StringSlice("substitutes", nil, "declared substitutes (vendor-hashes/substitutes) to use for unreachable upstream sources")
 	f.StringArray("cache-to", nil, "cache export spec, e.g. type=registry,ref=host/cache (repeatable)")
 	f.StringArray("cache-from", nil, "cache import spec (repeatable)")
 	f.StringArray("secret", nil, "secret for signing steps, e.g. id=db.key,src=keys/db.key (repeatable)")
@@ -63,6 +65,7 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 		SourceDateEpoch: v.GetInt64("source-date-epoch"),
 		Mirrors:         v.GetStringMapString("mirrors"),
 		Check:           v.GetBool("check"),
+		Substitutes:     v.GetStringSlice("substitutes"),
 		NoCache:         v.GetBool("no-cache"),
 		Outputs:         v.GetStringSlice("output"),
 		CacheTo:         v.GetStringSlice("cache-to"),
@@ -79,7 +82,7 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 		}
 		req.ToolsDir = td
 	}
-	if err := planLocally(dir, req); err != nil {
+	if err := planLocally(dir, req, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
 	c, err := connectEngine(ctx, v, cmd.ErrOrStderr())
@@ -98,8 +101,9 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 
 // planLocally loads and converts the target before any engine is started,
 // so bad recipes, unpinned sources and unknown targets fail in
-// milliseconds with file:line errors.
-func planLocally(dir string, req solve.Request) error {
+// milliseconds with file:line errors. It prints every substituted source
+// to log: a substitute is never silent.
+func planLocally(dir string, req solve.Request, log io.Writer) error {
 	if err := solve.Validate(req); err != nil {
 		return err
 	}
@@ -123,8 +127,16 @@ func planLocally(dir string, req solve.Request) error {
 		if err != nil {
 			return fmt.Errorf("--platform %s: %w", platforms.Format(p), err)
 		}
-		if _, _, err := frontend.Plan(tree, req.Target, frontend.ConvertOptions(opts, arch)); err != nil {
+		_, conv, err := frontend.Plan(tree, req.Target, frontend.ConvertOptions(opts, arch))
+		if err != nil {
 			return err
+		}
+		printed := map[string]bool{}
+		for _, s := range conv.Sources() {
+			if s.Substitute != nil && !printed[s.Substitute.Name] {
+				printed[s.Substitute.Name] = true
+				fmt.Fprintf(log, "substitute (%s): %s\n", arch, s.Substitute.Describe())
+			}
 		}
 	}
 	return nil

@@ -49,7 +49,7 @@ func Check(r *recipe.Recipe, l *Lock) errlist.List {
 			}
 			continue
 		}
-		errs = append(errs, p.check(file, func(string) int { return p.Line })...)
+		errs = append(errs, p.Check(file, func(string) int { return p.Line })...)
 	}
 	for _, p := range l.Sources {
 		u := p.URL

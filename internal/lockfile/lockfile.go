@@ -50,6 +50,12 @@ type Pin struct {
 	SHA256 string `yaml:"sha256,omitempty"`
 	SHA512 string `yaml:"sha512,omitempty"`
 	Size   int64  `yaml:"size,omitempty"`
+	// Note says where a pin's digest comes from when it could not be
+	// computed here: an archive pin may leave sha512 and size out only
+	// with a note (e.g. the sha256 kernel.org publishes in its signed
+	// sha256sums.asc, for a tarball this machine cannot download).
+	// `hadron hashes pin` fills in all three and drops the note.
+	Note string `yaml:"note,omitempty"`
 
 	// Line is the pin's line in the lock file. Set by Load.
 	Line int `yaml:"-"`
@@ -88,13 +94,15 @@ func Load(fsys fs.FS, file string) (*Lock, error) {
 	}
 	for i, p := range l.Sources {
 		key := fmt.Sprintf("sources[%d]", i)
-		errs = append(errs, p.check(file, func(k string) int { return lines.Of(key + k) })...)
+		errs = append(errs, p.Check(file, func(k string) int { return lines.Of(key + k) })...)
 	}
 	return l, errs.Sorted().Err()
 }
 
-// check validates one pin on its own; line maps ".sha256" etc. to lines.
-func (p Pin) check(file string, line func(string) int) errlist.List {
+// Check validates one pin on its own: file is the file it was read from,
+// line maps ".sha256" etc. to lines there. Substitutes pin their files
+// with the same rules.
+func (p Pin) Check(file string, line func(string) int) errlist.List {
 	var errs errlist.List
 	switch {
 	case p.URL != "" && p.Git != "":
@@ -112,10 +120,16 @@ func (p Pin) check(file string, line func(string) int) errlist.List {
 		if !sha256RE.MatchString(p.SHA256) {
 			errs.Addf(file, line(".sha256"), "pin for %s: malformed sha256 %q (want 64 lower-case hex digits)", p.URL, p.SHA256)
 		}
-		if !sha512RE.MatchString(p.SHA512) {
-			errs.Addf(file, line(".sha512"), "pin for %s: malformed sha512 %q (want 128 lower-case hex digits)", p.URL, short(p.SHA512))
+		noted := strings.TrimSpace(p.Note) != ""
+		switch {
+		case p.SHA512 == "" && noted:
+		case !sha512RE.MatchString(p.SHA512):
+			errs.Addf(file, line(".sha512"), "pin for %s: malformed sha512 %q (want 128 lower-case hex digits; "+
+				"leave it out only with a note saying where the sha256 comes from)", p.URL, short(p.SHA512))
 		}
-		if p.Size <= 0 {
+		switch {
+		case p.Size == 0 && noted:
+		case p.Size <= 0:
 			errs.Addf(file, line(".size"), "pin for %s: size must be positive", p.URL)
 		}
 		if p.Commit != "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/lockfile"
 	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/substitute"
 	"github.com/hadron-linux/hadron/internal/yamlstrict"
 )
 
@@ -21,6 +22,12 @@ type Tree struct {
 	Recipes map[string]*recipe.Recipe
 	Locks   map[string]*lockfile.Lock
 	Images  map[string]*imagedef.Image
+	// Substitutes are the declared substitutes (vendor-hashes/substitutes),
+	// keyed by name; a build uses only those it names.
+	Substitutes map[string]*substitute.Substitute
+	// FS is the tree's file system, for readers of files the tree does
+	// not decode itself (kernel board fragments).
+	FS fs.FS
 }
 
 // Load reads the tree rooted at fsys. Every problem, in single files and
@@ -31,6 +38,7 @@ func Load(fsys fs.FS) (*Tree, error) {
 		Recipes: map[string]*recipe.Recipe{},
 		Locks:   map[string]*lockfile.Lock{},
 		Images:  map[string]*imagedef.Image{},
+		FS:      fsys,
 	}
 	var errs errlist.List
 	recipes, err := recipe.LoadAll(fsys)
@@ -73,6 +81,13 @@ func Load(fsys fs.FS) (*Tree, error) {
 		}
 		t.Images[img.Name] = img
 	}
+
+	subs, err := substitute.LoadAll(fsys)
+	if err != nil && subs == nil {
+		return nil, fmt.Errorf("load substitutes: %w", err)
+	}
+	errs.Append(err)
+	t.Substitutes = subs
 
 	errs = append(errs, t.crossCheck(broken)...)
 	return t, errs.Sorted().Err()
@@ -132,6 +147,9 @@ func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 			l := t.Locks[n]
 			errs.Addf(l.File, l.Line, "lock file for unknown recipe %q; delete it or restore the recipe", n)
 		}
+	}
+	for _, s := range t.Substitutes {
+		errs = append(errs, s.CheckAgainst(t.Recipes)...)
 	}
 	for _, img := range t.Images {
 		for i, p := range img.Packages {

@@ -67,7 +67,7 @@ func (v *validator) identity() {
 		v.at("name", "name is required (use %q, the folder name)", folder)
 	case !ValidName(r.Name):
 		v.at("name", "invalid name %q: use lower case letters, digits and + . _ -", r.Name)
-	case r.Name != folder:
+	case r.Name != folder && r.File != KernelFile: // the one kernel recipe may have any name
 		v.at("name", "name %q does not match its folder %q", r.Name, r.Dir)
 	}
 	switch {
@@ -82,7 +82,7 @@ func (v *validator) identity() {
 		v.at("license", "%s", msg)
 	}
 	if r.Homepage != "" {
-		if msg := checkHTTPURL(r.Homepage); msg != "" {
+		if msg := CheckHTTPURL(r.Homepage); msg != "" {
 			v.at("homepage", "homepage: %s", msg)
 		}
 	}
@@ -124,9 +124,9 @@ func checkLicense(expr string) string {
 	return ""
 }
 
-// checkHTTPURL returns a problem description, or "" when u is an absolute
+// CheckHTTPURL returns a problem description, or "" when u is an absolute
 // http(s) URL with a host.
-func checkHTTPURL(u string) string {
+func CheckHTTPURL(u string) string {
 	p, err := url.Parse(u)
 	if err != nil {
 		return fmt.Sprintf("malformed URL %q: %v", u, err)
@@ -176,7 +176,7 @@ func (v *validator) sources() {
 			continue
 		}
 		u := r.Expand(raw)
-		if msg := checkHTTPURL(u); msg != "" {
+		if msg := CheckHTTPURL(u); msg != "" {
 			v.at(key+"."+field, "%s", msg)
 			continue
 		}
@@ -185,16 +185,16 @@ func (v *validator) sources() {
 		}
 		seen[u] = i
 		if s.Dest != "" {
-			if msg := checkRelPath(s.Dest); msg != "" {
+			if msg := CheckRelPath(s.Dest); msg != "" {
 				v.at(key+".dest", "dest %s", msg)
 			}
 		}
 	}
 }
 
-// checkRelPath returns a problem description, or "" when p is a clean
+// CheckRelPath returns a problem description, or "" when p is a clean
 // relative path that stays below its base.
-func checkRelPath(p string) string {
+func CheckRelPath(p string) string {
 	switch {
 	case p == "":
 		return "is empty"
@@ -219,7 +219,7 @@ func (v *validator) localFiles(fsys fs.FS, key string, paths []string, dirOK boo
 	seen := map[string]bool{}
 	for i, p := range paths {
 		k := fmt.Sprintf("%s[%d]", key, i)
-		if msg := checkRelPath(p); msg != "" {
+		if msg := CheckRelPath(p); msg != "" {
 			v.at(k, "%s: %s", key, msg)
 			continue
 		}
@@ -351,7 +351,7 @@ func (v *validator) upstream() {
 	default:
 		if u.URL == "" {
 			v.at("upstream", "upstream kind %s needs url", u.Kind)
-		} else if msg := checkHTTPURL(u.URL); msg != "" {
+		} else if msg := CheckHTTPURL(u.URL); msg != "" {
 			v.at("upstream.url", "upstream.url: %s", msg)
 		}
 	}

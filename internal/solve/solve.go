@@ -38,6 +38,8 @@ type Request struct {
 	Mirrors map[string]string
 	// Check runs recipes' check phases.
 	Check bool
+	// Substitutes names the declared substitutes the build may use.
+	Substitutes []string
 	// NoCache re-runs every step.
 	NoCache bool
 	// Outputs are buildctl-style export specs ("type=local,dest=out/mini").
@@ -77,6 +79,9 @@ func (r Request) Attrs() map[string]string {
 	}
 	if r.Check {
 		attrs[frontend.OptCheck] = "true"
+	}
+	if len(r.Substitutes) > 0 {
+		attrs[frontend.OptSubstitutes] = strings.Join(r.Substitutes, ",")
 	}
 	if r.NoCache {
 		attrs[frontend.OptNoCache] = ""

@@ -1,0 +1,81 @@
+package convert
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/hadron-linux/hadron/internal/mirror"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/substitute"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// substituteState fetches the pinned files of sub and turns them into the
+// upstream source tree of r it stands for: unpack (an inner tarball when
+// declared), apply the declared patches after checking their digests. The
+// result is a directory, used like a git checkout. The vertex name says
+// which source is substituted, by what and from where.
+func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute) llb.State {
+	ro := []llb.RunOption{
+		llb.Args([]string{"/bin/sh", "-c", substituteScript(sub)}),
+		llb.ReadonlyRootFS(),
+		llb.Network(pb.NetMode_NONE),
+		llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
+		llb.AddMount("/work", llb.Scratch()),
+		llb.AddEnv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+		llb.AddEnv("LC_ALL", "C"),
+		llb.AddEnv("SOURCE_DATE_EPOCH", fmt.Sprint(c.opts.SourceDateEpoch)),
+		llb.WithCustomNamef("%s: substitute %s for %s (%s)", r.Name, sub.Name, sub.Upstream, sub.Origin),
+	}
+	if c.opts.NoCache {
+		ro = append(ro, llb.IgnoreCache)
+	}
+	for i, f := range sub.Files {
+		get := mirror.Map(c.opts.Mirrors).Rewrite(f.URL)
+		st := llb.HTTP(get,
+			llb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, f.SHA256)),
+			llb.Filename(path.Base(f.URL)),
+			llb.WithCustomNamef("%s: fetch %s (substitute %s)", r.Name, f.URL, sub.Name))
+		c.sources = append(c.sources, SourceRef{Recipe: r.Name, URL: sub.Upstream, Fetched: get, SHA256: f.SHA256, Substitute: sub})
+		ro = append(ro, llb.AddMount(fmt.Sprintf("/subst/%d", i), st, llb.Readonly))
+	}
+	return c.stage0.Run(ro...).AddMount("/out", llb.Scratch())
+}
+
+// substituteScript is the shell that substituteState runs. Every failure
+// names the substitute, the recipe and the upstream URL it stands for.
+func substituteScript(sub *substitute.Substitute) string {
+	file := map[string]string{}
+	for i, f := range sub.Files {
+		n := path.Base(f.URL)
+		file[n] = fmt.Sprintf("/subst/%d/%s", i, n)
+	}
+	var sb strings.Builder
+	sb.WriteString("set -eu\n")
+	fmt.Fprintf(&sb, "fail() { echo \"substitute %s for recipe %s (%s): $*\" >&2; exit 1; }\n",
+		sub.Name, sub.Recipe, sub.Upstream)
+	fmt.Fprintf(&sb, "echo %s\n", shellQuote("using "+sub.Describe()))
+	tree := file[sub.TreeFile()]
+	if sub.Inner != "" {
+		fmt.Fprintf(&sb, "tar -xOf %s %s >/work/inner 2>/work/err || fail %s\n",
+			shellQuote(tree), shellQuote(sub.Inner), shellQuote("inner tarball "+sub.Inner+" not found in "+sub.TreeFile()))
+		tree = "/work/inner"
+	}
+	fmt.Fprintf(&sb, "tar -xf %s -C /out --strip-components=1 --no-same-owner\n", shellQuote(tree))
+	sb.WriteString("touch /work/unpacked\n")
+	for i, p := range sub.Patches {
+		patch := fmt.Sprintf("/work/%d.patch", i)
+		fmt.Fprintf(&sb, "tar -xOf %s %s >%s 2>/work/err || fail %s\n",
+			shellQuote(file[p.From]), shellQuote(p.Path), patch, shellQuote("patch "+p.Path+" not found in "+p.From))
+		fmt.Fprintf(&sb, "got=$(sha256sum %s | cut -d' ' -f1)\n", patch)
+		fmt.Fprintf(&sb, "[ \"$got\" = %s ] || fail %s\"$got\"\n", p.SHA256,
+			shellQuote("patch "+p.Path+" from "+p.From+": expected sha256 "+p.SHA256+", got "))
+		fmt.Fprintf(&sb, "echo %s\npatch -p1 -N -s -d /out <%s\n", shellQuote("applying "+p.Path), patch)
+	}
+	// Patched files get the epoch, not the time of the build.
+	sb.WriteString("find /out -newer /work/unpacked -exec touch -h -d \"@$SOURCE_DATE_EPOCH\" {} +\n")
+	return sb.String()
+}

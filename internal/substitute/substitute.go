@@ -1,0 +1,278 @@
+// Package substitute reads declared substitutes,
+// vendor-hashes/substitutes/<name>.yaml: a pinned stand-in for one upstream
+// source that cannot be fetched where a build runs (air-gapped sites,
+// Hadron's own offline test machines), together with the steps that turn
+// it into the upstream tree.
+//
+// A substitute is never silent and never trusted on first use: it names
+// the upstream URL it stands for and the recipe that uses it, where it comes
+// from and how it differs, and it pins every file it fetches by sha256,
+// sha512 and size exactly like vendor-hashes/*.lock pins upstream sources.
+// It is only used when a build asks for it by name (`--substitute`), and
+// the build then prints it and names it in the vertex that makes the tree.
+package substitute
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/hadron-linux/hadron/internal/errlist"
+	"github.com/hadron-linux/hadron/internal/lockfile"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/yamlstrict"
+)
+
+// Dir is the folder holding substitute declarations, relative to the tree
+// root.
+const Dir = lockfile.Dir + "/substitutes"
+
+// Substitute is one declared substitute.
+type Substitute struct {
+	// Name identifies the substitute; it is the file name without .yaml.
+	Name string `yaml:"name"`
+	// Recipe is the recipe whose source this stands for.
+	Recipe string `yaml:"recipe"`
+	// Upstream is the expanded upstream URL this stands for, exactly as the
+	// recipe's lock pins it.
+	Upstream string `yaml:"upstream"`
+	// Origin says where the files come from, e.g. "Debian source package
+	// linux 7.2.8-1 (sid)".
+	Origin string `yaml:"origin"`
+	// Differs says how the result differs from the upstream tree.
+	Differs string `yaml:"differs"`
+	// Files are the pinned downloads (URL, sha256, sha512, size).
+	Files []lockfile.Pin `yaml:"files"`
+	// Tree is the base name of the file holding the source tree (default:
+	// the first file). Its top-level folder is stripped.
+	Tree string `yaml:"tree"`
+	// Inner, when set, is the path inside Tree of a tarball that holds the
+	// real tree (e.g. gcc's gcc-N-dfsg.tar.xz inside Debian's wrapper).
+	Inner string `yaml:"inner"`
+	// Patches are applied in order with patch -p1 to the unpacked tree.
+	Patches []Patch `yaml:"patches"`
+
+	// File is the declaration's path relative to the tree root. Set by Load.
+	File string `yaml:"-"`
+	// Line is the line of the "name" key. Set by Load.
+	Line int `yaml:"-"`
+
+	lines yamlstrict.Lines
+}
+
+// Patch is one patch taken out of one of the substitute's files.
+type Patch struct {
+	// From is the base name of the file (one of Files) holding the patch.
+	From string `yaml:"from"`
+	// Path is the patch's path inside From.
+	Path string `yaml:"path"`
+	// SHA256 is the patch file's own digest, checked before it is applied.
+	SHA256 string `yaml:"sha256"`
+	// Why says what the patch is for.
+	Why string `yaml:"why"`
+}
+
+var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// LineOf returns the line of the key at path ("files[1].sha256"), or of its
+// nearest ancestor, falling back to the declaration's own line.
+func (s *Substitute) LineOf(key string) int {
+	if n := s.lines.Of(key); n > 0 {
+		return n
+	}
+	return s.Line
+}
+
+// TreeFile returns the base name of the file that holds the source tree.
+func (s *Substitute) TreeFile() string {
+	if s.Tree != "" {
+		return s.Tree
+	}
+	if len(s.Files) == 0 {
+		return ""
+	}
+	return path.Base(s.Files[0].URL)
+}
+
+// Describe is the one-line account a build prints for the substitute.
+func (s *Substitute) Describe() string {
+	return fmt.Sprintf("%s: %s is substituted by %s (%s; %s)", s.Recipe, s.Upstream, s.Name, s.Origin, s.File)
+}
+
+// Load reads and checks one declaration. On problems it returns the
+// substitute as far as it was read together with an errlist.List.
+func Load(fsys fs.FS, file string) (*Substitute, error) {
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, errlist.List{{File: file, Msg: fmt.Sprintf("read substitute: %v", err)}}
+	}
+	s := &Substitute{}
+	lines, err := yamlstrict.Decode(file, data, s)
+	s.File, s.lines = file, lines
+	s.Line = lines.Of("name")
+	if s.Line == 0 {
+		s.Line = 1
+	}
+	if err != nil {
+		return s, err
+	}
+	return s, s.validate().Sorted().Err()
+}
+
+func (s *Substitute) validate() errlist.List {
+	var errs errlist.List
+	at := func(key, format string, args ...any) { errs.Addf(s.File, s.LineOf(key), format, args...) }
+	base := strings.TrimSuffix(path.Base(s.File), path.Ext(s.File))
+	switch {
+	case s.Name == "":
+		at("", "name is required (use %q, the file name)", base)
+	case s.Name != base:
+		at("name", "name %q does not match the file name %s", s.Name, path.Base(s.File))
+	case !recipe.ValidName(s.Name):
+		at("name", "invalid substitute name %q: use lower case letters, digits and + . _ -", s.Name)
+	}
+	if !recipe.ValidName(s.Recipe) {
+		at("recipe", "recipe: the recipe whose source this stands for is required (got %q)", s.Recipe)
+	}
+	if msg := recipe.CheckHTTPURL(s.Upstream); msg != "" {
+		at("upstream", "upstream: the upstream URL this stands for: %s", msg)
+	}
+	if strings.TrimSpace(s.Origin) == "" {
+		at("", "origin is required: say where the files come from (e.g. the Debian source version)")
+	}
+	if strings.TrimSpace(s.Differs) == "" {
+		at("", "differs is required: say how the result differs from the upstream tree")
+	}
+	if len(s.Files) == 0 {
+		at("", "files: at least one pinned file is required")
+	}
+	names := map[string]bool{}
+	for i, f := range s.Files {
+		key := fmt.Sprintf("files[%d]", i)
+		if f.Git != "" || f.URL == "" {
+			at(key, "files: each file needs url, sha256, sha512 and size (git is not supported)")
+			continue
+		}
+		if msg := recipe.CheckHTTPURL(f.URL); msg != "" {
+			at(key+".url", "%s", msg)
+		}
+		if f.Note != "" {
+			at(key+".note", "files of a substitute are pinned in full: sha256, sha512 and size, no note")
+		}
+		f.Note = ""
+		errs = append(errs, f.Check(s.File, func(k string) int { return s.LineOf(key + k) })...)
+		n := path.Base(f.URL)
+		if names[n] {
+			at(key+".url", "two files named %s", n)
+		}
+		names[n] = true
+	}
+	known := sortedKeys(names)
+	if s.Tree != "" && !names[s.Tree] {
+		at("tree", "tree %q is not one of the files%s", s.Tree, yamlstrict.DidYouMean(s.Tree, known, " ("+strings.Join(known, ", ")+")"))
+	}
+	if s.Inner != "" {
+		if msg := recipe.CheckRelPath(s.Inner); msg != "" {
+			at("inner", "inner %s", msg)
+		}
+	}
+	for i, p := range s.Patches {
+		key := fmt.Sprintf("patches[%d]", i)
+		if !names[p.From] {
+			at(key+".from", "patch %s: from %q is not one of the files%s", p.Path, p.From,
+				yamlstrict.DidYouMean(p.From, known, " ("+strings.Join(known, ", ")+")"))
+		}
+		if msg := recipe.CheckRelPath(p.Path); msg != "" {
+			at(key+".path", "patch path %s", msg)
+		}
+		if !sha256RE.MatchString(p.SHA256) {
+			at(key+".sha256", "patch %s: malformed sha256 %q (want 64 lower-case hex digits)", p.Path, p.SHA256)
+		}
+	}
+	return errs
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LoadAll loads every vendor-hashes/substitutes/*.yaml, keyed by name. A
+// missing folder gives an empty map and no error.
+func LoadAll(fsys fs.FS) (map[string]*Substitute, error) {
+	files, err := fs.Glob(fsys, Dir+"/*.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("list substitutes: %w", err)
+	}
+	out := make(map[string]*Substitute, len(files))
+	var errs errlist.List
+	for _, f := range files {
+		s, err := Load(fsys, f)
+		errs.Append(err)
+		if s != nil && s.Name != "" {
+			out[s.Name] = s
+		}
+	}
+	return out, errs.Sorted().Err()
+}
+
+// CheckAgainst reports a substitute that stands for no source of its
+// recipe: an unknown recipe, or a URL the recipe (at its current version)
+// does not fetch. recipes maps names to recipes.
+func (s *Substitute) CheckAgainst(recipes map[string]*recipe.Recipe) errlist.List {
+	var errs errlist.List
+	r, ok := recipes[s.Recipe]
+	if !ok {
+		names := make(map[string]bool, len(recipes))
+		for n := range recipes {
+			names[n] = true
+		}
+		errs.Addf(s.File, s.LineOf("recipe"), "substitute %s stands for a source of recipe %q, but there is no such recipe%s",
+			s.Name, s.Recipe, yamlstrict.DidYouMean(s.Recipe, sortedKeys(names), ""))
+		return errs
+	}
+	var urls []string
+	for i := range r.Sources {
+		u := r.SourceURL(i)
+		if u == s.Upstream {
+			return nil
+		}
+		urls = append(urls, u)
+	}
+	errs.Addf(s.File, s.LineOf("upstream"), "substitute %s stands for %s, which is not a source of recipe %s %s (its sources: %s); "+
+		"update the substitute with the recipe, or delete it", s.Name, s.Upstream, r.Name, r.Version, strings.Join(urls, ", "))
+	return errs
+}
+
+// Select returns the substitutes named in names, keyed by the upstream URL
+// they stand for. An unknown name, or two names for one URL, is an error.
+func Select(all map[string]*Substitute, names []string) (map[string]*Substitute, error) {
+	out := map[string]*Substitute{}
+	declared := make(map[string]bool, len(all))
+	for n := range all {
+		declared[n] = true
+	}
+	known := sortedKeys(declared)
+	for _, n := range names {
+		s, ok := all[n]
+		if !ok {
+			list := "none are declared in " + Dir
+			if len(known) > 0 {
+				list = "declared: " + strings.Join(known, ", ")
+			}
+			return nil, fmt.Errorf("unknown substitute %q%s (%s)", n, yamlstrict.DidYouMean(n, known, ""), list)
+		}
+		if other, dup := out[s.Upstream]; dup && other.Name != s.Name {
+			return nil, fmt.Errorf("substitutes %s and %s both stand for %s: use one", other.Name, s.Name, s.Upstream)
+		}
+		out[s.Upstream] = s
+	}
+	return out, nil
+}
