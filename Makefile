@@ -12,7 +12,7 @@ APT_PACKAGES := runc mmdebstrap qemu-system-x86 qemu-system-arm qemu-efi-aarch64
 	grub-pc-bin grub-common dracut-core fdisk busybox-static git ca-certificates \
 	openssl zstd kmod
 
-.PHONY: all deps tools build test test-unit test-e2e test-qemu bench vet fmt-check clean
+.PHONY: all deps tools build test test-full test-unit test-e2e test-qemu bench vet fmt-check clean
 
 all: tools
 
@@ -42,6 +42,11 @@ build: tools
 ## test: everything CI runs (unit, golden, e2e through real BuildKit, QEMU boots)
 test: tools vet fmt-check
 	HADRON_E2E=1 HADRON_QEMU=1 $(GO) test -count=1 -timeout 80m $(PKGS)
+
+## test-full: the full tier on top of `make test`: whole-machine kernels for every board
+## (amd64-generic, arm64-generic, rpi4, rpi5), hours on 2 cores; run it yourself
+test-full: tools vet fmt-check
+	HADRON_E2E=1 HADRON_QEMU=1 HADRON_E2E_FULL=1 $(GO) test -count=1 -timeout 600m $(PKGS)
 
 ## test-unit: the fast tier (seconds): unit and golden tests only
 test-unit:

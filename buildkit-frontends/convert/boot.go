@@ -58,11 +58,13 @@ func Roots(images map[string]*imagedef.Image, target string) []string {
 	name, output := SplitTarget(target)
 	img, ok := images[name]
 	if !ok {
-		return []string{target}
+		r, _, _ := SplitKernel(name)
+		return []string{r}
 	}
 	roots := append([]string(nil), img.Packages...)
 	if output == imagedef.BootOutput && img.Kernel != "" {
-		roots = append(roots, img.Kernel)
+		r, _, _ := SplitKernel(img.Kernel)
+		roots = append(roots, r)
 	}
 	return roots
 }
@@ -84,7 +86,7 @@ func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 	if err != nil {
 		return llb.State{}, err
 	}
-	kernel, err := c.Package(img.Kernel)
+	kernel, err := c.kernelLayer(img.Kernel)
 	if err != nil {
 		return llb.State{}, fmt.Errorf("image %s: kernel: %w", img.Name, err)
 	}

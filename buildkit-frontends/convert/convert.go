@@ -20,6 +20,7 @@ import (
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/internal/substitute"
+	"github.com/hadron-linux/hadron/kernel/board"
 	"github.com/hadron-linux/hadron/toolchain"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
@@ -92,6 +93,10 @@ type Converter struct {
 	// substitutes are the selected substitutes by the upstream URL they
 	// stand for.
 	substitutes map[string]*substitute.Substitute
+	// kernels memoises kernel builds by "<recipe>@<board>"; boardSet is
+	// the tree's boards, loaded on first use.
+	kernels  map[string]*kernelBuild
+	boardSet map[string]*board.Board
 }
 
 // New resolves roots (recipe names) in tree for opts.Arch and prepares a
@@ -133,6 +138,7 @@ func New(tree *project.Tree, opts Options, roots ...string) (*Converter, error) 
 		layers: map[string]llb.State{},
 
 		substitutes: subs,
+		kernels:     map[string]*kernelBuild{},
 	}, nil
 }
 
@@ -144,10 +150,17 @@ func (c *Converter) Sources() []SourceRef {
 }
 
 // Target returns the state for name: an image definition if one is called
-// name, otherwise the recipe's package layer. "<image>/boot" is the image's
-// boot artifacts (see Boot).
+// name, a kernel build for "<recipe>@<board>", otherwise the recipe's
+// package layer. "<image>/boot" is the image's boot artifacts (see Boot),
+// "<recipe>@<board>/config" the board's checked configuration.
 func (c *Converter) Target(name string) (llb.State, error) {
 	if base, output := SplitTarget(name); output != "" {
+		if k, b, ok := SplitKernel(base); ok {
+			if output != ConfigOutput {
+				return llb.State{}, fmt.Errorf("target %q: kernel %s has no output %q (only %q)", name, base, output, ConfigOutput)
+			}
+			return c.KernelConfigState(k, b)
+		}
 		img, ok := c.tree.Images[base]
 		if !ok {
 			return llb.State{}, fmt.Errorf("target %q: no image named %q", name, base)
@@ -157,8 +170,20 @@ func (c *Converter) Target(name string) (llb.State, error) {
 		}
 		return c.Boot(img)
 	}
+	if k, b, ok := SplitKernel(name); ok {
+		return c.Kernel(k, b)
+	}
 	if img, ok := c.tree.Images[name]; ok {
 		return c.Image(img)
+	}
+	return c.Package(name)
+}
+
+// kernelLayer returns the package layer an image's kernel: names: a board
+// build for "<recipe>@<board>", else a plain recipe's package.
+func (c *Converter) kernelLayer(name string) (llb.State, error) {
+	if k, b, ok := SplitKernel(name); ok {
+		return c.Kernel(k, b)
 	}
 	return c.Package(name)
 }

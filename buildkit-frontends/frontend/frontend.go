@@ -65,6 +65,9 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkKernelConfigs(ctx, c, conv, p); err != nil {
+			return nil, err
+		}
 		def, err := st.Marshal(ctx, llb.Platform(p))
 		if err != nil {
 			return nil, fmt.Errorf("marshal LLB for %s: %w", target, err)
@@ -111,6 +114,12 @@ func CheckTarget(tree *project.Tree, target string) error {
 	sort.Strings(images)
 	list := strings.Join(images, ", ")
 	if base, output := convert.SplitTarget(target); output != "" {
+		if k, _, ok := convert.SplitKernel(base); ok {
+			if _, ok := tree.Recipes[k]; !ok {
+				return fmt.Errorf("target %s: no kernel recipe named %q", target, k)
+			}
+			return nil
+		}
 		if _, ok := tree.Images[base]; !ok {
 			return fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", target, base, list)
 		}
@@ -118,6 +127,9 @@ func CheckTarget(tree *project.Tree, target string) error {
 	}
 	if _, ok := tree.Images[target]; ok {
 		return nil
+	}
+	if k, _, ok := convert.SplitKernel(target); ok {
+		target = k
 	}
 	if _, ok := tree.Recipes[target]; ok {
 		return nil

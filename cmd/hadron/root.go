@@ -42,6 +42,7 @@ func newRootCmd() *cobra.Command {
 		newGrubCmd(v),
 		newDracutCmd(v),
 		newInitrdCmd(v),
+		newKernelCmd(v),
 	} {
 		root.AddCommand(c)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/hadron-linux/hadron/internal/graph"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/kernel/board"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 )
@@ -71,6 +72,9 @@ func validateTree(dir string) (*project.Tree, errlist.List, error) {
 	}
 	problems.Append(err)
 	loadFailed := err != nil
+	boards, err := board.LoadAll(os.DirFS(dir))
+	problems.Append(err)
+	problems = append(problems, board.CheckImages(boards, tree.Images)...)
 	seen := map[string]bool{} // lines from the whole-tree resolves
 	// addResolve adds the lines of a resolve error; at, when set, is the
 	// position to report them at (an image), with at.Msg as a prefix.

@@ -60,23 +60,28 @@ func dryRun(tb testing.TB, w *world, jobs, n int) time.Duration {
 	return elapsed
 }
 
-// TestConcurrentDryRun measures a dry run over 40 recipes with 50 ms of
-// latency on every request, serially (1 worker: the serial sum) and with 8
-// workers, and requires the pool to be at least 3x faster.
+// TestConcurrentDryRun runs a dry run over 40 recipes with 50 ms of
+// latency on every request, serially (1 worker) and with 8 workers, and
+// checks the pool's behaviour rather than wall-clock ratios (which a loaded
+// CI machine can spoil): one worker never has two requests in flight,
+// eight keep several in flight and never more than eight. The timings are
+// logged; BenchmarkDryRun40 measures them (docs/performance.md).
 func TestConcurrentDryRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing test; skipped with -short")
-	}
 	const n = 40
 	w := latencyWorld(t, n, 50*time.Millisecond)
 	reqBefore := w.srv.Requests()
+	w.srv.ResetMaxInFlight()
 	serial := dryRun(t, w, 1, n)
 	requests := w.srv.Requests() - reqBefore
+	require.EqualValues(t, 1, w.srv.MaxInFlight(), "one worker sends one request at a time")
+	w.srv.ResetMaxInFlight()
 	parallel := dryRun(t, w, 8, n)
-	t.Logf("dry run, %d recipes, %d requests at 50ms each: 1 worker %v, 8 workers %v (%.1fx)",
-		n, requests, serial.Round(time.Millisecond), parallel.Round(time.Millisecond), float64(serial)/float64(parallel))
+	inFlight := w.srv.MaxInFlight()
+	t.Logf("dry run, %d recipes, %d requests at 50ms each: 1 worker %v, 8 workers %v (%.1fx), at most %d requests in flight",
+		n, requests, serial.Round(time.Millisecond), parallel.Round(time.Millisecond), float64(serial)/float64(parallel), inFlight)
 	require.GreaterOrEqual(t, serial, time.Duration(requests)*50*time.Millisecond, "serial run pays every request's latency")
-	require.Less(t, parallel*3, serial, "8 workers must be at least 3x faster than 1")
+	require.GreaterOrEqual(t, inFlight, int64(3), "8 workers keep several requests in flight")
+	require.LessOrEqual(t, inFlight, int64(8), "the pool is bounded by its 8 workers")
 }
 
 // BenchmarkDryRun40 is the same measurement as a benchmark:

@@ -47,8 +47,9 @@ type Image struct {
 	Arches      []recipe.Arch `yaml:"arches"`
 	Boot        string        `yaml:"boot"`
 	Hostname    string        `yaml:"hostname"`
-	// Kernel is the recipe whose package layer holds boot/vmlinuz; boot
-	// variants need it.
+	// Kernel names the kernel: "<recipe>@<board>" for a build of the
+	// kernel recipe for one of kernel/boards (e.g. "linux@qemu-amd64"), or
+	// a recipe whose package layer holds boot/vmlinuz. Boot variants need it.
 	Kernel string `yaml:"kernel"`
 	// Cmdline is the kernel command line baked into the boot artifacts.
 	Cmdline string `yaml:"cmdline"`
@@ -139,9 +140,12 @@ func (img *Image) validate() errlist.List {
 		at("boot", "unknown boot variant %q%s", img.Boot, yamlstrict.DidYouMean(img.Boot, Boots,
 			"; one of "+strings.Join(Boots, ", ")+", or leave it out for a plain root filesystem"))
 	}
+	kr, kb, withBoard := strings.Cut(img.Kernel, "@")
 	switch {
-	case img.Kernel != "" && !recipe.ValidName(img.Kernel):
-		at("kernel", "kernel: invalid recipe name %q", img.Kernel)
+	case img.Kernel != "" && !recipe.ValidName(kr):
+		at("kernel", "kernel: invalid recipe name %q (want <recipe>@<board>, e.g. linux@qemu-amd64)", kr)
+	case withBoard && !recipe.ValidName(kb):
+		at("kernel", "kernel: invalid board name %q (want <recipe>@<board>, e.g. linux@qemu-amd64)", kb)
 	case img.Kernel == "" && img.Boot == BootTrusted:
 		at("boot", "boot: %s needs a kernel: name the recipe whose package holds boot/vmlinuz (kernel: <recipe>)", img.Boot)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strings"
 
 	"github.com/hadron-linux/hadron/internal/errlist"
 	"github.com/hadron-linux/hadron/internal/imagedef"
@@ -87,6 +88,9 @@ func Load(fsys fs.FS) (*Tree, error) {
 		return nil, fmt.Errorf("load substitutes: %w", err)
 	}
 	errs.Append(err)
+	for _, e := range asList(err) {
+		broken[e.File] = true
+	}
 	t.Substitutes = subs
 
 	errs = append(errs, t.crossCheck(broken)...)
@@ -109,8 +113,9 @@ func (t *Tree) Names() []string {
 	return names
 }
 
-// crossCheck finds problems between files. broken holds the lock files that
-// already have problems of their own; they are not compared again.
+// crossCheck finds problems between files. broken holds the lock and
+// substitute files that already have problems of their own; they are not
+// compared again.
 func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 	var errs errlist.List
 	names := t.Names()
@@ -149,7 +154,9 @@ func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 		}
 	}
 	for _, s := range t.Substitutes {
-		errs = append(errs, s.CheckAgainst(t.Recipes)...)
+		if !broken[s.File] {
+			errs = append(errs, s.CheckAgainst(t.Recipes)...)
+		}
 	}
 	for _, img := range t.Images {
 		for i, p := range img.Packages {
@@ -157,7 +164,7 @@ func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 				unknown(img.File, img.LineOf(fmt.Sprintf("packages[%d]", i)), "package", p)
 			}
 		}
-		if k := img.Kernel; k != "" && recipe.ValidName(k) {
+		if k, _, _ := strings.Cut(img.Kernel, "@"); k != "" && recipe.ValidName(k) {
 			if _, ok := t.Recipes[k]; !ok {
 				unknown(img.File, img.LineOf("kernel"), "kernel", k)
 			}

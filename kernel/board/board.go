@@ -10,9 +10,11 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/hadron-linux/hadron/internal/errlist"
+	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/internal/yamlstrict"
 	"github.com/hadron-linux/hadron/kernel/kconfig"
@@ -290,4 +292,32 @@ func LoadAll(fsys fs.FS) (map[string]*Board, error) {
 		}
 	}
 	return out, errs.Sorted().Err()
+}
+
+// CheckImages reports image definitions whose kernel names a board
+// ("<recipe>@<board>") that does not exist, or one built for an
+// architecture the image is not built for.
+func CheckImages(boards map[string]*Board, images map[string]*imagedef.Image) errlist.List {
+	var errs errlist.List
+	names := make([]string, 0, len(boards))
+	for n := range boards {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, img := range images {
+		_, bn, ok := strings.Cut(img.Kernel, "@")
+		if !ok {
+			continue
+		}
+		b, found := boards[bn]
+		switch {
+		case !found:
+			errs.Addf(img.File, img.LineOf("kernel"), "kernel %s: no board %q in %s%s", img.Kernel, bn, Dir,
+				yamlstrict.DidYouMean(bn, names, " (boards: "+strings.Join(names, ", ")+")"))
+		case len(img.Arches) > 0 && !slices.Contains(img.Arches, b.Arch):
+			errs.Addf(img.File, img.LineOf("kernel"), "kernel %s: board %s is for %s, which the image is not built for (arches: %s)",
+				img.Kernel, bn, b.Arch, strings.Join(recipe.Strings(img.Arches), ", "))
+		}
+	}
+	return errs.Sorted()
 }

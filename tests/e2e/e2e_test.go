@@ -86,6 +86,7 @@ func (e env) request(dir, target string) solve.Request {
 		Stage0:          e.stage0,
 		SourceDateEpoch: epoch,
 		Mirrors:         e.mirrors,
+		Substitutes:     harness.Substitutes,
 		Progress:        "plain",
 		ProgressOut:     testWriter{},
 	}

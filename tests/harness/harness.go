@@ -50,6 +50,20 @@ func Require(t testing.TB) {
 	}
 }
 
+// EnvE2EFull enables the full tier: builds too long for CI (whole-machine
+// kernels, toolchains, full images). It implies EnvE2E.
+const EnvE2EFull = "HADRON_E2E_FULL"
+
+// RequireFull skips t, saying which variable enables it, unless the full
+// tier is enabled (HADRON_E2E_FULL=1, with HADRON_E2E=1).
+func RequireFull(t testing.TB) {
+	t.Helper()
+	if os.Getenv(EnvE2EFull) != "1" {
+		t.Skipf("full-tier test (long builds); set %s=1 (and %s=1) to run, or `make test-full`", EnvE2EFull, EnvE2E)
+	}
+	Require(t)
+}
+
 // shared is the state of one test binary, created on first use and released
 // by Shutdown.
 var shared struct {

@@ -34,6 +34,12 @@ type Source struct {
 	DebianOrig string
 	// SHA256 is the tarball's digest (hex), checked before it is served.
 	SHA256 string
+	// URL, when set, is where the file is downloaded from (a file of a
+	// declared substitute, named by its full Debian archive URL) instead
+	// of `apt-get source`; File is then the URL's base name and
+	// URLPrefixes its folder. Debian's archive is reached through
+	// DebianMirror.
+	URL string
 }
 
 // Sources are the tarballs SourceMirror serves. The digests match the
@@ -63,7 +69,31 @@ var Sources = []Source{
 		DebianOrig:   "busybox_1.35.0.orig.tar.bz2",
 		SHA256:       "faeeb244c35a348a334f4a59e44626ee870fb07b6884d68c10ae8bc19f83a694",
 	},
+	// The files of vendor-hashes/substitutes/linux-7.2.8-debian.yaml.
+	{
+		File:         "linux_7.2.8.orig.tar.xz",
+		URLPrefixes:  []string{debianLinuxPool},
+		DebianSource: "linux",
+		DebianOrig:   "linux_7.2.8.orig.tar.xz",
+		SHA256:       "08f058f9de8d487e32a5c9e2855ee7e35bee1a047e77d37ba797d734c0cc07b3",
+		URL:          debianLinuxPool + "linux_7.2.8.orig.tar.xz",
+	},
+	{
+		File:         "linux_7.2.8-1.debian.tar.xz",
+		URLPrefixes:  []string{debianLinuxPool},
+		DebianSource: "linux",
+		DebianOrig:   "linux_7.2.8-1.debian.tar.xz",
+		SHA256:       "0882144238490cd844202ea9a91bb6cc563103b4a11cc5fe488b1415b9be1354",
+		URL:          debianLinuxPool + "linux_7.2.8-1.debian.tar.xz",
+	},
 }
+
+const debianLinuxPool = "http://deb.debian.org/debian/pool/main/l/linux/"
+
+// Substitutes are the declared substitutes (vendor-hashes/substitutes)
+// the e2e builds use: upstream tarballs that are not byte-identical to
+// anything this machine can fetch. Their files are in Sources.
+var Substitutes = []string{"linux-7.2.8-debian"}
 
 // SourceMirror serves Sources on a loopback HTTP server for the whole test
 // binary and returns the mirror map: upstream URL prefix → mirror URL
@@ -105,9 +135,16 @@ func FetchSources(ctx context.Context, dir string, srcs []Source) error {
 	}
 	var missing []string
 	for _, s := range srcs {
-		if _, err := os.Stat(filepath.Join(dir, s.DebianOrig)); err != nil {
-			missing = append(missing, s.DebianSource)
+		if _, err := os.Stat(filepath.Join(dir, s.DebianOrig)); err == nil {
+			continue
 		}
+		if s.URL != "" {
+			if err := download(ctx, s, filepath.Join(dir, s.DebianOrig)); err != nil {
+				return err
+			}
+			continue
+		}
+		missing = append(missing, s.DebianSource)
 	}
 	if len(missing) > 0 {
 		cmd := exec.CommandContext(ctx, "apt-get", append([]string{"source", "--download-only", "-q"}, missing...)...)
@@ -124,6 +161,44 @@ func FetchSources(ctx context.Context, dir string, srcs []Source) error {
 		}
 	}
 	return nil
+}
+
+// download fetches s.URL (through DebianMirror) to dest, checking its
+// digest before the file appears under its final name.
+func download(ctx context.Context, s Source, dest string) error {
+	u := s.URL
+	if rest, ok := strings.CutPrefix(u, "http://deb.debian.org/debian/"); ok {
+		u = strings.TrimSuffix(DebianMirror(), "/") + "/" + rest
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("downloading %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("downloading %s: %s", u, resp.Status)
+	}
+	tmp := dest + ".part"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("downloading %s: %w", u, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := checkSHA256(tmp, s.SHA256); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("downloading %s: %w", u, err)
+	}
+	return os.Rename(tmp, dest)
 }
 
 // checkSHA256 fails unless the file at p has the given hex digest.
@@ -170,6 +245,10 @@ func newMirrorServer(dir string, srcs []Source) (*mirrorServer, error) {
 			// Each upstream location gets its own mirror directory so the
 			// map stays one-to-one.
 			sub := sourceDir(s) + "/"
+			if s.URL != "" {
+				// Every file of one archive folder under one mirror folder.
+				sub = "pool/" + s.DebianSource + "/"
+			}
 			if i > 0 {
 				sub += fmt.Sprintf("alt%d/", i)
 			}

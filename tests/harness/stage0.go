@@ -44,14 +44,19 @@ type Stage0Spec struct {
 // DefaultStage0 is the stage0 the e2e tests use: bookworm minbase with
 // build-essential and the decompressors for upstream tarballs, for amd64,
 // plus systemd-boot-efi (systemd-stub and systemd-boot for boot targets,
-// until a systemd recipe builds them).
+// until a systemd recipe builds them) and the host tools the kernel build
+// runs.
 func DefaultStage0() Stage0Spec {
 	return Stage0Spec{
-		Suite:    "bookworm",
-		Variant:  "minbase",
-		Arch:     "amd64",
-		Packages: []string{"build-essential", "bzip2", "xz-utils", "file", "gcc-aarch64-linux-gnu", "linux-libc-dev-arm64-cross", "systemd-boot-efi"},
-		Mirror:   DebianMirror(),
+		Suite:   "bookworm",
+		Variant: "minbase",
+		Arch:    "amd64",
+		Packages: []string{"build-essential", "bzip2", "xz-utils", "file", "gcc-aarch64-linux-gnu", "linux-libc-dev-arm64-cross", "systemd-boot-efi",
+			// The kernel's build: Kconfig's parser, bc for timeconst,
+			// objtool (libelf), sign-file/extract-cert (libssl), depmod,
+			// headers_install (rsync), compressed modules (zstd).
+			"flex", "bison", "bc", "libelf-dev", "libssl-dev", "kmod", "rsync", "cpio", "zstd"},
+		Mirror: DebianMirror(),
 	}
 }
 

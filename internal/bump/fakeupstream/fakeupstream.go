@@ -55,6 +55,8 @@ type Server struct {
 	gitBackend string
 
 	requests    atomic.Int64
+	inFlight    atomic.Int64
+	maxInFlight atomic.Int64
 	authHeaders sync.Map // Authorization values seen
 }
 
@@ -78,6 +80,13 @@ func (s *Server) APIURL() string { return s.URL + "/api" }
 
 // Requests returns how many requests the server has answered.
 func (s *Server) Requests() int64 { return s.requests.Load() }
+
+// MaxInFlight returns the most requests the server was answering at once
+// since the last ResetMaxInFlight: how concurrent its client really was.
+func (s *Server) MaxInFlight() int64 { return s.maxInFlight.Load() }
+
+// ResetMaxInFlight starts a new MaxInFlight measurement.
+func (s *Server) ResetMaxInFlight() { s.maxInFlight.Store(0) }
 
 // SawAuthorization reports whether some request carried this
 // Authorization header value.
@@ -203,6 +212,14 @@ func (s *Server) backend(tb testing.TB) string {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		m := s.maxInFlight.Load()
+		if n <= m || s.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
 	if a := r.Header.Get("Authorization"); a != "" {
 		s.authHeaders.Store(a, true)
 	}

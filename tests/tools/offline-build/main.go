@@ -71,5 +71,10 @@ func config(env *harness.Offline) string {
 	for _, k := range keys {
 		fmt.Fprintf(&sb, "  %q: %q\n", k, env.Mirrors[k])
 	}
+	// Offline, the kernel.org tarball comes through its declared substitute.
+	sb.WriteString("substitutes:\n")
+	for _, n := range harness.Substitutes {
+		fmt.Fprintf(&sb, "  - %q\n", n)
+	}
 	return sb.String()
 }

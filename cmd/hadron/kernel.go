@@ -1,0 +1,150 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/solve"
+	"github.com/hadron-linux/hadron/kernel/board"
+	"github.com/hadron-linux/hadron/kernel/kconfig"
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+func newKernelCmd(v *viper.Viper) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kernel",
+		Short: "Kernel board configurations (kernel/boards)",
+	}
+	config := &cobra.Command{
+		Use:   "config BOARD",
+		Short: "Print the merged, checked .config of a board (runs in BuildKit, no compile)",
+		Long: `Config makes the board's base config, merges its fragments, runs
+olddefconfig inside BuildKit and checks that every symbol a fragment asks
+for got that value; then it prints the resulting .config. A symbol that did
+not stick fails with its fragment's file:line, what was wanted and what Kconfig
+made of it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runKernelConfig(cmd, v, args[0], false)
+		},
+	}
+	diff := &cobra.Command{
+		Use:   "diff BOARD",
+		Short: "Show what the board's fragments change against its base config",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runKernelConfig(cmd, v, args[0], true)
+		},
+	}
+	for _, c := range []*cobra.Command{config, diff} {
+		f := c.Flags()
+		f.String("progress", "quiet", "progress output: auto, plain, tty, rawjson or quiet")
+		f.String("stage0", "", "stage-0 build environment image (default: a pinned public image)")
+		f.Int64("source-date-epoch", 0, "SOURCE_DATE_EPOCH for every step and file time")
+		f.String("addr", "", "BuildKit address (default: $BUILDKIT_HOST, else the managed local engine)")
+		f.StringSlice("substitutes", nil, "declared substitutes (vendor-hashes/substitutes) to use for unreachable upstream sources")
+	}
+	cmd.AddCommand(config, diff)
+	return cmd
+}
+
+// runKernelConfig builds "<kernel recipe>@<board>/config" and prints the
+// final .config, or with diff its changes against the base config.
+func runKernelConfig(cmd *cobra.Command, v *viper.Viper, boardName string, diff bool) error {
+	dir := v.GetString("dir")
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	fsys := os.DirFS(abs)
+	tree, err := project.Load(fsys)
+	if err != nil {
+		return err
+	}
+	boards, err := board.LoadAll(fsys)
+	if err != nil {
+		return err
+	}
+	b, ok := boards[boardName]
+	if !ok {
+		names := make([]string, 0, len(boards))
+		for n := range boards {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("no board %q in %s (boards: %s)", boardName, board.Dir, strings.Join(names, ", "))
+	}
+	kr, err := kernelRecipe(tree)
+	if err != nil {
+		return err
+	}
+	out, err := os.MkdirTemp("", "hadron-kernel-config-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(out)
+	req := solve.Request{
+		Dir:             dir,
+		Target:          kr + convert.BoardSep + b.Name + "/" + convert.ConfigOutput,
+		Platforms:       []string{"linux/" + string(b.Arch)},
+		Stage0:          v.GetString("stage0"),
+		SourceDateEpoch: v.GetInt64("source-date-epoch"),
+		Mirrors:         v.GetStringMapString("mirrors"),
+		Substitutes:     v.GetStringSlice("substitutes"),
+		Outputs:         []string{"type=local,dest=" + out},
+		Progress:        v.GetString("progress"),
+		ProgressOut:     cmd.ErrOrStderr(),
+	}
+	if err := planLocally(dir, req, cmd.ErrOrStderr()); err != nil {
+		return err
+	}
+	c, err := connectEngine(cmd.Context(), v, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := solve.Build(cmd.Context(), c, req); err != nil {
+		return fmt.Errorf("kernel config %s: %w", b.Name, err)
+	}
+	final, err := os.ReadFile(filepath.Join(out, convert.ConfigFile))
+	if err != nil {
+		return err
+	}
+	if !diff {
+		_, err = cmd.OutOrStdout().Write(final)
+		return err
+	}
+	base, err := os.ReadFile(filepath.Join(out, convert.BaseConfigFile))
+	if err != nil {
+		return err
+	}
+	bm, err := kconfig.ParseConfig(base)
+	if err != nil {
+		return fmt.Errorf("%s base config: %w", b.Name, err)
+	}
+	fm, err := kconfig.ParseConfig(final)
+	if err != nil {
+		return fmt.Errorf("%s config: %w", b.Name, err)
+	}
+	changes := kconfig.Diff(bm, fm)
+	fmt.Fprintf(cmd.OutOrStdout(), "# %s: %s + %d fragments: %d symbols changed\n", b.Name, b.Base, len(b.Fragments), len(changes))
+	_, err = fmt.Fprint(cmd.OutOrStdout(), kconfig.FormatDiff(changes))
+	return err
+}
+
+// kernelRecipe is the name of the tree's kernel recipe (kernel/recipe.yaml).
+func kernelRecipe(tree *project.Tree) (string, error) {
+	for _, n := range tree.Names() {
+		if tree.Recipes[n].File == recipe.KernelFile {
+			return n, nil
+		}
+	}
+	return "", fmt.Errorf("no kernel recipe: %s is missing", recipe.KernelFile)
+}
