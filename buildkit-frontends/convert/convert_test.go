@@ -37,7 +37,8 @@ func repoFS(t testing.TB) fstest.MapFS {
 			if err != nil || d.IsDir() {
 				return err
 			}
-			if !strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".lock") && !strings.Contains(p, "/patches/") && !strings.Contains(p, "/files/") {
+			if !strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".lock") && !strings.HasSuffix(p, ".config") &&
+				!strings.Contains(p, "/patches/") && !strings.Contains(p, "/files/") {
 				return nil
 			}
 			data, err := os.ReadFile(p)

@@ -64,7 +64,8 @@ func substituteScript(sub *substitute.Substitute) string {
 			shellQuote(tree), shellQuote(sub.Inner), shellQuote("inner tarball "+sub.Inner+" not found in "+sub.TreeFile()))
 		tree = "/work/inner"
 	}
-	fmt.Fprintf(&sb, "tar -xf %s -C /out --strip-components=1 --no-same-owner\n", shellQuote(tree))
+	fmt.Fprintf(&sb, "tar -xf %s -C /out --strip-components=1 --no-same-owner || fail %s\n", shellQuote(tree),
+		shellQuote("cannot unpack "+path.Base(tree)))
 	sb.WriteString("touch /work/unpacked\n")
 	for i, p := range sub.Patches {
 		patch := fmt.Sprintf("/work/%d.patch", i)
@@ -73,7 +74,8 @@ func substituteScript(sub *substitute.Substitute) string {
 		fmt.Fprintf(&sb, "got=$(sha256sum %s | cut -d' ' -f1)\n", patch)
 		fmt.Fprintf(&sb, "[ \"$got\" = %s ] || fail %s\"$got\"\n", p.SHA256,
 			shellQuote("patch "+p.Path+" from "+p.From+": expected sha256 "+p.SHA256+", got "))
-		fmt.Fprintf(&sb, "echo %s\npatch -p1 -N -s -d /out <%s\n", shellQuote("applying "+p.Path), patch)
+		fmt.Fprintf(&sb, "echo %s\npatch -p1 -N -s -d /out <%s || fail %s\n", shellQuote("applying "+p.Path), patch,
+			shellQuote("patch "+p.Path+" does not apply"))
 	}
 	// Patched files get the epoch, not the time of the build.
 	sb.WriteString("find /out -newer /work/unpacked -exec touch -h -d \"@$SOURCE_DATE_EPOCH\" {} +\n")

@@ -74,6 +74,17 @@ func TestLoadProblems(t *testing.T) {
 		{"bad commit", strings.Replace(goodLock(), commit, "main", 1), []string{`xz.lock:10: pin for https://example.org/extra.git: malformed commit "main"`}},
 		{"url and git", strings.Replace(goodLock(), "  - git:", "  - url: https://x.org/a\n    git:", 1), []string{"pin has both url and git"}},
 		{"missing fields", "sources: []\n", []string{"recipe is required", "version is required"}},
+		{"sha256 only, without a note", strings.Replace(goodLock(), "    sha512: "+h512+"\n    size: 123\n", "", 1), []string{
+			`xz.lock:5: pin for https://example.org/xz-5.4.1.tar.gz: malformed sha512 "" (want 128 lower-case hex digits; leave it out only with a note saying where the sha256 comes from)`,
+			"xz.lock:5: pin for https://example.org/xz-5.4.1.tar.gz: size must be positive"}},
+		{"sha256 only, with a blank note", strings.Replace(goodLock(), "    sha512: "+h512+"\n    size: 123\n", "    note: \" \"\n", 1), []string{
+			"xz.lock:5: pin for https://example.org/xz-5.4.1.tar.gz: malformed sha512", "xz.lock:5: pin for https://example.org/xz-5.4.1.tar.gz: size must be positive"}},
+		{"a note does not excuse a malformed sha512", strings.Replace(goodLock(), "    sha512: "+h512+"\n", "    sha512: zz\n    note: from sha256sums.asc\n", 1), []string{
+			`xz.lock:7: pin for https://example.org/xz-5.4.1.tar.gz: malformed sha512 "zz"`}},
+		{"a note does not excuse a negative size", strings.Replace(goodLock(), "size: 123", "size: -1\n    note: from sha256sums.asc", 1), []string{
+			"xz.lock:8: pin for https://example.org/xz-5.4.1.tar.gz: size must be positive"}},
+		{"a note does not excuse a malformed sha256", strings.Replace(strings.Replace(goodLock(), "    sha512: "+h512+"\n    size: 123\n", "    note: from sha256sums.asc\n", 1), h256, "abc", 1), []string{
+			`xz.lock:6: pin for https://example.org/xz-5.4.1.tar.gz: malformed sha256 "abc"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +97,36 @@ func TestLoadProblems(t *testing.T) {
 			for _, w := range tt.want {
 				assert.Contains(t, err.Error(), w)
 			}
+		})
+	}
+}
+
+// TestNotedPin: an archive pin may leave sha512 and size out when a note
+// says where its sha256 comes from; it is then a valid pin of its source.
+func TestNotedPin(t *testing.T) {
+	const note = "sha256 from the signed sha256sums.asc published next to the tarball"
+	tests := []struct {
+		name string
+		lock string
+		want Pin
+	}{
+		{"sha256 only", strings.Replace(goodLock(), "    sha512: "+h512+"\n    size: 123\n", "    note: "+note+"\n", 1),
+			Pin{URL: "https://example.org/xz-5.4.1.tar.gz", SHA256: h256, Note: note, Line: 5}},
+		{"sha256 and sha512", strings.Replace(goodLock(), "    size: 123\n", "    note: "+note+"\n", 1),
+			Pin{URL: "https://example.org/xz-5.4.1.tar.gz", SHA256: h256, SHA512: h512, Note: note, Line: 5}},
+		{"sha256 and size", strings.Replace(goodLock(), "    sha512: "+h512+"\n", "    note: "+note+"\n", 1),
+			Pin{URL: "https://example.org/xz-5.4.1.tar.gz", SHA256: h256, Size: 123, Note: note, Line: 5}},
+		{"a full pin may keep its note", strings.Replace(goodLock(), "    size: 123\n", "    size: 123\n    note: "+note+"\n", 1),
+			Pin{URL: "https://example.org/xz-5.4.1.tar.gz", SHA256: h256, SHA512: h512, Size: 123, Note: note, Line: 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := Load(fstest.MapFS{"vendor-hashes/xz.lock": {Data: []byte(tt.lock)}}, "vendor-hashes/xz.lock")
+			require.NoError(t, err)
+			p, ok := l.Find(tt.want.URL)
+			require.True(t, ok)
+			assert.Equal(t, tt.want, p)
+			assert.Empty(t, Check(testRecipe(t), l), "a noted pin pins its source")
 		})
 	}
 }

@@ -239,10 +239,10 @@ func (s *Substitute) CheckAgainst(recipes map[string]*recipe.Recipe) errlist.Lis
 		return errs
 	}
 	var urls []string
-	for i := range r.Sources {
+	for i, src := range r.Sources {
 		u := r.SourceURL(i)
-		if u == s.Upstream {
-			return nil
+		if u == s.Upstream && src.URL != "" {
+			return nil // an archive source; git sources are pinned by commit
 		}
 		urls = append(urls, u)
 	}

@@ -1,0 +1,414 @@
+package substitute_test
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hadron-linux/hadron/internal/errlist"
+	"github.com/hadron-linux/hadron/internal/lockfile"
+	"github.com/hadron-linux/hadron/internal/project/projecttest"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/substitute"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	file     = "vendor-hashes/substitutes/xz-5.4.1-debian.yaml"
+	upstream = "https://example.org/src/xz-5.4.1.tar.gz"
+	origURL  = "http://deb.debian.org/debian/pool/main/x/xz-utils/xz-utils_5.4.1.orig.tar.xz"
+	debURL   = "http://deb.debian.org/debian/pool/main/x/xz-utils/xz-utils_5.4.1-1.debian.tar.xz"
+	orig     = "xz-utils_5.4.1.orig.tar.xz"
+	deb      = "xz-utils_5.4.1-1.debian.tar.xz"
+	patch    = "debian/patches/fix-tests.patch"
+)
+
+var (
+	h256  = strings.Repeat("ab", 32)
+	h512  = strings.Repeat("cd", 64)
+	p256  = strings.Repeat("ef", 32)
+	d256  = strings.Repeat("12", 32)
+	d512  = strings.Repeat("34", 64)
+	xzURL = projecttest.Spec{Name: "xz", Version: "5.4.1"}.URL()
+)
+
+// decl is a valid declaration; the line numbers in the comments are the
+// ones the error cases below expect.
+func decl() string {
+	return `# A stand-in for xz's upstream tarball.
+name: xz-5.4.1-debian
+recipe: xz
+upstream: ` + upstream + `
+origin: Debian source package xz-utils 5.4.1-1
+differs: nothing but Debian's packaging
+files:
+  - url: ` + origURL + `
+    sha256: ` + h256 + `
+    sha512: ` + h512 + `
+    size: 123
+  - url: ` + debURL + `
+    sha256: ` + d256 + `
+    sha512: ` + d512 + `
+    size: 45
+tree: ` + orig + `
+patches:
+  - from: ` + deb + `
+    path: ` + patch + `
+    sha256: ` + p256 + `
+    why: the tests need a writable HOME
+`
+}
+
+// line numbers in decl.
+const (
+	lineName     = 2
+	lineRecipe   = 3
+	lineUpstream = 4
+	lineFile0    = 8
+	lineSHA256   = 9
+	lineFile1    = 12
+	lineTree     = 16
+	linePatch    = 18
+	linePatchTo  = 19
+	linePatchSum = 20
+)
+
+func TestLoadValid(t *testing.T) {
+	require.Equal(t, upstream, xzURL, "decl stands for the source of projecttest's xz 5.4.1")
+	s, err := substitute.Load(fstest.MapFS{file: {Data: []byte(decl())}}, file)
+	require.NoError(t, err)
+	assert.Equal(t, "xz-5.4.1-debian", s.Name)
+	assert.Equal(t, "xz", s.Recipe)
+	assert.Equal(t, upstream, s.Upstream)
+	assert.Equal(t, "Debian source package xz-utils 5.4.1-1", s.Origin)
+	assert.Equal(t, file, s.File)
+	assert.Equal(t, lineName, s.Line)
+	require.Len(t, s.Files, 2)
+	assert.Equal(t, lockfile.Pin{URL: origURL, SHA256: h256, SHA512: h512, Size: 123, Line: lineFile0}, s.Files[0])
+	assert.Equal(t, debURL, s.Files[1].URL)
+	assert.Equal(t, orig, s.TreeFile())
+	assert.Equal(t, []substitute.Patch{{From: deb, Path: patch, SHA256: p256, Why: "the tests need a writable HOME"}}, s.Patches)
+	assert.Equal(t, linePatchSum, s.LineOf("patches[0].sha256"))
+	assert.Equal(t, lineFile1, s.LineOf("files[1].note"), "a missing key falls back to its parent")
+	assert.Equal(t, lineName, s.LineOf("nosuchkey"), "and finally to the declaration")
+	assert.Equal(t, "xz: "+upstream+" is substituted by xz-5.4.1-debian (Debian source package xz-utils 5.4.1-1; "+file+")", s.Describe())
+}
+
+func TestTreeFile(t *testing.T) {
+	tests := []struct {
+		name string
+		s    substitute.Substitute
+		want string
+	}{
+		{"declared", substitute.Substitute{Tree: "b.tar.gz", Files: []lockfile.Pin{{URL: "http://x/a.tar.gz"}, {URL: "http://x/b.tar.gz"}}}, "b.tar.gz"},
+		{"first file by default", substitute.Substitute{Files: []lockfile.Pin{{URL: "http://x/a.tar.gz"}, {URL: "http://x/b.tar.gz"}}}, "a.tar.gz"},
+		{"no files", substitute.Substitute{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.s.TreeFile())
+		})
+	}
+}
+
+// TestLoadProblems: every problem comes back as file:line: message, all of
+// them at once, sorted.
+func TestLoadProblems(t *testing.T) {
+	at := func(line int, msg string) string { return file + ":" + itoa(line) + ": " + msg }
+	pin := func(u, msg string) string { return "pin for " + u + ": " + msg }
+	tests := []struct {
+		name string
+		file string // default: file
+		edit func(string) string
+		want []string
+	}{
+		{"name does not match the file", "", replace("name: xz-5.4.1-debian", "name: xz-debian"), []string{
+			at(lineName, `name "xz-debian" does not match the file name xz-5.4.1-debian.yaml`),
+		}},
+		{"name missing", "", replace("name: xz-5.4.1-debian\n", ""), []string{
+			file + ":" + itoa(lineName) + `: name is required (use "xz-5.4.1-debian", the file name)`,
+		}},
+		{"invalid name", "vendor-hashes/substitutes/Xz.yaml", replace("name: xz-5.4.1-debian", "name: Xz"), []string{
+			"vendor-hashes/substitutes/Xz.yaml:2: invalid substitute name \"Xz\": use lower case letters, digits and + . _ -",
+		}},
+		{"recipe missing", "", replace("recipe: xz\n", "recipe: \"\"\n"), []string{
+			at(lineRecipe, `recipe: the recipe whose source this stands for is required (got "")`),
+		}},
+		{"upstream not http", "", replace("upstream: https://", "upstream: ftp://"), []string{
+			at(lineUpstream, `upstream: the upstream URL this stands for: URL "ftp://example.org/src/xz-5.4.1.tar.gz": only http:// and https:// are allowed`),
+		}},
+		{"origin missing", "", replace("origin: Debian source package xz-utils 5.4.1-1\n", ""), []string{
+			at(lineName, "origin is required: say where the files come from (e.g. the Debian source version)"),
+		}},
+		{"differs blank", "", replace("differs: nothing but Debian's packaging", `differs: "  "`), []string{
+			at(lineName, "differs is required: say how the result differs from the upstream tree"),
+		}},
+		{"no files", "", func(s string) string {
+			return s[:strings.Index(s, "files:\n")] + "files: []\n"
+		}, []string{
+			at(lineName, "files: at least one pinned file is required"),
+		}},
+		{"malformed sha256 in files", "", replace(h256, "abc"), []string{
+			at(lineSHA256, pin(origURL, `malformed sha256 "abc" (want 64 lower-case hex digits)`)),
+		}},
+		{"missing sha512 and size", "", replace("    sha512: "+h512+"\n    size: 123\n", ""), []string{
+			at(lineFile0, pin(origURL, `malformed sha512 "" (want 128 lower-case hex digits; leave it out only with a note saying where the sha256 comes from)`)),
+			at(lineFile0, pin(origURL, "size must be positive")),
+		}},
+		{"a note in files", "", replace("    size: 123\n", "    size: 123\n    note: from the .dsc\n"), []string{
+			at(lineFile0+4, "files of a substitute are pinned in full: sha256, sha512 and size, no note"),
+		}},
+		{"a note does not excuse sha512 and size", "", replace("    sha512: "+h512+"\n    size: 123\n", "    note: from the .dsc\n"), []string{
+			at(lineFile0, pin(origURL, `malformed sha512 "" (want 128 lower-case hex digits; leave it out only with a note saying where the sha256 comes from)`)),
+			at(lineFile0, pin(origURL, "size must be positive")),
+			at(lineFile0+2, "files of a substitute are pinned in full: sha256, sha512 and size, no note"),
+		}},
+		{"git file", "", replace("  - url: "+debURL+"\n", "  - git: https://salsa.debian.org/debian/xz-utils.git\n"), []string{
+			at(lineFile1, "files: each file needs url, sha256, sha512 and size (git is not supported)"),
+			at(linePatch, `patch `+patch+`: from "`+deb+`" is not one of the files (`+orig+")"),
+		}},
+		{"file URL not http", "", replace("  - url: http://deb.", "  - url: file://deb."), []string{
+			at(lineFile0, `URL "file://deb.debian.org/debian/pool/main/x/xz-utils/xz-utils_5.4.1.orig.tar.xz": only http:// and https:// are allowed`),
+		}},
+		{"two files with one name", "", replace(debURL, "http://mirror.example.org/"+orig), []string{
+			at(lineFile1, "two files named "+orig),
+			at(linePatch, `patch `+patch+`: from "`+deb+`" is not one of the files (`+orig+")"),
+		}},
+		{"tree not among files, close", "", replace("tree: "+orig, "tree: xz-utils_5.4.1.orig.tar.gz"), []string{
+			at(lineTree, `tree "xz-utils_5.4.1.orig.tar.gz" is not one of the files; did you mean `+"`"+orig+"`?"),
+		}},
+		{"tree not among files, far", "", replace("tree: "+orig, "tree: linux.tar"), []string{
+			at(lineTree, `tree "linux.tar" is not one of the files (`+deb+", "+orig+")"),
+		}},
+		{"a missing patch of a substitute", "", replace("  - from: "+deb, "  - from: xz-utils_5.4.1-2.debian.tar.xz"), []string{
+			at(linePatch, `patch `+patch+`: from "xz-utils_5.4.1-2.debian.tar.xz" is not one of the files; did you mean `+"`"+deb+"`?"),
+		}},
+		{"patch from a file that is no file at all", "", replace("  - from: "+deb, "  - from: debian.tar"), []string{
+			at(linePatch, `patch `+patch+`: from "debian.tar" is not one of the files (`+deb+", "+orig+")"),
+		}},
+		{"bad patch sha256", "", replace(p256, strings.ToUpper(p256)), []string{
+			at(linePatchSum, `patch `+patch+`: malformed sha256 "`+strings.ToUpper(p256)+`" (want 64 lower-case hex digits)`),
+		}},
+		{"patch sha256 missing", "", replace("    sha256: "+p256+"\n", ""), []string{
+			at(linePatch, `patch `+patch+`: malformed sha256 "" (want 64 lower-case hex digits)`),
+		}},
+		{"patch path escapes", "", replace("path: "+patch, "path: debian/../../etc/passwd"), []string{
+			at(linePatchTo, `patch path "debian/../../etc/passwd" escapes the recipe folder`),
+		}},
+		{"patch path absolute", "", replace("path: "+patch, "path: /etc/passwd"), []string{
+			at(linePatchTo, `patch path "/etc/passwd" must be relative, not absolute`),
+		}},
+		{"inner escapes", "", replace("tree: "+orig+"\n", "tree: "+orig+"\ninner: ../gcc.tar.xz\n"), []string{
+			at(lineTree+1, `inner "../gcc.tar.xz" escapes the recipe folder`),
+		}},
+		{"inner absolute", "", replace("tree: "+orig+"\n", "tree: "+orig+"\ninner: /gcc.tar.xz\n"), []string{
+			at(lineTree+1, `inner "/gcc.tar.xz" must be relative, not absolute`),
+		}},
+		{"unknown key", "", replace("patches:", "patchs:"), []string{
+			at(lineTree+1, "unknown key `patchs`; did you mean `patches`?"),
+		}},
+		{"every problem at once", "", func(s string) string {
+			s = replace("name: xz-5.4.1-debian", "name: xz-debian")(s)
+			s = replace(h256, "abc")(s)
+			return replace("path: "+patch, "path: ../x.patch")(s)
+		}, []string{
+			at(lineName, `name "xz-debian" does not match the file name xz-5.4.1-debian.yaml`),
+			at(lineSHA256, pin(origURL, `malformed sha256 "abc" (want 64 lower-case hex digits)`)),
+			at(linePatchTo, `patch path "../x.patch" escapes the recipe folder`),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := tt.file
+			if f == "" {
+				f = file
+			}
+			src := tt.edit(decl())
+			s, err := substitute.Load(fstest.MapFS{f: {Data: []byte(src)}}, f)
+			require.Error(t, err, "declaration:\n%s", src)
+			require.NotNil(t, s, "the substitute comes back as far as it was read")
+			var list errlist.List
+			require.ErrorAs(t, err, &list)
+			got := strings.Split(err.Error(), "\n")
+			assert.Equal(t, tt.want, got, "declaration:\n%s", src)
+		})
+	}
+}
+
+func TestLoadUnreadable(t *testing.T) {
+	s, err := substitute.Load(fstest.MapFS{}, file)
+	assert.Nil(t, s)
+	require.ErrorContains(t, err, file+": read substitute: ")
+}
+
+// TestLoadRealExample keeps the declaration shipped in the tree loadable.
+func TestLoadRealExample(t *testing.T) {
+	all, err := substitute.LoadAll(os.DirFS("../.."))
+	require.NoError(t, err)
+	s, ok := all["linux-7.2.8-debian"]
+	require.True(t, ok, "declared: %v", all)
+	assert.Equal(t, "linux", s.Recipe)
+	assert.Equal(t, "https://cdn.kernel.org/pub/linux/kernel/v7.x/linux-7.2.8.tar.xz", s.Upstream)
+	assert.Equal(t, "linux_7.2.8.orig.tar.xz", s.TreeFile())
+	assert.Len(t, s.Patches, 4)
+	for _, f := range s.Files {
+		assert.Empty(t, f.Note)
+		assert.Positive(t, f.Size)
+	}
+}
+
+func TestLoadAll(t *testing.T) {
+	other := strings.NewReplacer("xz-5.4.1-debian", "zlib-1.3-debian", "recipe: xz", "recipe: zlib").Replace(decl())
+	tests := []struct {
+		name      string
+		fsys      fstest.MapFS
+		wantNames []string
+		wantErr   []string
+	}{
+		{"no folder", fstest.MapFS{"vendor-hashes/xz.lock": {Data: []byte("x")}}, []string{}, nil},
+		{"two good", fstest.MapFS{
+			file: {Data: []byte(decl())},
+			"vendor-hashes/substitutes/zlib-1.3-debian.yaml": {Data: []byte(other)},
+			"vendor-hashes/substitutes/README.md":            {Data: []byte("not a declaration")},
+		}, []string{"xz-5.4.1-debian", "zlib-1.3-debian"}, nil},
+		{"problems in several files, sorted, the rest still loaded", fstest.MapFS{
+			file:                                 {Data: []byte(replace(p256, "zz")(decl()))},
+			"vendor-hashes/substitutes/aaa.yaml": {Data: []byte("name: [\n")},
+			"vendor-hashes/substitutes/zlib-1.3-debian.yaml": {Data: []byte(other)},
+		}, []string{"xz-5.4.1-debian", "zlib-1.3-debian"}, []string{
+			"vendor-hashes/substitutes/aaa.yaml:",
+			file + ":" + itoa(linePatchSum) + `: patch ` + patch + `: malformed sha256 "zz"`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			all, err := substitute.LoadAll(tt.fsys)
+			require.NotNil(t, all)
+			var names []string
+			for n, s := range all {
+				assert.Equal(t, n, s.Name)
+				names = append(names, n)
+			}
+			assert.ElementsMatch(t, tt.wantNames, names)
+			if tt.wantErr == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			lines := strings.Split(err.Error(), "\n")
+			require.Len(t, lines, len(tt.wantErr), "got:\n%v", err)
+			for i, w := range tt.wantErr {
+				assert.True(t, strings.HasPrefix(lines[i], w), "line %d: %q does not start with %q", i, lines[i], w)
+			}
+		})
+	}
+}
+
+// recipes loads projecttest recipes by name and version.
+func recipes(t *testing.T, specs ...projecttest.Spec) map[string]*recipe.Recipe {
+	t.Helper()
+	out := map[string]*recipe.Recipe{}
+	for _, s := range specs {
+		f := "recipes/" + s.Name + "/recipe.yaml"
+		r, err := recipe.LoadFile(fstest.MapFS{f: {Data: s.RecipeYAML()}}, f)
+		require.NoError(t, err)
+		out[r.Name] = r
+	}
+	return out
+}
+
+func TestCheckAgainst(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(string) string
+		recipes []projecttest.Spec
+		want    []string
+	}{
+		{"stands for a source of its recipe", nil, []projecttest.Spec{{Name: "xz", Version: "5.4.1"}, {Name: "zlib"}}, nil},
+		{"unknown recipe, close", replace("recipe: xz", "recipe: xx"), []projecttest.Spec{{Name: "xz", Version: "5.4.1"}, {Name: "zlib"}}, []string{
+			file + ":" + itoa(lineRecipe) + `: substitute xz-5.4.1-debian stands for a source of recipe "xx", but there is no such recipe; did you mean ` + "`xz`?",
+		}},
+		{"unknown recipe, far", replace("recipe: xz", "recipe: linux"), []projecttest.Spec{{Name: "xz", Version: "5.4.1"}}, []string{
+			file + ":" + itoa(lineRecipe) + `: substitute xz-5.4.1-debian stands for a source of recipe "linux", but there is no such recipe`,
+		}},
+		{"the recipe moved on to another version", nil, []projecttest.Spec{{Name: "xz", Version: "5.4.2"}}, []string{
+			file + ":" + itoa(lineUpstream) + ": substitute xz-5.4.1-debian stands for " + upstream +
+				", which is not a source of recipe xz 5.4.2 (its sources: https://example.org/src/xz-5.4.2.tar.gz); " +
+				"update the substitute with the recipe, or delete it",
+		}},
+		{"a URL the recipe does not fetch", replace("upstream: "+upstream, "upstream: https://tukaani.org/xz/xz-5.4.1.tar.gz"), []projecttest.Spec{{Name: "xz", Version: "5.4.1"}}, []string{
+			file + ":" + itoa(lineUpstream) + ": substitute xz-5.4.1-debian stands for https://tukaani.org/xz/xz-5.4.1.tar.gz" +
+				", which is not a source of recipe xz 5.4.1 (its sources: " + upstream + "); update the substitute with the recipe, or delete it",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := decl()
+			if tt.edit != nil {
+				src = tt.edit(src)
+			}
+			s, err := substitute.Load(fstest.MapFS{file: {Data: []byte(src)}}, file)
+			require.NoError(t, err)
+			errs := s.CheckAgainst(recipes(t, tt.recipes...))
+			if tt.want == nil {
+				assert.Empty(t, errs)
+				return
+			}
+			assert.Equal(t, strings.Join(tt.want, "\n"), errs.Error())
+		})
+	}
+}
+
+func TestSelect(t *testing.T) {
+	a := &substitute.Substitute{Name: "xz-5.4.1-debian", Upstream: upstream}
+	b := &substitute.Substitute{Name: "xz-5.4.1-fedora", Upstream: upstream}
+	c := &substitute.Substitute{Name: "zlib-1.3-debian", Upstream: "https://example.org/src/zlib-1.3.tar.gz"}
+	all := map[string]*substitute.Substitute{a.Name: a, b.Name: b, c.Name: c}
+	tests := []struct {
+		name    string
+		all     map[string]*substitute.Substitute
+		names   []string
+		want    map[string]*substitute.Substitute
+		wantErr string
+	}{
+		{"none asked", all, nil, map[string]*substitute.Substitute{}, ""},
+		{"by upstream URL", all, []string{a.Name, c.Name}, map[string]*substitute.Substitute{upstream: a, c.Upstream: c}, ""},
+		{"the same name twice", all, []string{a.Name, a.Name}, map[string]*substitute.Substitute{upstream: a}, ""},
+		{"unknown, close", all, []string{"xz-5.4.1-debain"},
+			nil, "unknown substitute \"xz-5.4.1-debain\"; did you mean `xz-5.4.1-debian`? (declared: xz-5.4.1-debian, xz-5.4.1-fedora, zlib-1.3-debian)"},
+		{"unknown, far", all, []string{c.Name, "linux"},
+			nil, `unknown substitute "linux" (declared: xz-5.4.1-debian, xz-5.4.1-fedora, zlib-1.3-debian)`},
+		{"none declared", map[string]*substitute.Substitute{}, []string{"linux"},
+			nil, `unknown substitute "linux" (none are declared in vendor-hashes/substitutes)`},
+		{"two for one URL", all, []string{a.Name, c.Name, b.Name},
+			nil, "substitutes xz-5.4.1-debian and xz-5.4.1-fedora both stand for " + upstream + ": use one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := substitute.Select(tt.all, tt.names)
+			if tt.wantErr != "" {
+				require.EqualError(t, err, tt.wantErr)
+				assert.Nil(t, got)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// replace returns an edit that replaces old (which must occur) with new
+// once.
+func replace(old, new string) func(string) string {
+	return func(s string) string {
+		if !strings.Contains(s, old) {
+			panic("edit: " + old + " not in declaration")
+		}
+		return strings.Replace(s, old, new, 1)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
