@@ -12,6 +12,7 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/initrd"
 	"github.com/hadron-linux/hadron/internal/solve"
 	"github.com/hadron-linux/hadron/kernel/kconfig"
+	"github.com/hadron-linux/hadron/tests/harness"
 	"github.com/hadron-linux/hadron/tests/qemu/qemutest"
 	"github.com/moby/buildkit/client"
 	"github.com/stretchr/testify/require"
@@ -62,19 +63,24 @@ func TestKernelQEMUAMD64(t *testing.T) {
 }
 
 // TestMiniBootsOnHadronKernel boots images/mini as an initramfs on
-// Hadron's own kernel for the QEMU boards — qemu-amd64 on q35 and
-// qemu-arm64 (cross-compiled) on virt, both TCG: busybox runs as init, xz
-// runs against musl, and /proc/config.gz proves the kernel's fragments.
+// Hadron's own kernel for the QEMU boards — qemu-amd64 on q35 (CI tier) and
+// qemu-arm64, cross-compiled, on virt (full tier: a second kernel compile
+// does not fit CI's budget), both TCG: busybox runs as init, xz runs
+// against musl, and /proc/config.gz proves the kernel's fragments.
 func TestMiniBootsOnHadronKernel(t *testing.T) {
 	e := setup(t)
 	for _, tc := range []struct {
 		board, platform, qemu, loader, console string
 		machine                                []string
+		full                                   bool
 	}{
-		{"qemu-amd64", "linux/amd64", "qemu-system-x86_64", "/lib/ld-musl-x86_64.so.1", "ttyS0", []string{"-machine", "q35"}},
-		{"qemu-arm64", "linux/arm64", "qemu-system-aarch64", "/lib/ld-musl-aarch64.so.1", "ttyAMA0", []string{"-machine", "virt", "-cpu", "cortex-a57"}},
+		{"qemu-amd64", "linux/amd64", "qemu-system-x86_64", "/lib/ld-musl-x86_64.so.1", "ttyS0", []string{"-machine", "q35"}, false},
+		{"qemu-arm64", "linux/arm64", "qemu-system-aarch64", "/lib/ld-musl-aarch64.so.1", "ttyAMA0", []string{"-machine", "virt", "-cpu", "cortex-a57"}, true},
 	} {
 		t.Run(tc.board, func(t *testing.T) {
+			if tc.full {
+				harness.RequireFull(t)
+			}
 			qemutest.Require(t, tc.qemu)
 			kernel := buildKernel(t, e, "linux@"+tc.board, tc.platform)
 			out := t.TempDir()
