@@ -30,6 +30,7 @@ func newRootCmd() *cobra.Command {
 	for _, c := range []*cobra.Command{
 		// subcommands: keep one per line
 		newValidateCmd(v),
+		newELFCheckCmd(v),
 		newGraphCmd(v),
 		newHashesCmd(v),
 		newBuildCmd(v),

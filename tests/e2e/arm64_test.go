@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/internal/solve"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,6 +28,7 @@ func TestMiniArm64Cross(t *testing.T) {
 	_, err := solve.Build(context.Background(), e.client, req)
 	require.NoError(t, err)
 	t.Logf("mini (arm64, cross) built in %s", time.Since(start).Round(time.Millisecond))
+	assertELFClean(t, out, recipe.ArchARM64)
 
 	for _, p := range []string{"bin/busybox", "usr/bin/xz", "usr/lib/libc.so"} {
 		f, err := elf.Open(filepath.Join(out, p))

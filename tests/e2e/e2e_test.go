@@ -21,6 +21,7 @@ import (
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/internal/solve"
 	"github.com/hadron-linux/hadron/tests/harness"
+	"github.com/hadron-linux/hadron/toolchain/elfcheck"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
@@ -92,6 +93,18 @@ func (e env) request(dir, target string) solve.Request {
 	}
 }
 
+// assertELFClean runs the ELF hygiene gate on an exported root
+// filesystem: musl loader, right machine, every DT_NEEDED inside, no glibc
+// symbol versions, no build paths in RPATH/RUNPATH.
+func assertELFClean(t *testing.T, root string, arch recipe.Arch) {
+	t.Helper()
+	rep, err := elfcheck.Check(os.DirFS(root), elfcheck.Options{Arch: arch})
+	require.NoError(t, err)
+	require.Empty(t, rep.Violations, "ELF hygiene gate")
+	require.Greater(t, rep.Checked, 2, "busybox, xz, liblzma and libc are ELF files")
+	t.Logf("ELF gate: %d ELF files clean (%s)", rep.Checked, arch)
+}
+
 // testWriter discards progress unless HADRON_E2E_VERBOSE=1.
 type testWriter struct{}
 
@@ -117,6 +130,7 @@ func TestMiniImage(t *testing.T) {
 	_, err = solve.Build(context.Background(), e.client, req)
 	require.NoError(t, err)
 	t.Logf("warm no-op rebuild (with local export): %s", time.Since(start).Round(time.Millisecond))
+	assertELFClean(t, out, recipe.ArchAMD64)
 
 	bb := filepath.Join(out, "bin/busybox")
 	f, err := elf.Open(bb)
