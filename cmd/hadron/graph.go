@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/internal/graph"
 	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/project"
@@ -75,6 +76,8 @@ func runGraph(w io.Writer, dir, target string, arch recipe.Arch, format string) 
 		return fmt.Errorf("graph: the tree has problems (run `hadron validate`):\n%w", err)
 	}
 	var roots []string
+	// A kernel build for a board ("linux@qemu-amd64") is its recipe's node.
+	target, _, _ = strings.Cut(target, convert.BoardSep)
 	img := tree.Images[target]
 	switch {
 	case target == "":
