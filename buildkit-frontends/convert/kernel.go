@@ -114,14 +114,9 @@ func (c *Converter) kernel(name, boardName string) (*kernelBuild, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, ok := boards[boardName]
-	if !ok {
-		names := make([]string, 0, len(boards))
-		for n := range boards {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("kernel %s: no board %q in %s (boards: %s)", key, boardName, board.Dir, strings.Join(names, ", "))
+	b, err := board.Find(boards, boardName)
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", key, err)
 	}
 	if b.Arch != c.target.Arch {
 		return nil, fmt.Errorf("kernel %s: board %s is for %s, not %s (%s)", key, b.Name, b.Arch, c.target.Arch, b.File)

@@ -79,7 +79,7 @@ func TestKernelTargetErrors(t *testing.T) {
 		want   string
 	}{
 		{"linux@qemu-arm64", recipe.ArchAMD64, "board qemu-arm64 is for arm64, not amd64"},
-		{"linux@qemu-amd65", recipe.ArchAMD64, `no board "qemu-amd65" in kernel/boards (boards: amd64-generic, arm64-generic, qemu-amd64, qemu-arm64, rpi4, rpi5)`},
+		{"linux@qemu-amd65", recipe.ArchAMD64, "no board \"qemu-amd65\" in kernel/boards; did you mean `qemu-amd64`? (boards: amd64-generic, arm64-generic, qemu-amd64, qemu-arm64, rpi4, rpi5)"},
 		{"xz@qemu-amd64", recipe.ArchAMD64, "recipe xz (recipes/xz/recipe.yaml) is not the kernel recipe (kernel/recipe.yaml)"},
 		{"linux@qemu-amd64/boot", recipe.ArchAMD64, `kernel linux@qemu-amd64 has no output "boot" (only "config")`},
 	} {

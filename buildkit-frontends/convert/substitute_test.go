@@ -1,14 +1,13 @@
 package convert_test
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
+	"github.com/hadron-linux/hadron/tests/fixtures/tarball"
 	"os"
 	"os/exec"
 	"path"
@@ -84,34 +83,8 @@ func (s substitution) yaml() string {
 	return b.String()
 }
 
-// tgz makes a gzip'ed tarball of files (name → content), folders included,
-// in name order, with a fixed time.
 func tgz(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	mtime := time.Unix(1600000000, 0)
-	dirs := map[string]bool{}
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		for d := path.Dir(n); d != "."; d = path.Dir(d) {
-			if !dirs[d] {
-				dirs[d] = true
-				require.NoError(t, tw.WriteHeader(&tar.Header{Name: d + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: mtime}))
-			}
-		}
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: n, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[n])), ModTime: mtime}))
-		_, err := tw.Write([]byte(files[n]))
-		require.NoError(t, err)
-	}
-	require.NoError(t, tw.Close())
-	require.NoError(t, zw.Close())
-	return buf.Bytes()
+	return tarball.Gzip(t, files, time.Unix(1600000000, 0))
 }
 
 const greetingPatch = `Make the greeting friendlier.

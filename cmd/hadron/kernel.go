@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/internal/project"
@@ -72,14 +70,9 @@ func runKernelConfig(cmd *cobra.Command, v *viper.Viper, boardName string, diff 
 	if err != nil {
 		return err
 	}
-	b, ok := boards[boardName]
-	if !ok {
-		names := make([]string, 0, len(boards))
-		for n := range boards {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return fmt.Errorf("no board %q in %s (boards: %s)", boardName, board.Dir, strings.Join(names, ", "))
+	b, err := board.Find(boards, boardName)
+	if err != nil {
+		return err
 	}
 	kr, err := kernelRecipe(tree)
 	if err != nil {

@@ -294,16 +294,33 @@ func LoadAll(fsys fs.FS) (map[string]*Board, error) {
 	return out, errs.Sorted().Err()
 }
 
-// CheckImages reports image definitions whose kernel names a board
-// ("<recipe>@<board>") that does not exist, or one built for an
-// architecture the image is not built for.
-func CheckImages(boards map[string]*Board, images map[string]*imagedef.Image) errlist.List {
-	var errs errlist.List
+// Names returns the sorted names of boards.
+func Names(boards map[string]*Board) []string {
 	names := make([]string, 0, len(boards))
 	for n := range boards {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	return names
+}
+
+// Find returns the board called name, or an error listing the boards
+// (with a did-you-mean).
+func Find(boards map[string]*Board, name string) (*Board, error) {
+	if b, ok := boards[name]; ok {
+		return b, nil
+	}
+	names := Names(boards)
+	return nil, fmt.Errorf("no board %q in %s%s (boards: %s)", name, Dir,
+		yamlstrict.DidYouMean(name, names, ""), strings.Join(names, ", "))
+}
+
+// CheckImages reports image definitions whose kernel names a board
+// ("<recipe>@<board>") that does not exist, or one built for an
+// architecture the image is not built for.
+func CheckImages(boards map[string]*Board, images map[string]*imagedef.Image) errlist.List {
+	var errs errlist.List
+	names := Names(boards)
 	for _, img := range images {
 		_, bn, ok := strings.Cut(img.Kernel, "@")
 		if !ok {

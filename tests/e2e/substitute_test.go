@@ -1,19 +1,16 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
+	"github.com/hadron-linux/hadron/tests/fixtures/tarball"
 	"maps"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -44,33 +41,8 @@ const substGreetingPatch = `Make the greeting friendlier.
 +hello from the substitute
 `
 
-// substTarGz makes a small gzip'ed tarball of files (name → content).
 func substTarGz(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	dirs := map[string]bool{}
-	mtime := time.Unix(epoch, 0)
-	for _, n := range names {
-		for d := path.Dir(n); d != "."; d = path.Dir(d) {
-			if !dirs[d] {
-				dirs[d] = true
-				require.NoError(t, tw.WriteHeader(&tar.Header{Name: d + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: mtime}))
-			}
-		}
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: n, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[n])), ModTime: mtime}))
-		_, err := tw.Write([]byte(files[n]))
-		require.NoError(t, err)
-	}
-	require.NoError(t, tw.Close())
-	require.NoError(t, zw.Close())
-	return buf.Bytes()
+	return tarball.Gzip(t, files, time.Unix(epoch, 0))
 }
 
 func substSums(data []byte) (string, string) {
