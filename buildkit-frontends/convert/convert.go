@@ -179,7 +179,7 @@ func (c *Converter) Target(name string) (llb.State, error) {
 	return c.Package(name)
 }
 
-// kernelLayer returns the package layer an image's kernel: names: a board
+// kernelLayer returns the package layer that an image's `kernel:` names: a board
 // build for "<recipe>@<board>", else a plain recipe's package.
 func (c *Converter) kernelLayer(name string) (llb.State, error) {
 	if k, b, ok := SplitKernel(name); ok {
