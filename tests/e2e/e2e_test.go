@@ -238,7 +238,8 @@ func copyTree(t *testing.T) string {
 			if d.IsDir() {
 				return os.MkdirAll(target, 0o755)
 			}
-			if !strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".lock") && !strings.Contains(rel, "/patches/") && !strings.Contains(rel, "/files/") {
+			if !strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".lock") && !strings.HasSuffix(p, ".config") &&
+				!strings.Contains(rel, "/patches/") && !strings.Contains(rel, "/files/") {
 				return nil
 			}
 			data, err := os.ReadFile(p)

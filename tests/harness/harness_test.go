@@ -71,10 +71,10 @@ func TestMirrorServesUpstreamNames(t *testing.T) {
 	defer m.Close()
 
 	mirrors := m.Mirrors()
-	n := 0
+	prefixes := map[string]bool{}
 	for _, s := range srcs {
 		for _, prefix := range s.URLPrefixes {
-			n++
+			prefixes[prefix] = true
 			mirror, ok := mirrors[prefix]
 			require.True(t, ok, "no mirror for %s", prefix)
 			assert.True(t, strings.HasPrefix(mirror, "http://127.0.0.1:"), mirror)
@@ -88,7 +88,8 @@ func TestMirrorServesUpstreamNames(t *testing.T) {
 			assert.Equal(t, "contents of "+s.File, string(body))
 		}
 	}
-	assert.Len(t, mirrors, n, "one mirror prefix per upstream prefix")
+	// Files of one Debian pool folder (a substitute's) share their prefix.
+	assert.Len(t, mirrors, len(prefixes), "one mirror prefix per upstream prefix")
 
 	resp, err := http.Get(mirrors[srcs[0].URLPrefixes[0]] + "unknown.tar.gz")
 	require.NoError(t, err)
@@ -112,6 +113,14 @@ func TestSourcesTable(t *testing.T) {
 		t.Run(s.File, func(t *testing.T) {
 			assert.Regexp(t, `^[0-9a-f]{64}$`, s.SHA256)
 			assert.True(t, strings.HasPrefix(s.DebianOrig, s.DebianSource+"_"), s.DebianOrig)
+			if s.URL != "" {
+				// A declared substitute's file, served under its own
+				// Debian name from its pool folder.
+				assert.Equal(t, s.File, s.DebianOrig)
+				assert.Equal(t, []string{strings.TrimSuffix(s.URL, s.File)}, s.URLPrefixes)
+				assert.True(t, strings.HasPrefix(s.URL, "http://deb.debian.org/debian/pool/"), s.URL)
+				return
+			}
 			assert.Contains(t, s.DebianOrig, ".orig.tar.")
 			assert.Equal(t, filepath.Ext(s.File), filepath.Ext(s.DebianOrig), "same compression as upstream")
 			require.NotEmpty(t, s.URLPrefixes)
