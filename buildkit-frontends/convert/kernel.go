@@ -136,14 +136,15 @@ func (c *Converter) kernel(name, boardName string) (*kernelBuild, error) {
 	if err != nil {
 		return nil, err
 	}
-	created := llb.WithCreatedTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())
+	epochTime := time.Unix(c.opts.SourceDateEpoch, 0).UTC()
+	created := llb.WithCreatedTime(epochTime)
 	frag := llb.Scratch().File(llb.Mkfile("/"+MergedFragmentFile, 0o644, merged.Bytes(), created),
 		llb.WithCustomNamef("%s: %s fragments", key, b.Name))
 
 	configure := ws.phase(key, Phase{PhaseConfigure, kernelConfigureScript(b)},
 		llb.AddMount(kernelFragmentDir, frag, llb.Readonly))
 	buildDir := configure.AddMount("/build", ws.buildDir)
-	cp := &llb.CopyInfo{CreatedTime: ptrTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())}
+	cp := &llb.CopyInfo{CreatedTime: &epochTime}
 	cfg := llb.Scratch().File(
 		llb.Copy(buildDir, "/.config", "/"+ConfigFile, cp).
 			Copy(buildDir, "/.hadron/"+BaseConfigFile, "/"+BaseConfigFile, cp).
@@ -162,8 +163,6 @@ func (c *Converter) kernel(name, boardName string) (*kernelBuild, error) {
 	c.kernels[key] = k
 	return k, nil
 }
-
-func ptrTime(t time.Time) *time.Time { return &t }
 
 // boards loads the tree's kernel boards once per conversion.
 func (c *Converter) boards() (map[string]*board.Board, error) {
