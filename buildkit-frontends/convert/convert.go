@@ -93,10 +93,12 @@ type Converter struct {
 	// substitutes are the selected substitutes by the upstream URL they
 	// stand for.
 	substitutes map[string]*substitute.Substitute
-	// kernels memoises kernel builds by "<recipe>@<board>"; boardSet is
-	// the tree's boards, loaded on first use.
-	kernels  map[string]*kernelBuild
-	boardSet map[string]*board.Board
+	// kernels memoises kernel builds by "<recipe>@<board>", kernelTrees
+	// the unpacked kernel recipe they share; boardSet is the tree's
+	// boards, loaded on first use.
+	kernels     map[string]*kernelBuild
+	kernelTrees map[string]*workspace
+	boardSet    map[string]*board.Board
 }
 
 // New resolves roots (recipe names) in tree for opts.Arch and prepares a
@@ -139,6 +141,7 @@ func New(tree *project.Tree, opts Options, roots ...string) (*Converter, error) 
 
 		substitutes: subs,
 		kernels:     map[string]*kernelBuild{},
+		kernelTrees: map[string]*workspace{},
 	}, nil
 }
 

@@ -125,14 +125,7 @@ func (c *Converter) kernel(name, boardName string) (*kernelBuild, error) {
 	if err != nil {
 		return nil, err
 	}
-	epoch := strconv.FormatInt(c.opts.SourceDateEpoch, 10)
-	ws, err := c.unpack(r, map[string]string{
-		// Reproducible kernels: no build time, user or host in the image.
-		"KBUILD_BUILD_TIMESTAMP": "@" + epoch,
-		"KBUILD_BUILD_USER":      "hadron",
-		"KBUILD_BUILD_HOST":      "hadron",
-		"KBUILD_BUILD_VERSION":   "1",
-	})
+	ws, err := c.kernelWorkspace(r)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +155,28 @@ func (c *Converter) kernel(name, boardName string) (*kernelBuild, error) {
 	}
 	c.kernels[key] = k
 	return k, nil
+}
+
+// kernelWorkspace unpacks kernel recipe r once per conversion: every
+// board's configure starts from the same tree, and its sources are
+// recorded once.
+func (c *Converter) kernelWorkspace(r *recipe.Recipe) (*workspace, error) {
+	if ws, ok := c.kernelTrees[r.Name]; ok {
+		return ws, nil
+	}
+	epoch := strconv.FormatInt(c.opts.SourceDateEpoch, 10)
+	ws, err := c.unpack(r, map[string]string{
+		// Reproducible kernels: no build time, user or host in the image.
+		"KBUILD_BUILD_TIMESTAMP": "@" + epoch,
+		"KBUILD_BUILD_USER":      "hadron",
+		"KBUILD_BUILD_HOST":      "hadron",
+		"KBUILD_BUILD_VERSION":   "1",
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.kernelTrees[r.Name] = ws
+	return ws, nil
 }
 
 // boards loads the tree's kernel boards once per conversion.
