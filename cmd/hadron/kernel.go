@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
-	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/internal/solve"
 	"github.com/hadron-linux/hadron/kernel/board"
@@ -62,10 +61,6 @@ func runKernelConfig(cmd *cobra.Command, v *viper.Viper, boardName string, diff 
 		return err
 	}
 	fsys := os.DirFS(abs)
-	tree, err := project.Load(fsys)
-	if err != nil {
-		return err
-	}
 	boards, err := board.LoadAll(fsys)
 	if err != nil {
 		return err
@@ -74,7 +69,9 @@ func runKernelConfig(cmd *cobra.Command, v *viper.Viper, boardName string, diff 
 	if err != nil {
 		return err
 	}
-	kr, err := kernelRecipe(tree)
+	// Only the kernel recipe's name is needed here; planLocally loads and
+	// checks the whole tree.
+	kr, err := recipe.LoadFile(fsys, recipe.KernelFile)
 	if err != nil {
 		return err
 	}
@@ -85,7 +82,7 @@ func runKernelConfig(cmd *cobra.Command, v *viper.Viper, boardName string, diff 
 	defer os.RemoveAll(out)
 	req := solve.Request{
 		Dir:             dir,
-		Target:          kr + convert.BoardSep + b.Name + "/" + convert.ConfigOutput,
+		Target:          kr.Name + convert.BoardSep + b.Name + "/" + convert.ConfigOutput,
 		Platforms:       []string{"linux/" + string(b.Arch)},
 		Stage0:          v.GetString("stage0"),
 		SourceDateEpoch: v.GetInt64("source-date-epoch"),
@@ -130,14 +127,4 @@ func runKernelConfig(cmd *cobra.Command, v *viper.Viper, boardName string, diff 
 	fmt.Fprintf(cmd.OutOrStdout(), "# %s: %s + %d fragments: %d symbols changed\n", b.Name, b.Base, len(b.Fragments), len(changes))
 	_, err = fmt.Fprint(cmd.OutOrStdout(), kconfig.FormatDiff(changes))
 	return err
-}
-
-// kernelRecipe is the name of the tree's kernel recipe (kernel/recipe.yaml).
-func kernelRecipe(tree *project.Tree) (string, error) {
-	for _, n := range tree.Names() {
-		if tree.Recipes[n].File == recipe.KernelFile {
-			return n, nil
-		}
-	}
-	return "", fmt.Errorf("no kernel recipe: %s is missing", recipe.KernelFile)
 }
