@@ -8,8 +8,8 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/internal/project"
-	"github.com/hadron-linux/hadron/internal/solve"
 	"github.com/hadron-linux/hadron/toolchain"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"

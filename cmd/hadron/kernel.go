@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/internal/recipe"
-	"github.com/hadron-linux/hadron/internal/solve"
 	"github.com/hadron-linux/hadron/kernel/board"
 	"github.com/hadron-linux/hadron/kernel/kconfig"
 	"github.com/spf13/cobra"

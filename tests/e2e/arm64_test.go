@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/internal/recipe"
-	"github.com/hadron-linux/hadron/internal/solve"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -17,9 +17,9 @@ import (
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/recipe"
-	"github.com/hadron-linux/hadron/internal/solve"
 	"github.com/hadron-linux/hadron/tests/harness"
 	"github.com/hadron-linux/hadron/toolchain/elfcheck"
 	"github.com/moby/buildkit/client"

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontendimage"
-	"github.com/hadron-linux/hadron/internal/solve"
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/moby/buildkit/client"
 	"github.com/stretchr/testify/require"
 	"github.com/tonistiigi/fsutil"

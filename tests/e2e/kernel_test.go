@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hadron-linux/hadron/bootchain/initrd"
-	"github.com/hadron-linux/hadron/internal/solve"
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/kernel/kconfig"
 	"github.com/hadron-linux/hadron/tests/harness"
 	"github.com/hadron-linux/hadron/tests/qemu/qemutest"

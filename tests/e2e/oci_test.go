@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hadron-linux/hadron/internal/solve"
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

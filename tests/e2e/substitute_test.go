@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hadron-linux/hadron/internal/solve"
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/moby/buildkit/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

@@ -22,7 +22,7 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/uki"
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
-	"github.com/hadron-linux/hadron/internal/solve"
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/tests/qemu/qemutest"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/cmd/buildctl/build"
