@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hadron-linux/hadron/internal/imagedef"
@@ -44,30 +43,6 @@ const (
 	// KernelImage is where a kernel recipe's package puts the kernel.
 	KernelImage = "boot/vmlinuz"
 )
-
-// SplitTarget splits a target name into the image or recipe name and an
-// output of it: "mini/boot" is ("mini", "boot"), "mini" is ("mini", "").
-func SplitTarget(target string) (name, output string) {
-	name, output, _ = strings.Cut(target, "/")
-	return name, output
-}
-
-// Roots returns the recipes a target needs resolved: a recipe itself, an
-// image's packages, and for an image's boot output its kernel too.
-func Roots(images map[string]*imagedef.Image, target string) []string {
-	name, output := SplitTarget(target)
-	img, ok := images[name]
-	if !ok {
-		r, _, _ := SplitKernel(name)
-		return []string{r}
-	}
-	roots := append([]string(nil), img.Packages...)
-	if output == imagedef.BootOutput && img.Kernel != "" {
-		r, _, _ := SplitKernel(img.Kernel)
-		roots = append(roots, r)
-	}
-	return roots
-}
 
 // Boot returns the boot artifacts of img. For boot: trusted that is an ESP
 // tree: EFI/BOOT/BOOTX64.EFI (signed systemd-boot), EFI/Linux/<image>.efi

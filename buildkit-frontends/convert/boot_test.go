@@ -153,7 +153,7 @@ func TestBootTargetErrors(t *testing.T) {
 			require.NoError(t, err)
 			o := opts()
 			o.Arch = tt.arch
-			c, err := convert.New(tree, o, convert.Roots(tree.Images, "tboot/boot")...)
+			c, err := convert.New(tree, o, roots(t, tree, "tboot/boot")...)
 			require.NoError(t, err)
 			_, err = c.Target(tt.target)
 			assert.ErrorContains(t, err, tt.want)
@@ -161,21 +161,18 @@ func TestBootTargetErrors(t *testing.T) {
 	}
 }
 
-func TestSplitTargetAndRoots(t *testing.T) {
+func TestTargetRoots(t *testing.T) {
 	tree, err := project.Load(bootFS(t))
 	require.NoError(t, err)
 	tests := []struct {
-		target, name, output string
-		roots                []string
+		target string
+		roots  []string
 	}{
-		{"tboot", "tboot", "", []string{"busybox", "xz"}},
-		{"tboot/boot", "tboot", "boot", []string{"busybox", "xz", "linux-test"}},
-		{"xz", "xz", "", []string{"xz"}},
+		{"tboot", []string{"busybox", "xz"}},
+		{"tboot/boot", []string{"busybox", "xz", "linux-test"}},
+		{"xz", []string{"xz"}},
 	}
 	for _, tt := range tests {
-		n, o := convert.SplitTarget(tt.target)
-		assert.Equal(t, tt.name, n)
-		assert.Equal(t, tt.output, o)
-		assert.Equal(t, tt.roots, convert.Roots(tree.Images, tt.target))
+		assert.Equal(t, tt.roots, roots(t, tree, tt.target))
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/graph"
 	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/lockfile"
@@ -39,10 +40,21 @@ const DefaultStage0 = "docker.io/library/buildpack-deps:bookworm@sha256:672aaedc
 // DefaultContext is the name of the llb.Local that holds the project tree.
 const DefaultContext = "context"
 
-// Options are the inputs of a conversion that are not in the tree.
+// Options are the inputs of one conversion that are not in the tree: the
+// architecture it converts for and the build's Settings.
 type Options struct {
 	// Arch is the target architecture.
 	Arch recipe.Arch
+	// SessionID ties llb.Local sources to a client session (frontends leave
+	// it empty: the gateway fills it in).
+	SessionID string
+	Settings
+}
+
+// Settings are what a build's caller chooses, the same for every
+// architecture of the build. The frontend's options carry them (see
+// frontend.Options); they are declared once, here.
+type Settings struct {
 	// Stage0 is the image reference of the stage-0 build environment.
 	Stage0 string
 	// SourceDateEpoch is exported to every step and used for file times.
@@ -52,19 +64,16 @@ type Options struct {
 	Mirrors map[string]string
 	// Check adds each recipe's check phase.
 	Check bool
-	// ContextName is the llb.Local holding the tree (DefaultContext if empty).
-	ContextName string
-	// SessionID ties llb.Local sources to a client session (frontends leave
-	// it empty: the gateway fills it in).
-	SessionID string
 	// NoCache re-runs every build step instead of using cached results.
 	NoCache bool
-	// ToolsContext is the llb.Local holding the hadron binary that boot
-	// steps run (DefaultToolsContext if empty).
-	ToolsContext string
 	// Substitutes names the declared substitutes (vendor-hashes/substitutes)
 	// this build may use in place of unreachable upstream sources.
 	Substitutes []string
+	// ContextName is the llb.Local holding the tree (DefaultContext if empty).
+	ContextName string
+	// ToolsContext is the llb.Local holding the hadron binary that boot
+	// steps run (DefaultToolsContext if empty).
+	ToolsContext string
 }
 
 // SourceRef records one fetched source so errors from BuildKit can be
@@ -152,40 +161,50 @@ func (c *Converter) Sources() []SourceRef {
 	return out
 }
 
-// Target returns the state for name: an image definition if one is called
-// name, a kernel build for "<recipe>@<board>", otherwise the recipe's
-// package layer. "<image>/boot" is the image's boot artifacts (see Boot),
-// "<recipe>@<board>/config" the board's checked configuration.
+// Target returns the state for name, a target name (see target.Parse):
+// an image definition if one is called name, a kernel build for
+// "<recipe>@<board>", otherwise the recipe's package layer. "<image>/boot"
+// is the image's boot artifacts (see Boot), "<recipe>@<board>/config" the
+// board's checked configuration.
 func (c *Converter) Target(name string) (llb.State, error) {
-	if base, output := SplitTarget(name); output != "" {
-		if k, b, ok := SplitKernel(base); ok {
-			if output != ConfigOutput {
-				return llb.State{}, fmt.Errorf("target %q: kernel %s has no output %q (only %q)", name, base, output, ConfigOutput)
-			}
-			return c.KernelConfigState(k, b)
-		}
-		img, ok := c.tree.Images[base]
+	t, err := target.Parse(name)
+	if err != nil {
+		return llb.State{}, err
+	}
+	return c.State(t)
+}
+
+// State returns the state of a parsed target (see Target).
+func (c *Converter) State(t target.Target) (llb.State, error) {
+	switch t.Kind {
+	case target.KernelConfig:
+		return c.KernelConfigState(t.Name, t.Board)
+	case target.Kernel:
+		return c.Kernel(t.Name, t.Board)
+	case target.Boot:
+		img, ok := c.tree.Images[t.Name]
 		if !ok {
-			return llb.State{}, fmt.Errorf("target %q: no image named %q", name, base)
-		}
-		if output != imagedef.BootOutput {
-			return llb.State{}, fmt.Errorf("target %q: image %s has no output %q (only %q)", name, base, output, imagedef.BootOutput)
+			return llb.State{}, fmt.Errorf("target %q: no image named %q", t, t.Name)
 		}
 		return c.Boot(img)
-	}
-	if k, b, ok := SplitKernel(name); ok {
-		return c.Kernel(k, b)
-	}
-	if img, ok := c.tree.Images[name]; ok {
+	case target.Image:
+		img, ok := c.tree.Images[t.Name]
+		if !ok {
+			return llb.State{}, fmt.Errorf("no image named %q", t.Name)
+		}
 		return c.Image(img)
+	case target.Named:
+		if img, ok := c.tree.Images[t.Name]; ok {
+			return c.Image(img)
+		}
 	}
-	return c.Package(name)
+	return c.Package(t.Name)
 }
 
 // kernelLayer returns the package layer that an image's `kernel:` names: a board
 // build for "<recipe>@<board>", else a plain recipe's package.
 func (c *Converter) kernelLayer(name string) (llb.State, error) {
-	if k, b, ok := SplitKernel(name); ok {
+	if k, b, ok := strings.Cut(name, target.BoardSep); ok {
 		return c.Kernel(k, b)
 	}
 	return c.Package(name)

@@ -11,6 +11,7 @@ import (
 	"testing/fstest"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/golden"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/project/projecttest"
@@ -56,10 +57,23 @@ func repoFS(t testing.TB) fstest.MapFS {
 
 func opts() convert.Options {
 	return convert.Options{
-		Arch:            recipe.ArchAMD64,
-		Stage0:          "example.invalid/stage0@sha256:" + strings.Repeat("a", 64),
-		SourceDateEpoch: 1700000000,
+		Arch: recipe.ArchAMD64,
+		Settings: convert.Settings{
+			Stage0:          "example.invalid/stage0@sha256:" + strings.Repeat("a", 64),
+			SourceDateEpoch: 1700000000,
+		},
 	}
+}
+
+// roots are the recipes target needs resolved; none (the whole tree) for
+// a name that does not parse, which the conversion then reports.
+func roots(t testing.TB, tree *project.Tree, name string) []string {
+	t.Helper()
+	tg, err := target.Parse(name)
+	if err != nil {
+		return nil
+	}
+	return tg.Roots(tree.Images)
 }
 
 // vertex is one LLB op as the golden file shows it.
@@ -75,7 +89,7 @@ func marshal(t testing.TB, fsys fstest.MapFS, target string, o convert.Options) 
 	t.Helper()
 	tree, err := project.Load(fsys)
 	require.NoError(t, err)
-	c, err := convert.New(tree, o, convert.Roots(tree.Images, target)...)
+	c, err := convert.New(tree, o, roots(t, tree, target)...)
 	require.NoError(t, err)
 	st, err := c.Target(target)
 	require.NoError(t, err)

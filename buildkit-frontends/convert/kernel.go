@@ -7,19 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/kernel/board"
 	"github.com/hadron-linux/hadron/kernel/kconfig"
 	"github.com/moby/buildkit/client/llb"
 )
-
-// BoardSep joins a kernel recipe and a board in target names and image
-// definitions: "linux@qemu-amd64".
-const BoardSep = "@"
-
-// ConfigOutput is the output of a kernel target that holds its checked
-// configuration only (no compile): "linux@qemu-amd64/config".
-const ConfigOutput = "config"
 
 // Files of a kernel config state (see KernelConfig.State).
 const (
@@ -35,12 +28,6 @@ const (
 
 // kernelFragmentDir is where the merged fragment is mounted in configure.
 const kernelFragmentDir = "/hadron-kernel"
-
-// SplitKernel splits "linux@qemu-amd64" into ("linux", "qemu-amd64").
-// ok is false when name has no board.
-func SplitKernel(name string) (recipeName, boardName string, ok bool) {
-	return strings.Cut(name, BoardSep)
-}
 
 // KernelConfig is one board configuration a conversion uses. The frontend
 // solves State first and checks it with kconfig.Check against Merged
@@ -65,7 +52,7 @@ func (c *Converter) KernelConfigs() []KernelConfig {
 		out = append(out, k.config)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		return out[i].Recipe+BoardSep+out[i].Board.Name < out[j].Recipe+BoardSep+out[j].Board.Name
+		return out[i].Recipe+target.BoardSep+out[i].Board.Name < out[j].Recipe+target.BoardSep+out[j].Board.Name
 	})
 	return out
 }
@@ -99,7 +86,7 @@ func (c *Converter) KernelConfigState(name, boardName string) (llb.State, error)
 }
 
 func (c *Converter) kernel(name, boardName string) (*kernelBuild, error) {
-	key := name + BoardSep + boardName
+	key := name + target.BoardSep + boardName
 	if k, ok := c.kernels[key]; ok {
 		return k, nil
 	}

@@ -84,7 +84,7 @@ func TestKernelTargetErrors(t *testing.T) {
 		{"linux@qemu-amd64/boot", recipe.ArchAMD64, `kernel linux@qemu-amd64 has no output "boot" (only "config")`},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
-			c, err := convert.New(tree, kernelOpts(tc.arch), convert.Roots(tree.Images, tc.target)...)
+			c, err := convert.New(tree, kernelOpts(tc.arch), roots(t, tree, tc.target)...)
 			require.NoError(t, err)
 			_, err = c.Target(tc.target)
 			require.ErrorContains(t, err, tc.want)

@@ -11,17 +11,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/containerd/platforms"
-	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/project"
-	"github.com/hadron-linux/hadron/toolchain"
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -31,10 +27,11 @@ import (
 // reads from the build context. Nothing else is transferred.
 var TreeRoots = []string{"recipes", "toolchain", "kernel", "vendor-hashes", "images"}
 
-// Build is the gateway entry point: gwclient.BuildFunc.
+// Build is the gateway entry point: gwclient.BuildFunc. It reads the
+// project tree from the build context, plans the target (see NewPlan) and
+// solves the plan.
 func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
-	bo := c.BuildOpts()
-	opts, err := ParseOptions(bo.Opts)
+	opts, err := ParseOptions(c.BuildOpts().Opts)
 	if err != nil {
 		return nil, err
 	}
@@ -42,114 +39,22 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	target := opts.Target
-	if target == "" {
+	if opts.Target == "" {
 		img, err := imageFromDefinition(ctx, c, opts)
 		if err != nil {
 			return nil, err
 		}
-		target = img.Name
+		opts.Target = img.Name
 	}
-	if err := CheckTarget(tree, target); err != nil {
+	t, err := target.Lookup(tree, opts.Target)
+	if err != nil {
 		return nil, err
 	}
-
-	res := gwclient.NewResult()
-	expPlatforms := &exptypes.Platforms{}
-	for _, p := range opts.Platforms {
-		arch, err := toolchain.ArchForPlatform(p)
-		if err != nil {
-			return nil, err
-		}
-		st, conv, err := Plan(tree, target, ConvertOptions(opts, arch))
-		if err != nil {
-			return nil, err
-		}
-		if err := checkKernelConfigs(ctx, c, conv, p); err != nil {
-			return nil, err
-		}
-		def, err := st.Marshal(ctx, llb.Platform(p))
-		if err != nil {
-			return nil, fmt.Errorf("marshal LLB for %s: %w", target, err)
-		}
-		r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
-		if err != nil {
-			return nil, ExplainSolveError(err, conv.Sources())
-		}
-		ref, err := r.SingleRef()
-		if err != nil {
-			return nil, err
-		}
-		cfg, err := imageConfig(p, opts.SourceDateEpoch)
-		if err != nil {
-			return nil, err
-		}
-		id := platforms.FormatAll(platforms.Normalize(p))
-		if len(opts.Platforms) == 1 {
-			res.SetRef(ref)
-			res.AddMeta(exptypes.ExporterImageConfigKey, cfg)
-		} else {
-			res.AddRef(id, ref)
-			res.AddMeta(fmt.Sprintf("%s/%s", exptypes.ExporterImageConfigKey, id), cfg)
-		}
-		expPlatforms.Platforms = append(expPlatforms.Platforms, exptypes.Platform{ID: id, Platform: p})
-	}
-	if len(opts.Platforms) > 1 {
-		b, err := json.Marshal(expPlatforms)
-		if err != nil {
-			return nil, err
-		}
-		res.AddMeta(exptypes.ExporterPlatformsKey, b)
-	}
-	return res, nil
-}
-
-// CheckTarget reports whether target names an image, an image's output
-// ("mini/boot") or a recipe of tree, listing the images when it does not.
-func CheckTarget(tree *project.Tree, target string) error {
-	images := make([]string, 0, len(tree.Images))
-	for n := range tree.Images {
-		images = append(images, n)
-	}
-	sort.Strings(images)
-	list := strings.Join(images, ", ")
-	if base, output := convert.SplitTarget(target); output != "" {
-		if k, _, ok := convert.SplitKernel(base); ok {
-			if _, ok := tree.Recipes[k]; !ok {
-				return fmt.Errorf("target %s: no kernel recipe named %q", target, k)
-			}
-			return nil
-		}
-		if _, ok := tree.Images[base]; !ok {
-			return fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", target, base, list)
-		}
-		return nil
-	}
-	if _, ok := tree.Images[target]; ok {
-		return nil
-	}
-	if k, _, ok := convert.SplitKernel(target); ok {
-		target = k
-	}
-	if _, ok := tree.Recipes[target]; ok {
-		return nil
-	}
-	return fmt.Errorf("no image images/%s.yaml and no recipe named %q (images: %s)", target, target, list)
-}
-
-// Plan converts target (an image or recipe name, or "<image>/boot") of
-// tree for one arch. It needs no BuildKit: the CLI uses it to fail fast and
-// to print the graph.
-func Plan(tree *project.Tree, target string, opts convert.Options) (llb.State, *convert.Converter, error) {
-	conv, err := convert.New(tree, opts, convert.Roots(tree.Images, target)...)
+	plan, err := NewPlan(tree, opts, t)
 	if err != nil {
-		return llb.State{}, nil, err
+		return nil, err
 	}
-	st, err := conv.Target(target)
-	if err != nil {
-		return llb.State{}, nil, err
-	}
-	return st, conv, nil
+	return plan.Solve(ctx, c)
 }
 
 // solveRef solves st and returns its result. A failed solve is reported

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/kernel/kconfig"
 	"github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
@@ -26,7 +27,7 @@ func checkKernelConfigs(ctx context.Context, c gwclient.Client, conv *convert.Co
 }
 
 func checkKernelConfig(ctx context.Context, c gwclient.Client, conv *convert.Converter, kc convert.KernelConfig, p ocispecs.Platform) error {
-	name := kc.Recipe + convert.BoardSep + kc.Board.Name
+	name := target.Target{Kind: target.Kernel, Name: kc.Recipe, Board: kc.Board.Name}.String()
 	def, err := kc.State.Marshal(ctx, llb.Platform(p))
 	if err != nil {
 		return fmt.Errorf("marshal LLB for %s config: %w", name, err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -28,64 +29,124 @@ const (
 	OptCheck           = "check"
 	OptNoCache         = "no-cache"
 	OptSubstitutes     = "substitutes"
+	OptToolsContext    = "tools-context"
 	OptFilename        = "filename"
 	OptContextName     = "contextkey"
 	OptDefinitionName  = "dockerfilekey"
 )
 
-// Options are the parsed frontend options.
+// Defaults of the options that have one.
+const (
+	// DefaultFilename is the image definition's path when none is given
+	// (what buildx passes without -f).
+	DefaultFilename = "Dockerfile"
+	// DefaultDefinitionName is the llb.Local holding the image definition.
+	DefaultDefinitionName = "dockerfile"
+)
+
+// Options are the frontend options of one build: everything a caller
+// chooses, whether it comes from `hadron build` in-process or from
+// `--opt`/`--build-arg` through the gateway. Attrs writes them as the
+// frontend's attributes and ParseOptions reads them back; the conversion
+// settings are convert.Settings, declared once there.
 type Options struct {
-	// Target is what to build: a recipe, an image or <image>/boot; empty
-	// means the image definition named by Filename.
+	// Target is what to build (see target.Parse); empty means the image
+	// definition named by Filename.
 	Target string
 	// Platforms are the target platforms (default linux/amd64).
 	Platforms []ocispecs.Platform
-	// Stage0 is the image reference of the stage-0 build environment.
-	Stage0 string
-	// SourceDateEpoch is exported to every step and used for file times.
-	SourceDateEpoch int64
-	// Mirrors maps an upstream URL prefix to a replacement prefix.
-	Mirrors map[string]string
-	// Check adds each recipe's check phase.
-	Check bool
-	// NoCache re-runs every build step instead of using cached results.
-	NoCache bool
-	// Substitutes names the declared substitutes the build may use
-	// (comma-separated in the option).
-	Substitutes []string
+	// Settings are the conversion's settings: stage 0, epoch, mirrors,
+	// check, no-cache, substitutes, the tree's and the tools' contexts.
+	convert.Settings
 	// Filename is the image definition's path in its local (default
-	// "Dockerfile", as buildx passes -f).
+	// DefaultFilename, as buildx passes -f).
 	Filename string
-	// ContextName is the llb.Local holding the project tree.
-	ContextName string
 	// DefinitionName is the llb.Local holding the image definition
-	// (default "dockerfile").
+	// (default DefaultDefinitionName).
 	DefinitionName string
 }
 
-// ParseOptions reads the frontend options (and build-arg: aliases).
-func ParseOptions(raw map[string]string) (Options, error) {
-	get := func(k string) string {
-		if v, ok := raw[k]; ok {
-			return v
-		}
-		return lowerKeys(raw)["build-arg:"+k]
-	}
-	o := Options{
-		Target:         get(OptTarget),
-		Stage0:         get(OptStage0),
-		Filename:       get(OptFilename),
-		ContextName:    get(OptContextName),
-		DefinitionName: get(OptDefinitionName),
-	}
-	if o.Filename == "" {
-		o.Filename = "Dockerfile"
+// WithDefaults fills in the default of every option left empty.
+func (o Options) WithDefaults() Options {
+	if len(o.Platforms) == 0 {
+		o.Platforms = []ocispecs.Platform{{OS: "linux", Architecture: "amd64"}}
 	}
 	if o.ContextName == "" {
 		o.ContextName = convert.DefaultContext
 	}
+	if o.ToolsContext == "" {
+		o.ToolsContext = convert.DefaultToolsContext
+	}
+	if o.Filename == "" {
+		o.Filename = DefaultFilename
+	}
 	if o.DefinitionName == "" {
-		o.DefinitionName = "dockerfile"
+		o.DefinitionName = DefaultDefinitionName
+	}
+	return o
+}
+
+// ForArch is the converter's options for one architecture of the build.
+func (o Options) ForArch(arch recipe.Arch) convert.Options {
+	return convert.Options{Arch: arch, Settings: o.Settings}
+}
+
+// Attrs writes o as frontend attributes, the keys the gateway image takes
+// with --opt: ParseOptions(o.Attrs()) gives o back (with defaults filled
+// in). Options at their default are left out.
+func (o Options) Attrs() map[string]string {
+	attrs := map[string]string{
+		OptSourceDateEpoch: strconv.FormatInt(o.SourceDateEpoch, 10),
+	}
+	set := func(k, v, def string) {
+		if v != "" && v != def {
+			attrs[k] = v
+		}
+	}
+	set(OptTarget, o.Target, "")
+	if len(o.Platforms) > 0 {
+		attrs[OptPlatform] = FormatPlatforms(o.Platforms)
+	}
+	set(OptStage0, o.Stage0, "")
+	if len(o.Mirrors) > 0 {
+		attrs[OptMirrors] = FormatMirrors(o.Mirrors)
+	}
+	if o.Check {
+		attrs[OptCheck] = "true"
+	}
+	if o.NoCache {
+		attrs[OptNoCache] = "" // BuildKit's convention: present means no cache
+	}
+	set(OptSubstitutes, strings.Join(o.Substitutes, ","), "")
+	set(OptContextName, o.ContextName, convert.DefaultContext)
+	set(OptToolsContext, o.ToolsContext, convert.DefaultToolsContext)
+	set(OptFilename, o.Filename, DefaultFilename)
+	set(OptDefinitionName, o.DefinitionName, DefaultDefinitionName)
+	return attrs
+}
+
+// ParseOptions reads the frontend options (and build-arg: aliases) and
+// fills in defaults.
+func ParseOptions(raw map[string]string) (Options, error) {
+	lower := lowerKeys(raw)
+	get := func(k string) string {
+		if v, ok := raw[k]; ok {
+			return v
+		}
+		return lower["build-arg:"+k]
+	}
+	o := Options{
+		Target:         get(OptTarget),
+		Filename:       get(OptFilename),
+		DefinitionName: get(OptDefinitionName),
+	}
+	o.Stage0 = get(OptStage0)
+	o.ContextName = get(OptContextName)
+	o.ToolsContext = get(OptToolsContext)
+	if o.Target != "" {
+		if _, err := target.Parse(o.Target); err != nil {
+			return o, fmt.Errorf("option %s: %w", OptTarget, err)
+		}
 	}
 	if v := get(OptSourceDateEpoch); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -114,34 +175,39 @@ func ParseOptions(raw map[string]string) (Options, error) {
 	if err != nil {
 		return o, err
 	}
-	o.Mirrors = m
-	plat := get(OptPlatform)
-	if plat == "" {
-		o.Platforms = []ocispecs.Platform{{OS: "linux", Architecture: "amd64"}}
-	} else {
-		for _, s := range strings.Split(plat, ",") {
-			p, err := platforms.Parse(strings.TrimSpace(s))
-			if err != nil {
-				return o, fmt.Errorf("option %s=%q: %w", OptPlatform, plat, err)
-			}
-			o.Platforms = append(o.Platforms, platforms.Normalize(p))
-		}
+	if len(m) > 0 {
+		o.Mirrors = m
 	}
-	return o, nil
+	if plat := get(OptPlatform); plat != "" {
+		ps, err := ParsePlatforms(strings.Split(plat, ","))
+		if err != nil {
+			return o, fmt.Errorf("option %s=%q: %w", OptPlatform, plat, err)
+		}
+		o.Platforms = ps
+	}
+	return o.WithDefaults(), nil
 }
 
-// ConvertOptions derives the converter options for one arch.
-func ConvertOptions(o Options, arch recipe.Arch) convert.Options {
-	return convert.Options{
-		Arch:            arch,
-		Stage0:          o.Stage0,
-		SourceDateEpoch: o.SourceDateEpoch,
-		Mirrors:         o.Mirrors,
-		Check:           o.Check,
-		NoCache:         o.NoCache,
-		ContextName:     o.ContextName,
-		Substitutes:     o.Substitutes,
+// ParsePlatforms parses OCI platform specs ("linux/arm64"), normalised.
+func ParsePlatforms(specs []string) ([]ocispecs.Platform, error) {
+	out := make([]ocispecs.Platform, 0, len(specs))
+	for _, s := range specs {
+		p, err := platforms.Parse(strings.TrimSpace(s))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, platforms.Normalize(p))
 	}
+	return out, nil
+}
+
+// FormatPlatforms is the inverse of ParsePlatforms, comma-separated.
+func FormatPlatforms(ps []ocispecs.Platform) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = platforms.Format(p)
+	}
+	return strings.Join(parts, ",")
 }
 
 // ParseMirrors parses "prefix=replacement" pairs separated by ';' or

@@ -92,7 +92,7 @@ func TestSubstitutesOption(t *testing.T) {
 			o, err := ParseOptions(tt.raw)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, o.Substitutes)
-			assert.Equal(t, tt.want, ConvertOptions(o, "amd64").Substitutes)
+			assert.Equal(t, tt.want, o.ForArch("amd64").Substitutes)
 		})
 	}
 }

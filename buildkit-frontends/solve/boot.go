@@ -8,15 +8,15 @@ import (
 	"strings"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
-	"github.com/hadron-linux/hadron/internal/imagedef"
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/tonistiigi/fsutil"
 )
 
-// needsBoot reports whether r's target is an image's boot output, whose
-// steps run the hadron binary and need the signing keys as secrets.
-func (r Request) needsBoot() bool {
-	_, output := convert.SplitTarget(r.Target)
-	return output == imagedef.BootOutput
+// runsTools reports whether r's target has steps that run the hadron
+// binary (an image's boot output).
+func (r Request) runsTools() bool {
+	t, err := target.Parse(r.Target)
+	return err == nil && t.RunsTools()
 }
 
 // SecretIDs returns the ids of buildctl-style secret specs
@@ -49,15 +49,21 @@ func SecretIDs(specs []string) []string {
 // directory holding the hadron binary. Errors name the secret id and the
 // flag to pass, never a path's content.
 func checkBoot(r Request) error {
-	if !r.needsBoot() {
-		return nil
+	t, err := target.Parse(r.Target)
+	if err != nil {
+		return err
 	}
-	have := SecretIDs(r.Secrets)
-	for _, id := range convert.BootSecrets {
-		if !slices.Contains(have, id) {
-			return fmt.Errorf("target %s signs boot artifacts and needs the secret %q: pass --secret id=%s,src=PATH (secrets needed: %s)",
-				r.Target, id, id, strings.Join(convert.BootSecrets, ", "))
+	if t.NeedsSecrets() {
+		have := SecretIDs(r.Secrets)
+		for _, id := range convert.BootSecrets {
+			if !slices.Contains(have, id) {
+				return fmt.Errorf("target %s signs boot artifacts and needs the secret %q: pass --secret id=%s,src=PATH (secrets needed: %s)",
+					r.Target, id, id, strings.Join(convert.BootSecrets, ", "))
+			}
 		}
+	}
+	if !t.RunsTools() {
+		return nil
 	}
 	if r.ToolsDir == "" {
 		return fmt.Errorf("target %s runs the hadron binary inside BuildKit: pass --tools-dir DIR, the directory holding it (solve.Request.ToolsDir)", r.Target)
@@ -71,7 +77,7 @@ func checkBoot(r Request) error {
 // toolsMount is the local holding the hadron binary, or nil when r does not
 // need it.
 func toolsMount(r Request) (fsutil.FS, error) {
-	if r.ToolsDir == "" || !r.needsBoot() {
+	if r.ToolsDir == "" || !r.runsTools() {
 		return nil, nil
 	}
 	dir, err := filepath.Abs(r.ToolsDir)

@@ -1,6 +1,7 @@
 package solve
 
 import (
+	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,10 +48,12 @@ func TestValidateBootTarget(t *testing.T) {
 		{"boot without pcr key", "mini/boot", all[:2], dir, `needs the secret "pcr.key": pass --secret id=pcr.key,src=PATH`},
 		{"boot without tools", "mini/boot", all, "", "pass --tools-dir DIR"},
 		{"tools dir without hadron", "mini/boot", all, t.TempDir(), "--tools-dir: stat"},
+		{"no target", "", nil, "", "empty target"},
+		{"bad output", "mini/disk", all, dir, `image mini has no output "disk" (only "boot")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Validate(Request{Target: tt.target, Secrets: tt.secrets, ToolsDir: tt.tools})
+			err := Validate(Request{Options: frontend.Options{Target: tt.target}, Secrets: tt.secrets, ToolsDir: tt.tools})
 			if tt.want == "" {
 				assert.NoError(t, err)
 				return

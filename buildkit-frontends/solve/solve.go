@@ -9,11 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
-	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
+	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/cmd/buildctl/build"
 	"github.com/moby/buildkit/session"
@@ -22,26 +21,13 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Request is one build.
+// Request is one build: the frontend's options (the same the gateway
+// image takes, see frontend.Options) and what only a client has.
 type Request struct {
 	// Dir is the project tree root (recipes/, images/, vendor-hashes/).
 	Dir string
-	// Target is an image or recipe name.
-	Target string
-	// Platforms are OCI platforms ("linux/amd64"); empty means linux/amd64.
-	Platforms []string
-	// Stage0 overrides the stage-0 image reference.
-	Stage0 string
-	// SourceDateEpoch is the reproducibility timestamp.
-	SourceDateEpoch int64
-	// Mirrors maps upstream URL prefixes to mirror prefixes.
-	Mirrors map[string]string
-	// Check runs recipes' check phases.
-	Check bool
-	// Substitutes names the declared substitutes the build may use.
-	Substitutes []string
-	// NoCache re-runs every step.
-	NoCache bool
+	// Options are the build's frontend options; Target is required.
+	frontend.Options
 	// Outputs are buildctl-style export specs ("type=local,dest=out/mini").
 	Outputs []string
 	// CacheTo and CacheFrom are buildctl-style cache specs.
@@ -55,38 +41,10 @@ type Request struct {
 	// OnStatus, when set, sees every status update (tests use it).
 	OnStatus func(*client.SolveStatus)
 	// ToolsDir is the directory holding the hadron binary (named
-	// "hadron"), shared with BuildKit as the local
-	// convert.DefaultToolsContext for steps that run Hadron's own code
-	// (boot targets). The CLI sets it to its own executable's directory.
+	// "hadron"), shared with BuildKit as the local Options.ToolsContext
+	// for steps that run Hadron's own code (boot targets). The CLI sets it
+	// to its own executable's directory.
 	ToolsDir string
-}
-
-// Attrs returns the frontend options of r, the same keys the gateway image
-// takes with --opt.
-func (r Request) Attrs() map[string]string {
-	attrs := map[string]string{
-		frontend.OptTarget:          r.Target,
-		frontend.OptSourceDateEpoch: strconv.FormatInt(r.SourceDateEpoch, 10),
-	}
-	if len(r.Platforms) > 0 {
-		attrs[frontend.OptPlatform] = strings.Join(r.Platforms, ",")
-	}
-	if r.Stage0 != "" {
-		attrs[frontend.OptStage0] = r.Stage0
-	}
-	if len(r.Mirrors) > 0 {
-		attrs[frontend.OptMirrors] = frontend.FormatMirrors(r.Mirrors)
-	}
-	if r.Check {
-		attrs[frontend.OptCheck] = "true"
-	}
-	if len(r.Substitutes) > 0 {
-		attrs[frontend.OptSubstitutes] = strings.Join(r.Substitutes, ",")
-	}
-	if r.NoCache {
-		attrs[frontend.OptNoCache] = ""
-	}
-	return attrs
 }
 
 // Validate parses r's output, cache and secret specs, so that a typo fails
@@ -117,8 +75,41 @@ func Validate(r Request) error {
 	return nil
 }
 
-// Build solves r on c and waits for the progress display to finish.
+// Plan validates r, loads its tree from r.Dir and plans its target:
+// everything a build does before it needs BuildKit. Errors carry file:line
+// where the tree has one.
+func Plan(r Request) (*frontend.Plan, error) {
+	if err := Validate(r); err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(r.Dir)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := project.Load(os.DirFS(dir))
+	if err != nil {
+		return nil, err
+	}
+	t, err := target.Lookup(tree, r.Target)
+	if err != nil {
+		return nil, err
+	}
+	return frontend.NewPlan(tree, r.Options, t)
+}
+
+// Build plans r (see Plan) and solves it on c.
 func Build(ctx context.Context, c *client.Client, r Request) (*client.SolveResponse, error) {
+	plan, err := Plan(r)
+	if err != nil {
+		return nil, err
+	}
+	return Run(ctx, c, r, plan)
+}
+
+// Run solves plan, made by Plan(r), on c in-process and waits for the
+// progress display to finish. The tree is not read or converted again:
+// BuildKit gets only the recipes' local files from r.Dir.
+func Run(ctx context.Context, c *client.Client, r Request, plan *frontend.Plan) (*client.SolveResponse, error) {
 	dir, err := filepath.Abs(r.Dir)
 	if err != nil {
 		return nil, err
@@ -148,21 +139,19 @@ func Build(ctx context.Context, c *client.Client, r Request) (*client.SolveRespo
 		}
 		attachables = append(attachables, sp)
 	}
-	if err := checkBoot(r); err != nil {
-		return nil, err
-	}
-	locals := map[string]fsutil.FS{"context": tree}
+	opts := plan.Options
+	locals := map[string]fsutil.FS{opts.ContextName: tree}
 	tools, err := toolsMount(r)
 	if err != nil {
 		return nil, err
 	}
 	if tools != nil {
-		locals[convert.DefaultToolsContext] = tools
+		locals[opts.ToolsContext] = tools
 	}
 	opt := client.SolveOpt{
 		Exports:       exports,
 		LocalMounts:   locals,
-		FrontendAttrs: r.Attrs(),
+		FrontendAttrs: opts.Attrs(),
 		CacheExports:  cacheTo,
 		CacheImports:  cacheFrom,
 		Session:       attachables,
@@ -192,7 +181,7 @@ func Build(ctx context.Context, c *client.Client, r Request) (*client.SolveRespo
 	var resp *client.SolveResponse
 	eg.Go(func() error {
 		var err error
-		resp, err = c.Build(ctx2, opt, "hadron", frontend.Build, ch)
+		resp, err = c.Build(ctx2, opt, "hadron", plan.Solve, ch)
 		return err
 	})
 	eg.Go(func() error {
@@ -212,7 +201,7 @@ func Build(ctx context.Context, c *client.Client, r Request) (*client.SolveRespo
 	if err := eg.Wait(); err != nil {
 		// The engine may report a step's missing secret itself, before the
 		// frontend's explained error arrives.
-		return nil, frontend.ExplainSolveError(err, nil)
+		return nil, frontend.ExplainSolveError(err, plan.Sources())
 	}
 	return resp, nil
 }

@@ -5,13 +5,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
-	"github.com/containerd/platforms"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
-	"github.com/hadron-linux/hadron/internal/project"
-	"github.com/hadron-linux/hadron/toolchain"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 )
 
@@ -38,42 +37,65 @@ binary inside BuildKit (--tools-dir) and need the signing keys as secrets:
 		},
 	}
 	f := cmd.Flags()
-	f.StringSlice("platform", nil, "target platforms (linux/amd64, linux/arm64); default linux/amd64")
+	addBuildOptionFlags(f)
 	f.StringArrayP("output", "o", nil, "export spec, e.g. type=local,dest=out/mini (repeatable)")
 	f.String("progress", "auto", "progress output: auto, plain, tty, rawjson or quiet")
-	f.String("stage0", "", "stage-0 build environment image (default: a pinned public image)")
-	f.Int64("source-date-epoch", 0, "SOURCE_DATE_EPOCH for every step and file time")
 	f.String("addr", "", "BuildKit address (default: $BUILDKIT_HOST, else the managed local engine)")
-	f.Bool("no-cache", false, "re-run every build step")
-	f.Bool("check", false, "run each recipe's check phase")
-	f.StringSlice("substitutes", nil, "declared substitutes (vendor-hashes/substitutes) to use for unreachable upstream sources")
 	f.StringArray("cache-to", nil, "cache export spec, e.g. type=registry,ref=host/cache (repeatable)")
 	f.StringArray("cache-from", nil, "cache import spec (repeatable)")
 	f.StringArray("secret", nil, "secret for signing steps, e.g. id=db.key,src=keys/db.key (repeatable)")
 	f.String("tools-dir", "", "directory holding the hadron binary that boot steps run in BuildKit (default: this executable's)")
+	f.Bool("dry-run", false, "plan only, as `hadron plan TARGET` does: print the LLB digest and vertex count, contact no BuildKit")
 	return cmd
+}
+
+// addBuildOptionFlags adds the flags of the frontend options a build and a
+// plan share (see buildOptions).
+func addBuildOptionFlags(f *pflag.FlagSet) {
+	f.StringSlice("platform", nil, "target platforms (linux/amd64, linux/arm64); default linux/amd64")
+	f.String("stage0", "", "stage-0 build environment image (default: a pinned public image)")
+	f.Int64("source-date-epoch", 0, "SOURCE_DATE_EPOCH for every step and file time")
+	f.Bool("no-cache", false, "re-run every build step")
+	f.Bool("check", false, "run each recipe's check phase")
+	f.StringSlice("substitutes", nil, "declared substitutes (vendor-hashes/substitutes) to use for unreachable upstream sources")
+}
+
+// buildOptions reads the frontend options of target from v: the flags
+// addBuildOptionFlags adds and the mirrors of hadron.yaml.
+func buildOptions(v *viper.Viper, target string) (frontend.Options, error) {
+	o := frontend.Options{Target: target}
+	if specs := v.GetStringSlice("platform"); len(specs) > 0 {
+		ps, err := frontend.ParsePlatforms(specs)
+		if err != nil {
+			return o, fmt.Errorf("--platform %s: %w", strings.Join(specs, ","), err)
+		}
+		o.Platforms = ps
+	}
+	o.Stage0 = v.GetString("stage0")
+	o.SourceDateEpoch = v.GetInt64("source-date-epoch")
+	o.Mirrors = v.GetStringMapString("mirrors")
+	o.Check = v.GetBool("check")
+	o.NoCache = v.GetBool("no-cache")
+	o.Substitutes = v.GetStringSlice("substitutes")
+	return o.WithDefaults(), nil
 }
 
 func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 	ctx := cmd.Context()
-	dir := v.GetString("dir")
+	opts, err := buildOptions(v, target)
+	if err != nil {
+		return err
+	}
 	req := solve.Request{
-		Dir:             dir,
-		Target:          target,
-		Platforms:       v.GetStringSlice("platform"),
-		Stage0:          v.GetString("stage0"),
-		SourceDateEpoch: v.GetInt64("source-date-epoch"),
-		Mirrors:         v.GetStringMapString("mirrors"),
-		Check:           v.GetBool("check"),
-		Substitutes:     v.GetStringSlice("substitutes"),
-		NoCache:         v.GetBool("no-cache"),
-		Outputs:         v.GetStringSlice("output"),
-		CacheTo:         v.GetStringSlice("cache-to"),
-		CacheFrom:       v.GetStringSlice("cache-from"),
-		Secrets:         v.GetStringSlice("secret"),
-		Progress:        v.GetString("progress"),
-		ProgressOut:     cmd.ErrOrStderr(),
-		ToolsDir:        v.GetString("tools-dir"),
+		Dir:         v.GetString("dir"),
+		Options:     opts,
+		Outputs:     v.GetStringSlice("output"),
+		CacheTo:     v.GetStringSlice("cache-to"),
+		CacheFrom:   v.GetStringSlice("cache-from"),
+		Secrets:     v.GetStringSlice("secret"),
+		Progress:    v.GetString("progress"),
+		ProgressOut: cmd.ErrOrStderr(),
+		ToolsDir:    v.GetString("tools-dir"),
 	}
 	if req.ToolsDir == "" {
 		td, err := toolsDir()
@@ -82,7 +104,12 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 		}
 		req.ToolsDir = td
 	}
-	if err := planLocally(dir, req, cmd.ErrOrStderr()); err != nil {
+	if v.GetBool("dry-run") {
+		// The same path as `hadron plan`: no secrets, tools or engine.
+		return runPlan(ctx, cmd.OutOrStdout(), v.GetString("dir"), opts, []string{target}, false, planText, "")
+	}
+	plan, err := planBuild(req, cmd.ErrOrStderr())
+	if err != nil {
 		return err
 	}
 	c, err := connectEngine(ctx, v, cmd.ErrOrStderr())
@@ -90,7 +117,7 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 		return err
 	}
 	defer c.Close()
-	if _, err := solve.Build(ctx, c, req); err != nil {
+	if _, err := solve.Run(ctx, c, req, plan); err != nil {
 		return fmt.Errorf("build %s: %w", target, err)
 	}
 	for _, o := range req.Outputs {
@@ -99,47 +126,26 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 	return nil
 }
 
-// planLocally loads and converts the target before any engine is started,
+// planBuild loads and converts the target before any engine is started,
 // so bad recipes, unpinned sources and unknown targets fail in
-// milliseconds with file:line errors. It prints every substituted source
-// to log: a substitute is never silent.
-func planLocally(dir string, req solve.Request, log io.Writer) error {
-	if err := solve.Validate(req); err != nil {
-		return err
-	}
-	abs, err := filepath.Abs(dir)
+// milliseconds with file:line errors; the build then solves this plan, the
+// tree is not planned again. It prints every substituted source to log: a
+// substitute is never silent.
+func planBuild(req solve.Request, log io.Writer) (*frontend.Plan, error) {
+	plan, err := solve.Plan(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tree, err := project.Load(os.DirFS(abs))
-	if err != nil {
-		return err
-	}
-	opts, err := frontend.ParseOptions(req.Attrs())
-	if err != nil {
-		return err
-	}
-	if err := frontend.CheckTarget(tree, req.Target); err != nil {
-		return err
-	}
-	for _, p := range opts.Platforms {
-		arch, err := toolchain.ArchForPlatform(p)
-		if err != nil {
-			return fmt.Errorf("--platform %s: %w", platforms.Format(p), err)
-		}
-		_, conv, err := frontend.Plan(tree, req.Target, frontend.ConvertOptions(opts, arch))
-		if err != nil {
-			return err
-		}
+	for _, pp := range plan.Platforms {
 		printed := map[string]bool{}
-		for _, s := range conv.Sources() {
+		for _, s := range pp.Converter.Sources() {
 			if s.Substitute != nil && !printed[s.Substitute.Name] {
 				printed[s.Substitute.Name] = true
-				fmt.Fprintf(log, "substitute (%s): %s\n", arch, s.Substitute.Describe())
+				fmt.Fprintf(log, "substitute (%s): %s\n", pp.Arch, s.Substitute.Describe())
 			}
 		}
 	}
-	return nil
+	return plan, nil
 }
 
 // toolsDir is the directory of the running hadron binary, which boot

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	targetpkg "github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/graph"
 	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/project"
@@ -76,20 +76,23 @@ func runGraph(w io.Writer, dir, target string, arch recipe.Arch, format string) 
 		return fmt.Errorf("graph: the tree has problems (run `hadron validate`):\n%w", err)
 	}
 	var roots []string
-	// A kernel build for a board ("linux@qemu-amd64") is its recipe's node.
-	target, _, _ = strings.Cut(target, convert.BoardSep)
-	img := tree.Images[target]
-	switch {
-	case target == "":
-	case img != nil:
-		if !img.SupportsArch(arch) {
-			return fmt.Errorf("graph: image %s is not built for %s", target, arch)
+	var img *imagedef.Image
+	if target != "" {
+		t, err := targetpkg.Lookup(tree, target)
+		if err != nil {
+			return fmt.Errorf("graph: %w", err)
 		}
-		roots = img.Packages
-	case tree.Recipes[target] != nil:
-		roots = []string{target}
-	default:
-		return fmt.Errorf("graph: %q is neither an image nor a recipe", target)
+		switch t.Kind {
+		case targetpkg.Kernel, targetpkg.KernelConfig:
+			// A kernel build for a board is its recipe's node.
+			target = t.Name
+		case targetpkg.Image, targetpkg.Boot:
+			img = tree.Images[t.Name]
+			if !img.SupportsArch(arch) {
+				return fmt.Errorf("graph: image %s is not built for %s", t.Name, arch)
+			}
+		}
+		roots = t.Roots(tree.Images)
 	}
 	g, err := graph.Resolve(tree, arch, roots)
 	if err != nil {

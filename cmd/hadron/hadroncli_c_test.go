@@ -109,7 +109,7 @@ func TestGraphCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--target", "nope"}, `"nope" is neither an image nor a recipe`},
+		{[]string{"--target", "nope"}, `graph: no image images/nope.yaml and no recipe named "nope"`},
 		{[]string{"--arch", "riscv64"}, `unknown arch "riscv64"`},
 		{[]string{"--format", "svg"}, `--format "svg": want dot or json`},
 	} {

@@ -6,10 +6,13 @@ import (
 	"path/filepath"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/kernel/board"
 	"github.com/hadron-linux/hadron/kernel/kconfig"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 )
@@ -69,7 +72,7 @@ func runKernelConfig(cmd *cobra.Command, v *viper.Viper, boardName string, diff 
 	if err != nil {
 		return err
 	}
-	// Only the kernel recipe's name is needed here; planLocally loads and
+	// Only the kernel recipe's name is needed here; planBuild loads and
 	// checks the whole tree.
 	kr, err := recipe.LoadFile(fsys, recipe.KernelFile)
 	if err != nil {
@@ -80,19 +83,23 @@ func runKernelConfig(cmd *cobra.Command, v *viper.Viper, boardName string, diff 
 		return err
 	}
 	defer os.RemoveAll(out)
-	req := solve.Request{
-		Dir:             dir,
-		Target:          kr.Name + convert.BoardSep + b.Name + "/" + convert.ConfigOutput,
-		Platforms:       []string{"linux/" + string(b.Arch)},
-		Stage0:          v.GetString("stage0"),
-		SourceDateEpoch: v.GetInt64("source-date-epoch"),
-		Mirrors:         v.GetStringMapString("mirrors"),
-		Substitutes:     v.GetStringSlice("substitutes"),
-		Outputs:         []string{"type=local,dest=" + out},
-		Progress:        v.GetString("progress"),
-		ProgressOut:     cmd.ErrOrStderr(),
+	opts := frontend.Options{
+		Target:    target.Target{Kind: target.KernelConfig, Name: kr.Name, Board: b.Name}.String(),
+		Platforms: []ocispecs.Platform{{OS: "linux", Architecture: string(b.Arch)}},
 	}
-	if err := planLocally(dir, req, cmd.ErrOrStderr()); err != nil {
+	opts.Stage0 = v.GetString("stage0")
+	opts.SourceDateEpoch = v.GetInt64("source-date-epoch")
+	opts.Mirrors = v.GetStringMapString("mirrors")
+	opts.Substitutes = v.GetStringSlice("substitutes")
+	req := solve.Request{
+		Dir:         dir,
+		Options:     opts.WithDefaults(),
+		Outputs:     []string{"type=local,dest=" + out},
+		Progress:    v.GetString("progress"),
+		ProgressOut: cmd.ErrOrStderr(),
+	}
+	plan, err := planBuild(req, cmd.ErrOrStderr())
+	if err != nil {
 		return err
 	}
 	c, err := connectEngine(cmd.Context(), v, cmd.ErrOrStderr())
@@ -100,7 +107,7 @@ func runKernelConfig(cmd *cobra.Command, v *viper.Viper, boardName string, diff 
 		return err
 	}
 	defer c.Close()
-	if _, err := solve.Build(cmd.Context(), c, req); err != nil {
+	if _, err := solve.Run(cmd.Context(), c, req, plan); err != nil {
 		return fmt.Errorf("kernel config %s: %w", b.Name, err)
 	}
 	final, err := os.ReadFile(filepath.Join(out, convert.ConfigFile))

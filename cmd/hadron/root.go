@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 		newGraphCmd(v),
 		newHashesCmd(v),
 		newBuildCmd(v),
+		newPlanCmd(v),
 		newEngineCmd(v),
 		newBumpCmd(v),
 		newUKICmd(v),

@@ -22,7 +22,7 @@ func TestMiniArm64Cross(t *testing.T) {
 	e := setup(t)
 	out := t.TempDir()
 	req := e.request(repoRoot(t), "mini")
-	req.Platforms = []string{"linux/arm64"}
+	req.Platforms = platformsOf(t, "linux/arm64")
 	req.Outputs = []string{"type=local,dest=" + out}
 	start := time.Now()
 	_, err := solve.Build(context.Background(), e.client, req)

@@ -18,6 +18,7 @@ import (
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/tests/harness"
@@ -26,6 +27,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/pb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tonistiigi/fsutil"
@@ -81,16 +83,25 @@ func repoRoot(t *testing.T) string {
 }
 
 func (e env) request(dir, target string) solve.Request {
+	opts := frontend.Options{Target: target}
+	opts.Stage0 = e.stage0
+	opts.SourceDateEpoch = epoch
+	opts.Mirrors = e.mirrors
+	opts.Substitutes = harness.Substitutes
 	return solve.Request{
-		Dir:             dir,
-		Target:          target,
-		Stage0:          e.stage0,
-		SourceDateEpoch: epoch,
-		Mirrors:         e.mirrors,
-		Substitutes:     harness.Substitutes,
-		Progress:        "plain",
-		ProgressOut:     testWriter{},
+		Dir:         dir,
+		Options:     opts,
+		Progress:    "plain",
+		ProgressOut: testWriter{},
 	}
+}
+
+// platformsOf parses OCI platform specs ("linux/arm64").
+func platformsOf(t *testing.T, specs ...string) []ocispecs.Platform {
+	t.Helper()
+	ps, err := frontend.ParsePlatforms(specs)
+	require.NoError(t, err)
+	return ps
 }
 
 // assertELFClean runs the ELF hygiene gate on an exported root
@@ -174,9 +185,10 @@ func TestBusyboxRunsInBuildKit(t *testing.T) {
 	e := setup(t)
 	tree, err := project.Load(os.DirFS(repoRoot(t)))
 	require.NoError(t, err)
-	opts := convert.Options{Arch: recipe.ArchAMD64, Stage0: e.stage0, SourceDateEpoch: epoch, Mirrors: e.mirrors}
-	rootfs, _, err := frontend.Plan(tree, "mini", opts)
+	opts := e.request(repoRoot(t), "mini").Options
+	plan, err := frontend.NewPlan(tree, opts, target.Target{Kind: target.Image, Name: "mini"})
 	require.NoError(t, err)
+	rootfs := plan.Platforms[0].States[0]
 	script := "set -e; /bin/busybox echo hadron-ok; /lib/ld-musl-x86_64.so.1 --list /usr/bin/xz; echo data | xz | xz -d; /bin/busybox uname -s"
 	run := rootfs.Run(
 		llb.Args([]string{"/bin/sh", "-c", "{ " + script + "; } > /out/result 2>&1"}),

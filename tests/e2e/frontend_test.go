@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontendimage"
-	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/moby/buildkit/client"
 	"github.com/stretchr/testify/require"
 	"github.com/tonistiigi/fsutil"
@@ -101,7 +100,9 @@ func TestChecksumMismatchThroughGateway(t *testing.T) {
 	ref := pushFrontendImage(t, e)
 	dir := copyTree(t)
 	editFile(t, filepath.Join(dir, "vendor-hashes/musl.lock"), "sha256: 7d5b0b60", "sha256: 11111111")
-	attrs := solve.Request{Target: "musl", Stage0: e.stage0, Mirrors: e.mirrors, SourceDateEpoch: epoch}.Attrs()
+	req := e.request(dir, "musl")
+	req.Substitutes = nil
+	attrs := req.Attrs()
 	attrs["source"] = ref
 	_, err := e.client.Solve(context.Background(), nil, client.SolveOpt{
 		Frontend:      "gateway.v0",

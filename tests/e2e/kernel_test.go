@@ -24,7 +24,7 @@ func buildKernel(t *testing.T, e env, target string, platforms ...string) string
 	t.Helper()
 	out := t.TempDir()
 	req := e.request(repoRoot(t), target)
-	req.Platforms = platforms
+	req.Platforms = platformsOf(t, platforms...)
 	req.Outputs = []string{"type=local,dest=" + out}
 	start := time.Now()
 	_, err := solve.Build(context.Background(), e.client, req)
@@ -85,7 +85,7 @@ func TestMiniBootsOnHadronKernel(t *testing.T) {
 			kernel := buildKernel(t, e, "linux@"+tc.board, tc.platform)
 			out := t.TempDir()
 			req := e.request(repoRoot(t), "mini")
-			req.Platforms = []string{tc.platform}
+			req.Platforms = platformsOf(t, tc.platform)
 			req.Outputs = []string{"type=local,dest=" + out}
 			_, err := solve.Build(context.Background(), e.client, req)
 			require.NoError(t, err)

@@ -1,0 +1,156 @@
+package frontend
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/containerd/platforms"
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/toolchain"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Plan is a build converted to LLB and not yet solved: its targets for
+// every platform of its options. Planning needs no BuildKit, so the CLI
+// plans before it starts an engine (to fail fast, to print what a build
+// would do, for `hadron plan`) and then solves that same plan in-process;
+// the gateway plans and solves in one go. A tree is planned once per build.
+type Plan struct {
+	// Options are the build's options, defaults filled in.
+	Options Options
+	// Targets are what the plan builds, in the order given.
+	Targets []target.Target
+	// Platforms hold the conversion for each of Options.Platforms.
+	Platforms []PlatformPlan
+}
+
+// PlatformPlan is a plan's conversion for one platform.
+type PlatformPlan struct {
+	// Platform is the OCI platform, Arch the recipe architecture for it.
+	Platform ocispecs.Platform
+	Arch     recipe.Arch
+	// Converter converted every target; it knows their sources and kernel
+	// configurations.
+	Converter *convert.Converter
+	// States are the targets' LLB states, in Plan.Targets order.
+	States []llb.State
+}
+
+// NewPlan converts targets (each checked with target.Lookup or built by
+// target.All) of tree for every platform of opts. One converter per
+// platform serves every target, so a recipe shared by several targets is
+// converted once and a target's LLB is the same whether it is planned
+// alone or with others.
+func NewPlan(tree *project.Tree, opts Options, targets ...target.Target) (*Plan, error) {
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("nothing to plan: no target given")
+	}
+	opts = opts.WithDefaults()
+	var roots []string
+	seen := map[string]bool{}
+	for _, t := range targets {
+		for _, r := range t.Roots(tree.Images) {
+			if !seen[r] {
+				seen[r] = true
+				roots = append(roots, r)
+			}
+		}
+	}
+	p := &Plan{Options: opts, Targets: targets}
+	for _, pl := range opts.Platforms {
+		arch, err := toolchain.ArchForPlatform(pl)
+		if err != nil {
+			return nil, fmt.Errorf("platform %s: %w", platforms.Format(pl), err)
+		}
+		conv, err := convert.New(tree, opts.ForArch(arch), roots...)
+		if err != nil {
+			return nil, err
+		}
+		pp := PlatformPlan{Platform: pl, Arch: arch, Converter: conv}
+		for _, t := range targets {
+			st, err := conv.State(t)
+			if err != nil {
+				return nil, err
+			}
+			pp.States = append(pp.States, st)
+		}
+		p.Platforms = append(p.Platforms, pp)
+	}
+	return p, nil
+}
+
+// Marshal marshals target ti (in Targets order) for platform pi (in
+// Platforms order): the definition a build of it solves.
+func (p *Plan) Marshal(ctx context.Context, pi, ti int) (*llb.Definition, error) {
+	pp := p.Platforms[pi]
+	def, err := pp.States[ti].Marshal(ctx, llb.Platform(pp.Platform))
+	if err != nil {
+		return nil, fmt.Errorf("marshal LLB for %s (%s): %w", p.Targets[ti], platforms.Format(pp.Platform), err)
+	}
+	return def, nil
+}
+
+// Solve solves a plan of one target on c, checking every kernel
+// configuration it uses first, and returns the result with one ref (and
+// image config) per platform.
+func (p *Plan) Solve(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+	if len(p.Targets) != 1 {
+		return nil, fmt.Errorf("a build solves one target, this plan has %d", len(p.Targets))
+	}
+	res := gwclient.NewResult()
+	expPlatforms := &exptypes.Platforms{}
+	for pi, pp := range p.Platforms {
+		if err := checkKernelConfigs(ctx, c, pp.Converter, pp.Platform); err != nil {
+			return nil, err
+		}
+		def, err := p.Marshal(ctx, pi, 0)
+		if err != nil {
+			return nil, err
+		}
+		r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
+		if err != nil {
+			return nil, ExplainSolveError(err, pp.Converter.Sources())
+		}
+		ref, err := r.SingleRef()
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := imageConfig(pp.Platform, p.Options.SourceDateEpoch)
+		if err != nil {
+			return nil, err
+		}
+		id := platforms.FormatAll(platforms.Normalize(pp.Platform))
+		if len(p.Platforms) == 1 {
+			res.SetRef(ref)
+			res.AddMeta(exptypes.ExporterImageConfigKey, cfg)
+		} else {
+			res.AddRef(id, ref)
+			res.AddMeta(fmt.Sprintf("%s/%s", exptypes.ExporterImageConfigKey, id), cfg)
+		}
+		expPlatforms.Platforms = append(expPlatforms.Platforms, exptypes.Platform{ID: id, Platform: pp.Platform})
+	}
+	if len(p.Platforms) > 1 {
+		b, err := json.Marshal(expPlatforms)
+		if err != nil {
+			return nil, err
+		}
+		res.AddMeta(exptypes.ExporterPlatformsKey, b)
+	}
+	return res, nil
+}
+
+// Sources lists the sources every platform of the plan fetches.
+func (p *Plan) Sources() []convert.SourceRef {
+	var out []convert.SourceRef
+	for _, pp := range p.Platforms {
+		out = append(out, pp.Converter.Sources()...)
+	}
+	return out
+}

@@ -1,0 +1,208 @@
+// Package target parses the names of what Hadron builds: a recipe, an
+// image, an image's boot artifacts, a kernel built for a board or its
+// checked configuration. Every entry point (the CLI's build, plan and graph,
+// the gateway frontend, the converter) reads a target name through Parse
+// or Lookup, so the syntax lives in one place.
+//
+//	mini                      an image (images/mini.yaml) or a recipe
+//	musl                      a recipe
+//	mini/boot                 the image's boot artifacts (boot: trusted)
+//	linux@qemu-amd64          the kernel recipe built for a board
+//	linux@qemu-amd64/config   that board's checked configuration only
+package target
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hadron-linux/hadron/internal/imagedef"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/recipe"
+)
+
+// Separators in target names.
+const (
+	// BoardSep joins a kernel recipe and a board: "linux@qemu-amd64". Image
+	// definitions name their kernel the same way.
+	BoardSep = "@"
+	// OutputSep joins a name and one of its outputs: "mini/boot".
+	OutputSep = "/"
+)
+
+// Outputs of a name.
+const (
+	// BootOutput is an image's boot artifacts: "<image>/boot".
+	BootOutput = imagedef.BootOutput
+	// ConfigOutput is a kernel board's checked configuration, no compile:
+	// "linux@qemu-amd64/config".
+	ConfigOutput = "config"
+)
+
+// Kind says what a target builds.
+type Kind string
+
+// The kinds of target.
+const (
+	// Named is a bare name that Parse cannot place: a recipe or an image.
+	// Lookup turns it into Recipe or Image.
+	Named Kind = "name"
+	// Recipe is one recipe's package layer.
+	Recipe Kind = "recipe"
+	// Image is an image's root filesystem.
+	Image Kind = "image"
+	// Boot is an image's boot artifacts (ESP tree, signed).
+	Boot Kind = "boot"
+	// Kernel is the kernel recipe built for one board.
+	Kernel Kind = "kernel"
+	// KernelConfig is one board's checked kernel configuration.
+	KernelConfig Kind = "kernel-config"
+)
+
+// Target is a parsed target name.
+type Target struct {
+	// Kind is what the target builds.
+	Kind Kind
+	// Name is the recipe or image name; the kernel recipe for Kernel and
+	// KernelConfig.
+	Name string
+	// Board is the kernel board of Kernel and KernelConfig targets.
+	Board string
+}
+
+// String is the target's name as a user writes it; Parse(t.String())
+// gives t back (Recipe and Image both print as their bare name).
+func (t Target) String() string {
+	switch t.Kind {
+	case Boot:
+		return t.Name + OutputSep + BootOutput
+	case Kernel:
+		return t.Name + BoardSep + t.Board
+	case KernelConfig:
+		return t.Name + BoardSep + t.Board + OutputSep + ConfigOutput
+	}
+	return t.Name
+}
+
+// Parse reads a target name. It checks the syntax only: whether the recipe,
+// image or board exists is for Lookup and the conversion.
+func Parse(s string) (Target, error) {
+	if s == "" {
+		return Target{}, fmt.Errorf("empty target: name an image, a recipe, IMAGE/boot or KERNEL@BOARD")
+	}
+	if strings.TrimSpace(s) != s || strings.ContainsAny(s, " \t\n") {
+		return Target{}, fmt.Errorf("target %q: contains white space", s)
+	}
+	base, output, hasOutput := strings.Cut(s, OutputSep)
+	if hasOutput && strings.Contains(output, OutputSep) {
+		return Target{}, fmt.Errorf("target %q: more than one %q (want NAME or NAME/OUTPUT)", s, OutputSep)
+	}
+	name, board, isKernel := strings.Cut(base, BoardSep)
+	if !recipe.ValidName(name) {
+		return Target{}, fmt.Errorf("target %q: %q is not a recipe or image name (lower-case letters, digits and +._-, starting with a letter or digit)", s, name)
+	}
+	if isKernel && !recipe.ValidName(board) {
+		return Target{}, fmt.Errorf("target %q: %q is not a board name (want KERNEL@BOARD, e.g. linux@qemu-amd64)", s, board)
+	}
+	switch {
+	case isKernel && !hasOutput:
+		return Target{Kind: Kernel, Name: name, Board: board}, nil
+	case isKernel && output == ConfigOutput:
+		return Target{Kind: KernelConfig, Name: name, Board: board}, nil
+	case isKernel:
+		return Target{}, fmt.Errorf("target %q: kernel %s has no output %q (only %q)", s, base, output, ConfigOutput)
+	case !hasOutput:
+		return Target{Kind: Named, Name: name}, nil
+	case output == BootOutput:
+		return Target{Kind: Boot, Name: name}, nil
+	default:
+		return Target{}, fmt.Errorf("target %q: image %s has no output %q (only %q)", s, base, output, BootOutput)
+	}
+}
+
+// Lookup parses s and checks it against tree: a bare name becomes an Image
+// when images/<name>.yaml exists, else a Recipe; a missing image or recipe
+// is an error that lists the tree's images.
+func Lookup(tree *project.Tree, s string) (Target, error) {
+	t, err := Parse(s)
+	if err != nil {
+		return Target{}, err
+	}
+	switch t.Kind {
+	case Kernel, KernelConfig:
+		if _, ok := tree.Recipes[t.Name]; !ok {
+			return Target{}, fmt.Errorf("target %s: no kernel recipe named %q", s, t.Name)
+		}
+	case Boot:
+		if _, ok := tree.Images[t.Name]; !ok {
+			return Target{}, fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", s, t.Name, imageList(tree))
+		}
+	case Named:
+		if _, ok := tree.Images[t.Name]; ok {
+			t.Kind = Image
+		} else if _, ok := tree.Recipes[t.Name]; ok {
+			t.Kind = Recipe
+		} else {
+			return Target{}, fmt.Errorf("no image images/%s.yaml and no recipe named %q (images: %s)", t.Name, t.Name, imageList(tree))
+		}
+	}
+	return t, nil
+}
+
+// All returns every recipe and every image of tree as targets, recipes
+// first, each group sorted by name. A name that is both an image and a
+// recipe is the image, as Lookup decides.
+func All(tree *project.Tree) []Target {
+	out := make([]Target, 0, len(tree.Recipes)+len(tree.Images))
+	for _, n := range sortedKeys(tree.Recipes) {
+		if _, ok := tree.Images[n]; !ok {
+			out = append(out, Target{Kind: Recipe, Name: n})
+		}
+	}
+	for _, n := range sortedKeys(tree.Images) {
+		out = append(out, Target{Kind: Image, Name: n})
+	}
+	return out
+}
+
+// Roots returns the recipes the target needs resolved: a recipe itself, an
+// image's packages, for an image's boot artifacts its kernel recipe too,
+// and the kernel recipe of a kernel target. A Named target counts as an
+// image when images holds it.
+func (t Target) Roots(images map[string]*imagedef.Image) []string {
+	switch t.Kind {
+	case Kernel, KernelConfig, Recipe:
+		return []string{t.Name}
+	}
+	img, ok := images[t.Name]
+	if !ok {
+		return []string{t.Name}
+	}
+	roots := append([]string(nil), img.Packages...)
+	if t.Kind == Boot && img.Kernel != "" {
+		k, _, _ := strings.Cut(img.Kernel, BoardSep)
+		roots = append(roots, k)
+	}
+	return roots
+}
+
+// NeedsSecrets reports whether the target's steps sign something and so
+// need the signing keys as BuildKit secrets.
+func (t Target) NeedsSecrets() bool { return t.Kind == Boot }
+
+// RunsTools reports whether the target's steps run the hadron binary
+// inside BuildKit (from the tools context).
+func (t Target) RunsTools() bool { return t.Kind == Boot }
+
+func imageList(tree *project.Tree) string {
+	return strings.Join(sortedKeys(tree.Images), ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

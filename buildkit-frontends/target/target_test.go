@@ -1,0 +1,123 @@
+package target
+
+import (
+	"testing"
+
+	"github.com/hadron-linux/hadron/internal/imagedef"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Target
+		wantErr string
+	}{
+		{in: "mini", want: Target{Kind: Named, Name: "mini"}},
+		{in: "musl", want: Target{Kind: Named, Name: "musl"}},
+		{in: "gcc-stage1", want: Target{Kind: Named, Name: "gcc-stage1"}},
+		{in: "libstdc++", want: Target{Kind: Named, Name: "libstdc++"}},
+		{in: "mini/boot", want: Target{Kind: Boot, Name: "mini"}},
+		{in: "linux@qemu-amd64", want: Target{Kind: Kernel, Name: "linux", Board: "qemu-amd64"}},
+		{in: "linux@qemu-amd64/config", want: Target{Kind: KernelConfig, Name: "linux", Board: "qemu-amd64"}},
+
+		{in: "", wantErr: "empty target"},
+		{in: " mini", wantErr: "white space"},
+		{in: "mini boot", wantErr: "white space"},
+		{in: "mini/uki", wantErr: `target "mini/uki": image mini has no output "uki" (only "boot")`},
+		{in: "mini/disk", wantErr: `image mini has no output "disk" (only "boot")`},
+		{in: "mini/", wantErr: `image mini has no output "" (only "boot")`},
+		{in: "mini/boot/x", wantErr: `more than one "/"`},
+		{in: "linux@qemu-amd64/boot", wantErr: `kernel linux@qemu-amd64 has no output "boot" (only "config")`},
+		{in: "linux@", wantErr: `"" is not a board name`},
+		{in: "linux@qemu@amd64", wantErr: `"qemu@amd64" is not a board name`},
+		{in: "@qemu-amd64", wantErr: `"" is not a recipe or image name`},
+		{in: "/boot", wantErr: `"" is not a recipe or image name`},
+		{in: "Mini", wantErr: `"Mini" is not a recipe or image name`},
+		{in: "../etc", wantErr: `".." is not a recipe or image name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := Parse(tt.in)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.in, got.String(), "String gives the name back")
+		})
+	}
+}
+
+func testTree() *project.Tree {
+	return &project.Tree{
+		Recipes: map[string]*recipe.Recipe{
+			"musl": {Name: "musl"}, "busybox": {Name: "busybox"}, "linux": {Name: "linux"},
+			"both": {Name: "both"},
+		},
+		Images: map[string]*imagedef.Image{
+			"mini":  {Name: "mini", Packages: []string{"musl", "busybox"}},
+			"tboot": {Name: "tboot", Packages: []string{"musl"}, Kernel: "linux@qemu-amd64", Boot: imagedef.BootTrusted},
+			"both":  {Name: "both", Packages: []string{"busybox"}},
+		},
+	}
+}
+
+func TestLookup(t *testing.T) {
+	tree := testTree()
+	tests := []struct {
+		in      string
+		want    Target
+		roots   []string
+		secrets bool
+		wantErr string
+	}{
+		{in: "mini", want: Target{Kind: Image, Name: "mini"}, roots: []string{"musl", "busybox"}},
+		{in: "musl", want: Target{Kind: Recipe, Name: "musl"}, roots: []string{"musl"}},
+		{in: "both", want: Target{Kind: Image, Name: "both"}, roots: []string{"busybox"}},
+		{in: "tboot/boot", want: Target{Kind: Boot, Name: "tboot"}, roots: []string{"musl", "linux"}, secrets: true},
+		{in: "mini/boot", want: Target{Kind: Boot, Name: "mini"}, roots: []string{"musl", "busybox"}, secrets: true},
+		{in: "linux@qemu-amd64", want: Target{Kind: Kernel, Name: "linux", Board: "qemu-amd64"}, roots: []string{"linux"}},
+		{in: "linux@rpi4/config", want: Target{Kind: KernelConfig, Name: "linux", Board: "rpi4"}, roots: []string{"linux"}},
+
+		{in: "nope", wantErr: `no image images/nope.yaml and no recipe named "nope" (images: both, mini, tboot)`},
+		{in: "nope/boot", wantErr: "target nope/boot: no image images/nope.yaml (images: both, mini, tboot)"},
+		{in: "musl/boot", wantErr: "no image images/musl.yaml"},
+		{in: "zlinux@qemu-amd64", wantErr: `target zlinux@qemu-amd64: no kernel recipe named "zlinux"`},
+		{in: "mini/uki", wantErr: `image mini has no output "uki"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := Lookup(tree, tt.in)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.roots, got.Roots(tree.Images))
+			assert.Equal(t, tt.secrets, got.NeedsSecrets())
+			assert.Equal(t, tt.secrets, got.RunsTools())
+		})
+	}
+}
+
+func TestAll(t *testing.T) {
+	got := All(testTree())
+	want := []Target{
+		{Kind: Recipe, Name: "busybox"}, {Kind: Recipe, Name: "linux"}, {Kind: Recipe, Name: "musl"},
+		{Kind: Image, Name: "both"}, {Kind: Image, Name: "mini"}, {Kind: Image, Name: "tboot"},
+	}
+	assert.Equal(t, want, got)
+	for _, tg := range got {
+		back, err := Lookup(testTree(), tg.String())
+		require.NoError(t, err)
+		assert.Equal(t, tg, back, "every listed target looks up as itself")
+	}
+}
