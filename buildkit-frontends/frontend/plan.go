@@ -41,6 +41,8 @@ type PlatformPlan struct {
 	Converter *convert.Converter
 	// States are the targets' LLB states, in Plan.Targets order.
 	States []llb.State
+	// marshaler marshals the states for Plan.Definition.
+	marshaler *Marshaler
 }
 
 // NewPlan converts targets (each checked with target.Lookup or built by
@@ -73,7 +75,7 @@ func NewPlan(tree *project.Tree, opts Options, targets ...target.Target) (*Plan,
 		if err != nil {
 			return nil, err
 		}
-		pp := PlatformPlan{Platform: pl, Arch: arch, Converter: conv}
+		pp := PlatformPlan{Platform: pl, Arch: arch, Converter: conv, marshaler: NewMarshaler(pl)}
 		for _, t := range targets {
 			st, err := conv.State(t)
 			if err != nil {
@@ -86,11 +88,14 @@ func NewPlan(tree *project.Tree, opts Options, targets ...target.Target) (*Plan,
 	return p, nil
 }
 
-// Marshal marshals target ti (in Targets order) for platform pi (in
-// Platforms order): the definition a build of it solves.
-func (p *Plan) Marshal(ctx context.Context, pi, ti int) (*llb.Definition, error) {
+// Definition marshals target ti (in Targets order) for platform pi (in
+// Platforms order) as `hadron plan` shows it: the definition a build
+// solves, with PlanLocalID for local sources (see Marshaler), so equal LLB
+// gives equal bytes on every run. Targets of one platform share the
+// marshalled vertices they have in common.
+func (p *Plan) Definition(ctx context.Context, pi, ti int) (*llb.Definition, error) {
 	pp := p.Platforms[pi]
-	def, err := pp.States[ti].Marshal(ctx, llb.Platform(pp.Platform))
+	def, err := pp.marshaler.Marshal(ctx, pp.States[ti])
 	if err != nil {
 		return nil, fmt.Errorf("marshal LLB for %s (%s): %w", p.Targets[ti], platforms.Format(pp.Platform), err)
 	}
@@ -106,13 +111,13 @@ func (p *Plan) Solve(ctx context.Context, c gwclient.Client) (*gwclient.Result, 
 	}
 	res := gwclient.NewResult()
 	expPlatforms := &exptypes.Platforms{}
-	for pi, pp := range p.Platforms {
+	for _, pp := range p.Platforms {
 		if err := checkKernelConfigs(ctx, c, pp.Converter, pp.Platform); err != nil {
 			return nil, err
 		}
-		def, err := p.Marshal(ctx, pi, 0)
+		def, err := pp.States[0].Marshal(ctx, llb.Platform(pp.Platform))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("marshal LLB for %s: %w", p.Targets[0], err)
 		}
 		r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 		if err != nil {

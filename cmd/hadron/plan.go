@@ -113,7 +113,7 @@ func runPlan(ctx context.Context, stdout io.Writer, dir string, opts frontend.Op
 		return err
 	}
 	if format == planLLB {
-		def, err := plan.Marshal(ctx, 0, 0)
+		def, err := plan.Definition(ctx, 0, 0)
 		if err != nil {
 			return err
 		}
@@ -126,7 +126,7 @@ func runPlan(ctx context.Context, stdout io.Writer, dir string, opts frontend.Op
 	entries := make([]planEntry, 0, len(targets)*len(plan.Platforms))
 	for ti, t := range plan.Targets {
 		for pi, pp := range plan.Platforms {
-			def, err := plan.Marshal(ctx, pi, ti)
+			def, err := plan.Definition(ctx, pi, ti)
 			if err != nil {
 				return err
 			}

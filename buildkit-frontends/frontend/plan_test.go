@@ -1,0 +1,142 @@
+package frontend
+
+import (
+	"context"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/project/projecttest"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// planTree is a small tree with an image, a trusted boot image (whose
+// steps mount the tools as a local source) and a kernel-like recipe.
+func planTree(t *testing.T) *project.Tree {
+	t.Helper()
+	fsys := projecttest.Tree(
+		projecttest.Spec{Name: "musl"},
+		projecttest.Spec{Name: "make", Runtime: []string{"musl"}},
+		projecttest.Spec{Name: "zlib", Build: []string{"make"}, Runtime: []string{"musl"}},
+		projecttest.Spec{Name: "kern", Style: recipe.StyleCustom},
+	)
+	projecttest.Image(fsys, "base", "zlib")
+	fsys["images/tboot.yaml"] = &fstest.MapFile{Data: []byte("name: tboot\npackages: [zlib]\nboot: trusted\nkernel: kern\ncmdline: console=ttyS0\n")}
+	tree, err := project.Load(fsys)
+	require.NoError(t, err)
+	return tree
+}
+
+func planTargets(tree *project.Tree) []target.Target {
+	return append(target.All(tree), target.Target{Kind: target.Boot, Name: "tboot"})
+}
+
+// TestPlanDefinitionIsStateMarshal: the definitions a plan shows are the
+// very ones State.Marshal makes (with the fixed local id), byte for byte,
+// although its targets share one marshal cache.
+func TestPlanDefinitionIsStateMarshal(t *testing.T) {
+	ctx := context.Background()
+	tree := planTree(t)
+	targets := planTargets(tree)
+	plan, err := NewPlan(tree, Options{}, targets...)
+	require.NoError(t, err)
+	pp := plan.Platforms[0]
+	for ti, tg := range targets {
+		got, err := plan.Definition(ctx, 0, ti)
+		require.NoError(t, err)
+		want, err := pp.States[ti].Marshal(ctx, MarshalOptions(pp.Platform)...)
+		require.NoError(t, err)
+		gb, err := MarshalDefinition(got)
+		require.NoError(t, err)
+		wb, err := MarshalDefinition(want)
+		require.NoError(t, err)
+		assert.Equal(t, wb, gb, "target %s", tg)
+		assert.Equal(t, len(want.Def)-1, VertexCount(got))
+	}
+}
+
+// TestPlanDigestsStable: two plans of two loads of the same tree give the
+// same bytes, local sources included; a target's definition is the same
+// planned alone or with every other target.
+func TestPlanDigestsStable(t *testing.T) {
+	ctx := context.Background()
+	digests := func(tree *project.Tree, targets ...target.Target) map[string]digest.Digest {
+		plan, err := NewPlan(tree, Options{}, targets...)
+		require.NoError(t, err)
+		out := map[string]digest.Digest{}
+		for ti, tg := range targets {
+			def, err := plan.Definition(ctx, 0, ti)
+			require.NoError(t, err)
+			d, err := DefinitionDigest(def)
+			require.NoError(t, err)
+			out[tg.String()] = d
+		}
+		return out
+	}
+	first := digests(planTree(t), planTargets(planTree(t))...)
+	require.Len(t, first, 7)
+	assert.Equal(t, first, digests(planTree(t), planTargets(planTree(t))...))
+	boot := target.Target{Kind: target.Boot, Name: "tboot"}
+	assert.Equal(t, first["tboot/boot"], digests(planTree(t), boot)["tboot/boot"])
+
+	// The boot steps' tools are a local source, with the plan's fixed id.
+	plan, err := NewPlan(planTree(t), Options{}, boot)
+	require.NoError(t, err)
+	def, err := plan.Definition(ctx, 0, 0)
+	require.NoError(t, err)
+	locals := 0
+	for _, dt := range def.Def {
+		var op pb.Op
+		require.NoError(t, op.UnmarshalVT(dt))
+		if src := op.GetSource(); src != nil && src.GetAttrs()[pb.AttrLocalUniqueID] != "" {
+			locals++
+			assert.Equal(t, PlanLocalID, src.GetAttrs()[pb.AttrLocalUniqueID])
+		}
+	}
+	assert.Positive(t, locals, "the boot target has a local source")
+}
+
+func TestNewPlanErrors(t *testing.T) {
+	tree := planTree(t)
+	_, err := NewPlan(tree, Options{})
+	assert.ErrorContains(t, err, "no target given")
+	ps, err := ParsePlatforms([]string{"linux/arm64"})
+	require.NoError(t, err)
+	_, err = NewPlan(tree, Options{Platforms: ps}, target.Target{Kind: target.Boot, Name: "tboot"})
+	assert.ErrorContains(t, err, "trusted boot is only built for amd64")
+	ps, err = ParsePlatforms([]string{"linux/s390x"})
+	require.NoError(t, err)
+	_, err = NewPlan(tree, Options{Platforms: ps}, target.Target{Kind: target.Image, Name: "base"})
+	assert.ErrorContains(t, err, "platform linux/s390x")
+}
+
+// BenchmarkPlanAll500 is `hadron plan --all` on a generated 500-recipe
+// tree without the load: convert every recipe and the image, then marshal
+// and digest each one's definition.
+func BenchmarkPlanAll500(b *testing.B) {
+	tree, err := project.Load(projecttest.Random(500, 1))
+	require.NoError(b, err)
+	targets := target.All(tree)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		plan, err := NewPlan(tree, Options{}, targets...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for ti := range targets {
+			def, err := plan.Definition(ctx, 0, ti)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := DefinitionDigest(def); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
