@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/moby/buildkit/client/llb"
@@ -52,7 +53,7 @@ const (
 func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 	if !img.HasBoot() {
 		return llb.State{}, fmt.Errorf("image %s: target %s/%s needs boot: %s in %s (boot is %q)",
-			img.Name, img.Name, imagedef.BootOutput, imagedef.BootTrusted, img.File, img.Boot)
+			img.Name, img.Name, target.BootOutput, imagedef.BootTrusted, img.File, img.Boot)
 	}
 	if c.target.Arch != recipe.ArchAMD64 {
 		return llb.State{}, fmt.Errorf("image %s: trusted boot is only built for amd64 so far, not %s", img.Name, c.target.Arch)

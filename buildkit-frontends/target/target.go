@@ -32,8 +32,9 @@ const (
 
 // Outputs of a name.
 const (
-	// BootOutput is an image's boot artifacts: "<image>/boot".
-	BootOutput = imagedef.BootOutput
+	// BootOutput is an image's boot artifacts (for trusted boot, an ESP
+	// tree): "<image>/boot".
+	BootOutput = "boot"
 	// ConfigOutput is a kernel board's checked configuration, no compile:
 	// "linux@qemu-amd64/config".
 	ConfigOutput = "config"

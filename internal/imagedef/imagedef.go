@@ -28,10 +28,6 @@ const (
 	BootGRUB    = "grub"    // GRUB (EFI and BIOS) with a dracut initramfs
 )
 
-// BootOutput is the suffix of an image's boot target: "<image>/boot" is
-// the image's boot artifacts (for trusted boot, an ESP tree).
-const BootOutput = "boot"
-
 // HasBoot reports whether the image asks for boot artifacts that a
 // "<image>/boot" target can build.
 func (img *Image) HasBoot() bool { return img.Boot == BootTrusted }
