@@ -1,6 +1,8 @@
 // Package solve runs Hadron's frontend in-process through the BuildKit
-// client: the CLI's `hadron build`. The conversion is the very same
-// frontend.Build the gateway image runs; only the transport differs.
+// client: the CLI's `hadron build`. It plans the build locally once
+// (frontend.NewPlan, the conversion the gateway image runs too) and solves
+// that plan with frontend.Plan.Solve; only the transport differs from the
+// gateway.
 package solve
 
 import (
