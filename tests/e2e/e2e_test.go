@@ -138,9 +138,19 @@ func TestMiniImage(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("mini built in %s", time.Since(start).Round(time.Millisecond))
 	start = time.Now()
+	// The CLI plans the tree once, locally: the in-process frontend solves
+	// that plan and does not read the tree from the context again.
+	var vertices []string
+	req.OnStatus = func(s *client.SolveStatus) {
+		for _, v := range s.Vertexes {
+			vertices = append(vertices, v.Name)
+		}
+	}
 	_, err = solve.Build(context.Background(), e.client, req)
 	require.NoError(t, err)
 	t.Logf("warm no-op rebuild (with local export): %s", time.Since(start).Round(time.Millisecond))
+	assert.Contains(t, vertices, "mini: assemble image")
+	assert.NotContains(t, vertices, "load project tree", "the tree is not loaded a second time inside BuildKit")
 	assertELFClean(t, out, recipe.ArchAMD64)
 
 	bb := filepath.Join(out, "bin/busybox")
