@@ -129,9 +129,22 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// dotID quotes s as a Graphviz ID.
+// dotID quotes s as a Graphviz ID: backslashes and double quotes are
+// escaped. It runs for every node and edge, so it builds the result in one
+// pass instead of a strings.Replacer per call.
 func dotID(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	if !strings.ContainsAny(s, `\"`) {
+		return `"` + s + `"`
+	}
+	b := make([]byte, 0, len(s)+8)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\\' || c == '"' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(append(b, '"'))
 }
 
 func writeGraphDot(w io.Writer, g *graph.Graph, target string, img *imagedef.Image) error {

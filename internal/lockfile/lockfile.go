@@ -10,11 +10,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/hadron-linux/hadron/internal/atomicfile"
 	"github.com/hadron-linux/hadron/internal/errlist"
+	"github.com/hadron-linux/hadron/internal/textcheck"
 	"github.com/hadron-linux/hadron/internal/yamlstrict"
 	"gopkg.in/yaml.v3"
 )
@@ -61,12 +61,6 @@ type Pin struct {
 	Line int `yaml:"-"`
 }
 
-var (
-	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	sha512RE = regexp.MustCompile(`^[0-9a-f]{128}$`)
-	commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
-)
-
 // Load reads and strictly decodes the lock file at path in fsys, and checks
 // its own consistency (digest formats, one of url or git per pin). Problems
 // come back as an errlist.List.
@@ -110,20 +104,20 @@ func (p Pin) Check(file string, line func(string) int) errlist.List {
 	case p.URL == "" && p.Git == "":
 		errs.Addf(file, line(""), "pin needs url or git")
 	case p.Git != "":
-		if !commitRE.MatchString(p.Commit) {
+		if !textcheck.LowerHex(p.Commit, 40) {
 			errs.Addf(file, line(".commit"), "pin for %s: malformed commit %q (want 40 hex digits)", p.Git, p.Commit)
 		}
 		if p.SHA256 != "" || p.SHA512 != "" || p.Size != 0 {
 			errs.Addf(file, line(""), "pin for git %s: sha256, sha512 and size apply to archives only", p.Git)
 		}
 	default:
-		if !sha256RE.MatchString(p.SHA256) {
+		if !textcheck.LowerHex(p.SHA256, 64) {
 			errs.Addf(file, line(".sha256"), "pin for %s: malformed sha256 %q (want 64 lower-case hex digits)", p.URL, p.SHA256)
 		}
 		noted := strings.TrimSpace(p.Note) != ""
 		switch {
 		case p.SHA512 == "" && noted:
-		case !sha512RE.MatchString(p.SHA512):
+		case !textcheck.LowerHex(p.SHA512, 128):
 			errs.Addf(file, line(".sha512"), "pin for %s: malformed sha512 %q (want 128 lower-case hex digits; "+
 				"leave it out only with a note saying where the sha256 comes from)", p.URL, short(p.SHA512))
 		}
