@@ -5,6 +5,7 @@ package lockfile
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hadron-linux/hadron/internal/atomicfile"
 	"github.com/hadron-linux/hadron/internal/errlist"
+	"github.com/hadron-linux/hadron/internal/parallel"
 	"github.com/hadron-linux/hadron/internal/textcheck"
 	"github.com/hadron-linux/hadron/internal/yamlstrict"
 	"gopkg.in/yaml.v3"
@@ -144,15 +146,30 @@ func short(s string) string {
 // name without .lock, which must match the lock's recipe field). A missing
 // vendor-hashes folder gives an empty map.
 func LoadAll(fsys fs.FS) (map[string]*Lock, error) {
-	files, err := fs.Glob(fsys, Dir+"/*"+Ext)
+	entries, err := fs.ReadDir(fsys, Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]*Lock{}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list lock files: %w", err)
 	}
+	var files []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), Ext) {
+			files = append(files, Dir+"/"+e.Name())
+		}
+	}
+	// Decode in parallel; locks[i] and problems[i] belong to files[i].
+	locks := make([]*Lock, len(files))
+	problems := make([]error, len(files))
+	parallel.For(len(files), func(i int) {
+		locks[i], problems[i] = Load(fsys, files[i])
+	})
 	out := make(map[string]*Lock, len(files))
 	var errs errlist.List
-	for _, f := range files {
-		l, err := Load(fsys, f)
-		errs.Append(err)
+	for i, f := range files {
+		l := locks[i]
+		errs.Append(problems[i])
 		if l == nil {
 			continue
 		}
