@@ -65,6 +65,17 @@ var syntaxErrRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // there are problems.
 func Decode(file string, data []byte, out any) (Lines, error) {
 	var doc yaml.Node
+	if !hasDocumentMarker(data) {
+		// At most one document: parse the bytes directly, without the
+		// stream decoder's reader and a second pass to look for more.
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return Lines{}, errlist.List{syntaxError(file, err)}
+		}
+		if doc.Kind == 0 || (doc.Kind == yaml.DocumentNode && len(doc.Content) == 0) {
+			return Lines{}, errlist.List{{File: file, Msg: "empty document"}}
+		}
+		return DecodeNode(file, &doc, out)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -79,6 +90,23 @@ func Decode(file string, data []byte, out any) (Lines, error) {
 		return Lines{}, errlist.List{syntaxError(file, err)}
 	}
 	return DecodeNode(file, &doc, out)
+}
+
+// hasDocumentMarker reports whether a line of data starts with "---" or
+// "...", the only way a YAML stream can hold a second document. Without
+// one, data holds at most one document.
+func hasDocumentMarker(data []byte) bool {
+	for len(data) > 0 {
+		if bytes.HasPrefix(data, []byte("---")) || bytes.HasPrefix(data, []byte("...")) {
+			return true
+		}
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			return false
+		}
+		data = data[i+1:]
+	}
+	return false
 }
 
 // DecodeNode decodes an already parsed node (a document or any value node)
