@@ -72,7 +72,10 @@ func Load(fsys fs.FS, file string) (*Lock, error) {
 		return nil, errlist.List{{File: file, Msg: fmt.Sprintf("read lock file: %v", err)}}
 	}
 	l := &Lock{}
-	lines, err := yamlstrict.Decode(file, data, l)
+	lines, ok := decodeCanonical(data, l)
+	if !ok {
+		lines, err = yamlstrict.Decode(file, data, l)
+	}
 	l.File = file
 	l.Line = lines.Of("recipe")
 	if l.Line == 0 {
