@@ -95,7 +95,7 @@ const Pkgfile = "format: v1alpha2\n\nvars:\n  PREFIX: /usr\n  JOBS: \"4\"\n\nlab
 // <name>/pkg.yaml for each package (the same source with its pinned
 // digests; prepare (unpack + configure), build and install steps; build
 // dependencies as stages, runtime ones as runtime stages), plus
-// all/pkg.yaml depending on every package.
+// all/pkg.yaml depending on every package and finalizing their merge.
 func Bldr(pkgs []Package) fstest.MapFS {
 	fsys := fstest.MapFS{"Pkgfile": &fstest.MapFile{Data: []byte(Pkgfile)}}
 	for _, p := range pkgs {
@@ -106,6 +106,9 @@ func Bldr(pkgs []Package) fstest.MapFS {
 	for _, p := range pkgs {
 		fmt.Fprintf(&b, "  - stage: %s\n", p.Name)
 	}
+	// bldr's output of a package is its finalize step: without one the
+	// target would be empty and convert to no LLB at all.
+	b.WriteString("finalize:\n  - from: /\n    to: /\n")
 	fsys[AllTarget+"/pkg.yaml"] = &fstest.MapFile{Data: []byte(b.String())}
 	return fsys
 }

@@ -104,6 +104,7 @@ func TestBldrTreeMatches(t *testing.T) {
 	var all bldrPkg
 	require.NoError(t, yaml.Unmarshal(fsys[gentree.AllTarget+"/pkg.yaml"].Data, &all))
 	assert.Len(t, all.Dependencies, 100)
+	assert.NotEmpty(t, all.Finalize, "bldr converts a package without finalize to nothing")
 }
 
 func TestWriteAndPlanAll(t *testing.T) {
