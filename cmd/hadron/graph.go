@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/internal/dirfs"
 	"github.com/hadron-linux/hadron/internal/graph"
 	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/project"
@@ -71,7 +71,7 @@ func runGraph(w io.Writer, dir, target string, arch recipe.Arch, format string) 
 	if format != "dot" && format != "json" {
 		return fmt.Errorf("graph: --format %q: want dot or json", format)
 	}
-	tree, err := project.Load(os.DirFS(dir))
+	tree, err := project.Load(dirfs.New(dir))
 	if err != nil {
 		return fmt.Errorf("graph: the tree has problems (run `hadron validate`):\n%w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/hadron-linux/hadron/internal/dirfs"
 	"github.com/hadron-linux/hadron/tests/gentree"
 	digest "github.com/opencontainers/go-digest"
 )
@@ -19,7 +20,7 @@ import (
 func main() {
 	dir := flag.String("C", ".", "tree root")
 	flag.Parse()
-	def, err := gentree.PlanAll(context.Background(), os.DirFS(*dir))
+	def, err := gentree.PlanAll(context.Background(), dirfs.New(*dir))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "planllb:", err)
 		os.Exit(1)
