@@ -12,7 +12,7 @@ APT_PACKAGES := runc mmdebstrap qemu-system-x86 qemu-system-arm qemu-efi-aarch64
 	grub-pc-bin grub-common dracut-core fdisk busybox-static git ca-certificates \
 	openssl zstd kmod musl-tools gcc-aarch64-linux-gnu
 
-.PHONY: all deps tools build test test-full test-unit test-e2e test-qemu bench vet fmt-check clean
+.PHONY: all deps tools build test test-full test-unit test-e2e test-qemu bench bench-planning bldr-llb vet fmt-check clean
 
 all: tools
 
@@ -63,6 +63,27 @@ test-qemu: deps
 ## bench: benchmarks (figures go to docs/performance.md)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./buildkit-frontends/... ./bootchain/...
+
+## bench-planning: time hadron graph, validate and an LLB dry run on generated 500- and
+## 2000-package trees (out/bench) against bldr when BLDR=path or bldr is on PATH (and
+## BLDR_LLB=path or bldr-llb on PATH for bldr's LLB dry run); RUNS paired runs, median.
+## Figures go to docs/performance.md.
+RUNS ?= 7
+BLDR ?=
+BLDR_LLB ?= $(wildcard $(BIN)/bldr-llb)
+bench-planning:
+	mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/hadron ./tests/tools/planllb
+	$(GO) run ./tests/tools/benchplanning -hadron $(BIN)/hadron -planllb $(BIN)/planllb -dir out/bench -runs $(RUNS) \
+		-bldr "$(BLDR)" -bldr-llb "$(BLDR_LLB)"
+
+## bldr-llb: build bldr's LLB dry run (tests/tools/bldrllb) inside a bldr checkout,
+## e.g. make bldr-llb BLDR_SRC=/work/bldr-src (bldr v0.6.3); writes $(BIN)/bldr-llb
+bldr-llb:
+	@if [ -z "$(BLDR_SRC)" ]; then echo "make bldr-llb: set BLDR_SRC to a bldr source tree"; exit 1; fi
+	mkdir -p $(BLDR_SRC)/cmd/bldr-llb $(BIN)
+	sed '/^\/\/go:build ignore$$/d' tests/tools/bldrllb/main.go > $(BLDR_SRC)/cmd/bldr-llb/main.go
+	cd $(BLDR_SRC) && GOFLAGS=-mod=mod CGO_ENABLED=0 $(GO) build -o $(CURDIR)/$(BIN)/bldr-llb ./cmd/bldr-llb
 
 vet:
 	$(GO) vet $(PKGS)

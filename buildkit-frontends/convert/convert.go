@@ -429,9 +429,12 @@ type fetched struct {
 // sourceStates returns one state per source of r, pinned by lock.
 func (c *Converter) sourceStates(r *recipe.Recipe, lock *lockfile.Lock) ([]fetched, error) {
 	// The same check `hadron validate` and project.Load run: one place
-	// decides what a valid pin is.
-	if err := lockfile.Check(r, lock).Err(); err != nil {
-		return nil, err
+	// decides what a valid pin is. A tree from project.Load has been
+	// checked already; one built another way is checked here.
+	if !c.tree.LockChecked(r.Name) {
+		if err := lockfile.Check(r, lock).Err(); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]fetched, 0, len(r.Sources))
 	for i, s := range r.Sources {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
+	"github.com/hadron-linux/hadron/internal/dirfs"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/cmd/buildctl/build"
@@ -88,7 +89,7 @@ func Plan(r Request) (*frontend.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	tree, err := project.Load(os.DirFS(dir))
+	tree, err := project.Load(dirfs.New(dir))
 	if err != nil {
 		return nil, err
 	}

@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
 	targetpkg "github.com/hadron-linux/hadron/buildkit-frontends/target"
+	"github.com/hadron-linux/hadron/internal/dirfs"
 	"github.com/hadron-linux/hadron/internal/graph"
 	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/project"
@@ -71,7 +71,7 @@ func runGraph(w io.Writer, dir, target string, arch recipe.Arch, format string) 
 	if format != "dot" && format != "json" {
 		return fmt.Errorf("graph: --format %q: want dot or json", format)
 	}
-	tree, err := project.Load(os.DirFS(dir))
+	tree, err := project.Load(dirfs.New(dir))
 	if err != nil {
 		return fmt.Errorf("graph: the tree has problems (run `hadron validate`):\n%w", err)
 	}
@@ -132,9 +132,22 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// dotID quotes s as a Graphviz ID.
+// dotID quotes s as a Graphviz ID: backslashes and double quotes are
+// escaped. It runs for every node and edge, so it builds the result in one
+// pass instead of a strings.Replacer per call.
 func dotID(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	if !strings.ContainsAny(s, `\"`) {
+		return `"` + s + `"`
+	}
+	b := make([]byte, 0, len(s)+8)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\\' || c == '"' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(append(b, '"'))
 }
 
 func writeGraphDot(w io.Writer, g *graph.Graph, target string, img *imagedef.Image) error {

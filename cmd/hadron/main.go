@@ -9,8 +9,15 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
+
+// gcPercent is the garbage collector's target for a hadron process unless
+// GOGC says otherwise. Commands are short and their live heap is small
+// (tens of MB for a 2000-recipe tree): collecting less often saves a
+// tenth of the planning time for a few tens of MB.
+const gcPercent = 400
 
 // exitCoder is implemented by errors that want a specific process exit code
 // (e.g. `hadron bump`: nothing to do / updated / errors).
@@ -19,6 +26,9 @@ type exitCoder interface {
 }
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCmd()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/atomicfile"
+	"github.com/hadron-linux/hadron/internal/dirfs"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -88,7 +88,7 @@ func runPlan(ctx context.Context, stdout io.Writer, dir string, opts frontend.Op
 	if err != nil {
 		return err
 	}
-	tree, err := project.Load(os.DirFS(abs))
+	tree, err := project.Load(dirfs.New(abs))
 	if err != nil {
 		return err
 	}

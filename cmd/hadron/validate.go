@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hadron-linux/hadron/internal/dirfs"
 	"github.com/hadron-linux/hadron/internal/errlist"
 	"github.com/hadron-linux/hadron/internal/graph"
 	"github.com/hadron-linux/hadron/internal/project"
@@ -66,7 +67,7 @@ func validateTree(dir string) (*project.Tree, errlist.List, error) {
 		return nil, nil, fmt.Errorf("validate: %s is not a folder", dir)
 	}
 	var problems errlist.List
-	tree, err := project.Load(os.DirFS(dir))
+	tree, err := project.Load(dirfs.New(dir))
 	if tree == nil {
 		return nil, nil, fmt.Errorf("validate: %w", err)
 	}

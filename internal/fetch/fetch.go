@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/hadron-linux/hadron/internal/mirror"
-	getter "github.com/hashicorp/go-getter"
+	getter "github.com/hashicorp/go-getter/v2"
 )
 
 // Mirrors maps URL prefixes to replacement prefixes, e.g.
@@ -160,16 +160,14 @@ func (f *Fetcher) once(ctx context.Context, url, tmpDir string) (Result, int, er
 		DoNotCheckHeadFirst:   true,
 		XTerraformGetDisabled: true,
 	}
+	// Only the HTTP(S) getter and no decompressors: no detectors for
+	// other schemes, no unpacking. go-getter v2 keeps its cloud getters
+	// (S3, GCS) in modules of their own, so none of them is linked in.
 	c := &getter.Client{
-		Ctx:           ctx,
-		Src:           url,
-		Dst:           tmpName,
-		Mode:          getter.ClientModeFile,
-		Detectors:     []getter.Detector{},
+		Getters:       []getter.Getter{hg},
 		Decompressors: map[string]getter.Decompressor{},
-		Getters:       map[string]getter.Getter{"http": hg, "https": hg},
 	}
-	if err := c.Get(); err != nil {
+	if _, err := c.Get(ctx, &getter.Request{Src: url, Dst: tmpName, GetMode: getter.ModeFile}); err != nil {
 		return Result{}, rec.status(), err
 	}
 	res, err := digest(tmpName)

@@ -53,21 +53,28 @@ func order(t *project.Tree, names []string) ([]string, error) {
 	for i, n := range names {
 		members[comp[i]] = append(members[comp[i]], n) // names are sorted
 	}
-	pending := make([]int, nc)             // unresolved dependency components
-	dependents := make([]map[int]bool, nc) // component -> components waiting on it
+	pending := make([]int, nc)      // unresolved dependency components
+	dependents := make([][]int, nc) // component -> components waiting on it
+	// Component edges are counted once. Between two single recipes an
+	// edge is unique already (deps drops repeats); only components of
+	// several recipes (runtime cycles) can repeat one, so only those go
+	// through a set.
+	type pair struct{ from, to int }
+	counted := map[pair]bool{}
 	for i := range names {
 		for _, e := range adj[i] {
 			a, b := comp[i], comp[idx[e.to]]
 			if a == b {
 				continue
 			}
-			if dependents[b] == nil {
-				dependents[b] = map[int]bool{}
+			if len(members[a]) > 1 || len(members[b]) > 1 {
+				if counted[pair{a, b}] {
+					continue
+				}
+				counted[pair{a, b}] = true
 			}
-			if !dependents[b][a] {
-				dependents[b][a] = true
-				pending[a]++
-			}
+			dependents[b] = append(dependents[b], a)
+			pending[a]++
 		}
 	}
 	h := &compHeap{first: members}
@@ -80,7 +87,7 @@ func order(t *project.Tree, names []string) ([]string, error) {
 	for h.Len() > 0 {
 		c := heap.Pop(h).(int)
 		out = append(out, members[c]...)
-		for d := range dependents[c] {
+		for _, d := range dependents[c] {
 			if pending[d]--; pending[d] == 0 {
 				heap.Push(h, d)
 			}

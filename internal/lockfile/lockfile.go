@@ -5,16 +5,18 @@ package lockfile
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/hadron-linux/hadron/internal/atomicfile"
 	"github.com/hadron-linux/hadron/internal/errlist"
+	"github.com/hadron-linux/hadron/internal/parallel"
+	"github.com/hadron-linux/hadron/internal/textcheck"
 	"github.com/hadron-linux/hadron/internal/yamlstrict"
 	"gopkg.in/yaml.v3"
 )
@@ -61,12 +63,6 @@ type Pin struct {
 	Line int `yaml:"-"`
 }
 
-var (
-	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	sha512RE = regexp.MustCompile(`^[0-9a-f]{128}$`)
-	commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
-)
-
 // Load reads and strictly decodes the lock file at path in fsys, and checks
 // its own consistency (digest formats, one of url or git per pin). Problems
 // come back as an errlist.List.
@@ -76,7 +72,10 @@ func Load(fsys fs.FS, file string) (*Lock, error) {
 		return nil, errlist.List{{File: file, Msg: fmt.Sprintf("read lock file: %v", err)}}
 	}
 	l := &Lock{}
-	lines, err := yamlstrict.Decode(file, data, l)
+	lines, ok := decodeCanonical(data, l)
+	if !ok {
+		lines, err = yamlstrict.Decode(file, data, l)
+	}
 	l.File = file
 	l.Line = lines.Of("recipe")
 	if l.Line == 0 {
@@ -110,20 +109,20 @@ func (p Pin) Check(file string, line func(string) int) errlist.List {
 	case p.URL == "" && p.Git == "":
 		errs.Addf(file, line(""), "pin needs url or git")
 	case p.Git != "":
-		if !commitRE.MatchString(p.Commit) {
+		if !textcheck.LowerHex(p.Commit, 40) {
 			errs.Addf(file, line(".commit"), "pin for %s: malformed commit %q (want 40 hex digits)", p.Git, p.Commit)
 		}
 		if p.SHA256 != "" || p.SHA512 != "" || p.Size != 0 {
 			errs.Addf(file, line(""), "pin for git %s: sha256, sha512 and size apply to archives only", p.Git)
 		}
 	default:
-		if !sha256RE.MatchString(p.SHA256) {
+		if !textcheck.LowerHex(p.SHA256, 64) {
 			errs.Addf(file, line(".sha256"), "pin for %s: malformed sha256 %q (want 64 lower-case hex digits)", p.URL, p.SHA256)
 		}
 		noted := strings.TrimSpace(p.Note) != ""
 		switch {
 		case p.SHA512 == "" && noted:
-		case !sha512RE.MatchString(p.SHA512):
+		case !textcheck.LowerHex(p.SHA512, 128):
 			errs.Addf(file, line(".sha512"), "pin for %s: malformed sha512 %q (want 128 lower-case hex digits; "+
 				"leave it out only with a note saying where the sha256 comes from)", p.URL, short(p.SHA512))
 		}
@@ -150,15 +149,30 @@ func short(s string) string {
 // name without .lock, which must match the lock's recipe field). A missing
 // vendor-hashes folder gives an empty map.
 func LoadAll(fsys fs.FS) (map[string]*Lock, error) {
-	files, err := fs.Glob(fsys, Dir+"/*"+Ext)
+	entries, err := fs.ReadDir(fsys, Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]*Lock{}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list lock files: %w", err)
 	}
+	var files []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), Ext) {
+			files = append(files, Dir+"/"+e.Name())
+		}
+	}
+	// Decode in parallel; locks[i] and problems[i] belong to files[i].
+	locks := make([]*Lock, len(files))
+	problems := make([]error, len(files))
+	parallel.For(len(files), func(i int) {
+		locks[i], problems[i] = Load(fsys, files[i])
+	})
 	out := make(map[string]*Lock, len(files))
 	var errs errlist.List
-	for _, f := range files {
-		l, err := Load(fsys, f)
-		errs.Append(err)
+	for i, f := range files {
+		l := locks[i]
+		errs.Append(problems[i])
 		if l == nil {
 			continue
 		}

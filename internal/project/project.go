@@ -29,7 +29,16 @@ type Tree struct {
 	// FS is the tree's file system, for readers of files the tree does
 	// not decode itself (kernel board fragments).
 	FS fs.FS
+
+	// locksOK holds the recipes whose lock Load compared with the recipe
+	// (lockfile.Check) without a problem.
+	locksOK map[string]bool
 }
+
+// LockChecked reports whether Load already compared recipe name with its
+// lock file and found no problem, so that a converter need not compare
+// them again. It is false for trees not made by Load.
+func (t *Tree) LockChecked(name string) bool { return t.locksOK[name] }
 
 // Load reads the tree rooted at fsys. Every problem, in single files and
 // across files, is returned as one sorted errlist.List; the Tree is returned
@@ -40,6 +49,7 @@ func Load(fsys fs.FS) (*Tree, error) {
 		Locks:   map[string]*lockfile.Lock{},
 		Images:  map[string]*imagedef.Image{},
 		FS:      fsys,
+		locksOK: map[string]bool{},
 	}
 	var errs errlist.List
 	recipes, err := recipe.LoadAll(fsys)
@@ -140,7 +150,11 @@ func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 		if (l != nil && broken[l.File]) || r.Version == "" {
 			continue
 		}
-		errs = append(errs, lockfile.Check(r, l)...)
+		problems := lockfile.Check(r, l)
+		if len(problems) == 0 {
+			t.locksOK[n] = true
+		}
+		errs = append(errs, problems...)
 	}
 	lockNames := make([]string, 0, len(t.Locks))
 	for n := range t.Locks {

@@ -1,6 +1,7 @@
 package recipe
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -8,14 +9,16 @@ import (
 	"strings"
 
 	"github.com/hadron-linux/hadron/internal/errlist"
+	"github.com/hadron-linux/hadron/internal/parallel"
 	"github.com/hadron-linux/hadron/internal/yamlstrict"
 )
 
 // FileName is the name of a recipe file inside its folder.
 const FileName = "recipe.yaml"
 
-// Recipe locations relative to the tree root.
-var searchGlobs = []string{"recipes/*/" + FileName, "toolchain/*/" + FileName}
+// Folders whose subfolders hold one recipe each, relative to the tree
+// root. A subfolder of the first without a recipe file is a problem.
+var recipeDirs = []string{"recipes", "toolchain"}
 
 // KernelFile is the kernel recipe's path relative to the tree root.
 const KernelFile = "kernel/" + FileName
@@ -40,6 +43,11 @@ func LoadFile(fsys fs.FS, file string) (*Recipe, error) {
 	if err != nil {
 		return nil, errlist.List{{File: file, Msg: fmt.Sprintf("read recipe: %v", unwrapPath(err))}}
 	}
+	return decode(fsys, file, data)
+}
+
+// decode strictly decodes and validates data, the content of file.
+func decode(fsys fs.FS, file string, data []byte) (*Recipe, error) {
 	r := &Recipe{}
 	lines, err := yamlstrict.Decode(file, data, r)
 	var errs errlist.List
@@ -80,26 +88,67 @@ func unwrapPath(err error) error {
 // without a recipe file and two recipes with the same name are problems too.
 // It returns the recipes sorted by name (including those with problems, as
 // far as they could be read) and every problem as one errlist.List.
+//
+// Each folder is listed once and each recipe file read once; the files are
+// decoded and validated in parallel, and the result does not depend on
+// the order in which that happens.
 func LoadAll(fsys fs.FS) ([]*Recipe, error) {
-	var errs errlist.List
-	var files []string
-	for _, g := range searchGlobs {
-		m, err := fs.Glob(fsys, g)
+	type candidate struct {
+		file string
+		// orphan: a missing file is a problem (a folder under recipes/).
+		orphan bool
+	}
+	var cands []candidate
+	for i, dir := range recipeDirs {
+		entries, err := fs.ReadDir(fsys, dir)
 		if err != nil {
-			return nil, fmt.Errorf("list recipes %s: %w", g, err)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return nil, fmt.Errorf("list recipes in %s: %w", dir, err)
 		}
-		files = append(files, m...)
+		for _, e := range entries {
+			// A symbolic link may point at a folder; reading through it
+			// tells.
+			if !e.IsDir() && e.Type()&fs.ModeSymlink == 0 {
+				continue
+			}
+			orphan := i == 0 && e.IsDir() && !strings.HasPrefix(e.Name(), ".")
+			cands = append(cands, candidate{file: dir + "/" + e.Name() + "/" + FileName, orphan: orphan})
+		}
 	}
-	if _, err := fs.Stat(fsys, KernelFile); err == nil {
-		files = append(files, KernelFile)
-	}
-	errs = append(errs, orphanFolders(fsys)...)
+	cands = append(cands, candidate{file: KernelFile})
 
+	type result struct {
+		r   *Recipe
+		err error
+	}
+	results := make([]result, len(cands))
+	parallel.For(len(cands), func(i int) {
+		c := cands[i]
+		data, err := fs.ReadFile(fsys, c.file)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if c.orphan {
+				results[i].err = errlist.List{{File: path.Dir(c.file), Msg: "folder has no " + FileName}}
+			}
+			return
+		case err != nil:
+			if st, serr := fs.Stat(fsys, path.Dir(c.file)); serr != nil || !st.IsDir() {
+				return // a link to a file or a dangling link, not a recipe folder
+			}
+			results[i].err = errlist.List{{File: c.file, Msg: fmt.Sprintf("read recipe: %v", unwrapPath(err))}}
+			return
+		}
+		results[i].r, results[i].err = decode(fsys, c.file, data)
+	})
+
+	var errs errlist.List
 	var all []*Recipe
 	byName := map[string]*Recipe{}
-	for _, f := range files {
-		r, err := LoadFile(fsys, f)
-		errs.Append(err)
+	for _, res := range results {
+		errs.Append(res.err)
+		r := res.r
 		if r == nil {
 			continue
 		}
@@ -121,24 +170,4 @@ func LoadAll(fsys fs.FS) ([]*Recipe, error) {
 		return all[i].File < all[j].File
 	})
 	return all, errs.Sorted().Err()
-}
-
-// orphanFolders reports folders under recipes/ that hold no recipe file
-// (usually a misnamed recipe.yml or a typo in the folder layout).
-func orphanFolders(fsys fs.FS) errlist.List {
-	var errs errlist.List
-	entries, err := fs.ReadDir(fsys, "recipes")
-	if err != nil {
-		return nil // no recipes/ folder: nothing to check
-	}
-	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		dir := "recipes/" + e.Name()
-		if _, err := fs.Stat(fsys, dir+"/"+FileName); err != nil {
-			errs.Addf(dir, 0, "folder has no %s", FileName)
-		}
-	}
-	return errs
 }

@@ -1,6 +1,7 @@
 package recipe
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -232,4 +233,32 @@ func TestLoadAllProblems(t *testing.T) {
 		`recipes/gcc/recipe.yaml:1: duplicate recipe name "gcc": also defined at toolchain/gcc/recipe.yaml:1`+"\n"+
 		"recipes/zlib: folder has no recipe.yaml\n"+
 		`toolchain/gcc/recipe.yaml:1: duplicate recipe name "gcc": also defined at recipes/gcc/recipe.yaml:1`, err.Error())
+}
+
+// TestLoadAllDeterministic: recipes are decoded in parallel, yet the
+// recipes and the problems come back in the same order every time.
+func TestLoadAllDeterministic(t *testing.T) {
+	fsys := fstest.MapFS{}
+	for i := range 64 {
+		name := fmt.Sprintf("r%02d", i)
+		body := fmt.Sprintf("name: %s\nversion: \"1.0\"\nlicense: MIT\nsources:\n  - url: https://example.org/%s.tar.gz\nbuild:\n  style: make\n", name, name)
+		if i%5 == 0 {
+			body += "colour: blue\n" // an unknown key: one problem per such recipe
+		}
+		fsys["recipes/"+name+"/recipe.yaml"] = &fstest.MapFile{Data: []byte(body)}
+	}
+	fsys["recipes/empty/.keep"] = &fstest.MapFile{}
+	first, firstErr := LoadAll(fsys)
+	require.Error(t, firstErr)
+	require.Len(t, first, 64)
+	assert.Contains(t, firstErr.Error(), "recipes/empty: folder has no recipe.yaml")
+	for range 20 {
+		again, err := LoadAll(fsys)
+		require.Error(t, err)
+		assert.Equal(t, firstErr.Error(), err.Error())
+		require.Len(t, again, len(first))
+		for i := range again {
+			assert.Equal(t, first[i].File, again[i].File)
+		}
+	}
 }

@@ -11,17 +11,30 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/hadron-linux/hadron/internal/errlist"
+	"github.com/hadron-linux/hadron/internal/textcheck"
 	"github.com/hadron-linux/hadron/internal/yamlstrict"
 )
 
-var (
-	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9+._-]*$`)
-	versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+~-]*$`)
-	commitRE  = regexp.MustCompile(`^[0-9a-f]{40}$`)
-	envRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	repoRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
-	licenseRE = regexp.MustCompile(`^(LicenseRef-)?[A-Za-z0-9][A-Za-z0-9.+-]*$`)
-)
+// Hand-written checks (internal/textcheck) for what every recipe has:
+// they run once per recipe and field, and a regexp costs more than the
+// rest of the validation.
+
+// validVersion: a letter or digit, then letters, digits and . _ + ~ -.
+func validVersion(s string) bool { return textcheck.Word(s, false, "._+~-") }
+
+// validCommit: a full git commit, 40 lower-case hex digits.
+func validCommit(s string) bool { return textcheck.LowerHex(s, 40) }
+
+// validRepo: "owner/name", each made of letters, digits and _ . -.
+func validRepo(s string) bool {
+	owner, name, ok := strings.Cut(s, "/")
+	return ok && textcheck.Charset(owner, "_.-") && textcheck.Charset(name, "_.-")
+}
+
+// validLicenseID: an SPDX identifier, optionally LicenseRef-.
+func validLicenseID(s string) bool {
+	return textcheck.Word(strings.TrimPrefix(s, "LicenseRef-"), false, ".+-")
+}
 
 // UpstreamKinds lists every valid upstream kind.
 var UpstreamKinds = []UpstreamKind{UpstreamGitHubReleases, UpstreamGitHubTags, UpstreamGitTags, UpstreamHTTPIndex}
@@ -31,7 +44,7 @@ var Schemes = []string{"semver", "openssh", "date", "kernel"}
 
 // ValidName reports whether s is a valid recipe name: lower case letters,
 // digits and + . _ -, starting with a letter or digit.
-func ValidName(s string) bool { return nameRE.MatchString(s) }
+func ValidName(s string) bool { return textcheck.Word(s, true, "+._-") }
 
 // validator accumulates problems for one recipe with its lines.
 type validator struct {
@@ -73,7 +86,7 @@ func (v *validator) identity() {
 	switch {
 	case r.Version == "":
 		v.at("version", "version is required")
-	case !versionRE.MatchString(r.Version):
+	case !validVersion(r.Version):
 		v.at("version", "invalid version %q: use letters, digits and . _ + ~ -", r.Version)
 	}
 	if strings.TrimSpace(r.License) == "" {
@@ -110,7 +123,7 @@ func checkLicense(expr string) string {
 		if !op {
 			return fmt.Sprintf("license %q: join licenses with AND, OR or WITH", expr)
 		}
-		if !licenseRE.MatchString(f) {
+		if !validLicenseID(f) {
 			return fmt.Sprintf("license %q: %q is not an SPDX identifier", expr, f)
 		}
 		op = false
@@ -167,7 +180,7 @@ func (v *validator) sources() {
 			switch {
 			case s.Commit == "":
 				v.at(key, "git source %d needs a commit (40 hex digits)", i+1)
-			case !commitRE.MatchString(s.Commit):
+			case !validCommit(s.Commit):
 				v.at(key+".commit", "commit %q is not a full 40-digit lower-case hex SHA-1", s.Commit)
 			}
 		}
@@ -312,7 +325,7 @@ func (v *validator) build() {
 		v.at("build.style", "build style custom runs only the recipe's own phases: build.install is required")
 	}
 	for k := range b.Env {
-		if !envRE.MatchString(k) {
+		if !textcheck.Identifier(k) {
 			v.at("build.env."+k, "build.env: %q is not a valid environment variable name", k)
 		}
 	}
@@ -345,7 +358,7 @@ func (v *validator) upstream() {
 	case !slices.Contains(UpstreamKinds, u.Kind):
 		v.at("upstream.kind", "%s", unknownChoice("unknown upstream kind", string(u.Kind), kinds))
 	case u.Kind == UpstreamGitHubReleases || u.Kind == UpstreamGitHubTags:
-		if !repoRE.MatchString(u.Repo) {
+		if !validRepo(u.Repo) {
 			v.at("upstream.repo", "upstream kind %s needs repo: \"owner/name\" (got %q)", u.Kind, u.Repo)
 		}
 	default:

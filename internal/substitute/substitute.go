@@ -16,13 +16,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/hadron-linux/hadron/internal/errlist"
 	"github.com/hadron-linux/hadron/internal/lockfile"
 	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/textcheck"
 	"github.com/hadron-linux/hadron/internal/yamlstrict"
 )
 
@@ -74,8 +74,6 @@ type Patch struct {
 	// Why says what the patch is for.
 	Why string `yaml:"why"`
 }
-
-var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // LineOf returns the line of the key at path ("files[1].sha256"), or of its
 // nearest ancestor, falling back to the declaration's own line.
@@ -188,7 +186,7 @@ func (s *Substitute) validate() errlist.List {
 		if msg := recipe.CheckRelPath(p.Path); msg != "" {
 			at(key+".path", "patch path %s", msg)
 		}
-		if !sha256RE.MatchString(p.SHA256) {
+		if !textcheck.LowerHex(p.SHA256, 64) {
 			at(key+".sha256", "patch %s: malformed sha256 %q (want 64 lower-case hex digits)", p.Path, p.SHA256)
 		}
 	}

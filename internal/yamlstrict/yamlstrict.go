@@ -65,6 +65,17 @@ var syntaxErrRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // there are problems.
 func Decode(file string, data []byte, out any) (Lines, error) {
 	var doc yaml.Node
+	if !hasDocumentMarker(data) {
+		// At most one document: parse the bytes directly, without the
+		// stream decoder's reader and a second pass to look for more.
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return Lines{}, errlist.List{syntaxError(file, err)}
+		}
+		if doc.Kind == 0 || (doc.Kind == yaml.DocumentNode && len(doc.Content) == 0) {
+			return Lines{}, errlist.List{{File: file, Msg: "empty document"}}
+		}
+		return DecodeNode(file, &doc, out)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -79,6 +90,23 @@ func Decode(file string, data []byte, out any) (Lines, error) {
 		return Lines{}, errlist.List{syntaxError(file, err)}
 	}
 	return DecodeNode(file, &doc, out)
+}
+
+// hasDocumentMarker reports whether a line of data starts with "---" or
+// "...", the only way a YAML stream can hold a second document. Without
+// one, data holds at most one document.
+func hasDocumentMarker(data []byte) bool {
+	for len(data) > 0 {
+		if bytes.HasPrefix(data, []byte("---")) || bytes.HasPrefix(data, []byte("...")) {
+			return true
+		}
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			return false
+		}
+		data = data[i+1:]
+	}
+	return false
 }
 
 // DecodeNode decodes an already parsed node (a document or any value node)
@@ -174,7 +202,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, keyLine int
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i), item.Line)
+			d.decode(item, s.Index(i), path+"["+strconv.Itoa(i)+"]", item.Line)
 		}
 		v.Set(s)
 	case reflect.Map:
@@ -247,14 +275,17 @@ type field struct {
 type fieldTable struct {
 	fields map[string]field
 	names  []string
+	// line is the index of the Line field (int, `yaml:"-"`), or nil.
+	line []int
 }
 
 var fieldCache sync.Map // reflect.Type -> fieldTable
 
-// structFields maps yaml key names to fields and returns the sorted names.
-func structFields(t reflect.Type) (map[string]field, []string) {
+// structFields maps yaml key names to fields, with the sorted names and
+// the Line field, for struct type t.
+func structFields(t reflect.Type) fieldTable {
 	if ft, ok := fieldCache.Load(t); ok {
-		return ft.(fieldTable).fields, ft.(fieldTable).names
+		return ft.(fieldTable)
 	}
 	fields := map[string]field{}
 	var names []string
@@ -275,8 +306,12 @@ func structFields(t reflect.Type) (map[string]field, []string) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	fieldCache.Store(t, fieldTable{fields: fields, names: names})
-	return fields, names
+	ft := fieldTable{fields: fields, names: names}
+	if sf, ok := t.FieldByName("Line"); ok && sf.Type.Kind() == reflect.Int && sf.Tag.Get("yaml") == "-" {
+		ft.line = sf.Index
+	}
+	fieldCache.Store(t, ft)
+	return ft
 }
 
 // isMapping reports whether n is a mapping, and reports a problem when it
@@ -293,7 +328,12 @@ func (d *decoder) isMapping(n *yaml.Node, path string) bool {
 // that are not plain strings, that repeat an earlier key or, unless
 // mergeKeys, that are the merge key "<<" are reported and skipped.
 func (d *decoder) eachKey(n *yaml.Node, path string, mergeKeys bool, fn func(k, val *yaml.Node)) {
-	seen := map[string]int{}
+	// Small mappings (nearly all of them) look for a repeated key among
+	// the earlier keys; a map pays off only for large ones.
+	var seen map[string]int
+	if len(n.Content) > 32 {
+		seen = make(map[string]int, len(n.Content)/2)
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
@@ -304,24 +344,44 @@ func (d *decoder) eachKey(n *yaml.Node, path string, mergeKeys bool, fn func(k, 
 			d.errorf(k.Line, path, "merge keys (<<) are not supported; write the keys out")
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
+		if first, dup := d.earlier(n, i, mergeKeys, seen); dup {
 			d.errorf(k.Line, path, "duplicate key `%s` (first set on line %d)", k.Value, first)
 			continue
 		}
-		seen[k.Value] = k.Line
+		if seen != nil {
+			seen[k.Value] = k.Line
+		}
 		fn(k, val)
 	}
+}
+
+// earlier returns the line of the first key before position i of mapping
+// n with the same value as the key at i (seen holds them for large
+// mappings). Keys reported as problems before (not plain strings, merge
+// keys where they are not allowed) do not count.
+func (d *decoder) earlier(n *yaml.Node, i int, mergeKeys bool, seen map[string]int) (int, bool) {
+	k := n.Content[i]
+	if seen != nil {
+		line, ok := seen[k.Value]
+		return line, ok
+	}
+	for j := 0; j < i; j += 2 {
+		if e := n.Content[j]; e.Kind == yaml.ScalarNode && e.Value == k.Value && (mergeKeys || e.Value != "<<") {
+			return e.Line, true
+		}
+	}
+	return 0, false
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string, keyLine int) {
 	if !d.isMapping(n, path) {
 		return
 	}
-	t := v.Type()
-	if sf, ok := t.FieldByName("Line"); ok && sf.Type.Kind() == reflect.Int && sf.Tag.Get("yaml") == "-" {
-		v.FieldByIndex(sf.Index).SetInt(int64(keyLine))
+	ft := structFields(v.Type())
+	if ft.line != nil {
+		v.FieldByIndex(ft.line).SetInt(int64(keyLine))
 	}
-	fields, names := structFields(t)
+	fields, names := ft.fields, ft.names
 	d.eachKey(n, path, false, func(k, val *yaml.Node) {
 		f, ok := fields[k.Value]
 		if !ok {

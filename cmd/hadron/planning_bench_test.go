@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/tests/gentree"
+)
+
+// generated writes the generated tree of n packages to a temporary
+// folder for the command benchmarks.
+func generated(b *testing.B, n int) string {
+	b.Helper()
+	dir := b.TempDir()
+	if err := gentree.Write(dir, gentree.Hadron(gentree.Generate(n, 1))); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// BenchmarkGraphCommand is `hadron graph` (every recipe, dot output) on
+// generated trees, without process start-up.
+func BenchmarkGraphCommand(b *testing.B) {
+	for _, n := range []int{500, 2000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			dir := generated(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := runGraph(io.Discard, dir, "", recipe.ArchAMD64, "dot"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkValidateCommand is `hadron validate` on generated trees,
+// without process start-up.
+func BenchmarkValidateCommand(b *testing.B) {
+	for _, n := range []int{500, 2000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			dir := generated(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := runValidate(io.Discard, io.Discard, dir); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
