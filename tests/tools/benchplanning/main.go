@@ -176,12 +176,13 @@ func run(o options, w io.Writer) error {
 	return nil
 }
 
-// hadronPlan is the LLB dry run: `hadron plan --all` when the binary has
-// it, else the planllb program.
+// hadronPlan is the LLB dry run of the tree's all target (one definition
+// holding every package, as bldr's side plans it): `hadron plan all` when
+// the binary has the plan command, else the planllb program. (`plan --all`
+// would marshal one definition per recipe, a different job.)
 func hadronPlan(hadron, planllb string) tool {
-	out, err := exec.Command(hadron, "plan", "--help").CombinedOutput()
-	if err == nil && bytes.Contains(out, []byte("--all")) {
-		return func(t string) []string { return []string{hadron, "-C", t, "plan", "--all"} }
+	if err := exec.Command(hadron, "plan", "--help").Run(); err == nil {
+		return func(t string) []string { return []string{hadron, "-C", t, "plan", gentree.AllTarget} }
 	}
 	return func(t string) []string { return []string{planllb, "-C", t} }
 }
