@@ -13,6 +13,16 @@ import (
 	"github.com/hadron-linux/hadron/internal/engine"
 )
 
+// engineFlagKeys maps the `engine:` settings of hadron.yaml to the flags
+// of `hadron engine`.
+var engineFlagKeys = map[string]string{
+	"engine.root":                "root",
+	"engine.binary":              "binary",
+	"engine.insecure-registries": "insecure-registry",
+	"engine.gc-keep-storage":     "gc-keep-storage",
+	"engine.debug":               "debug",
+}
+
 // newEngineCmd is `hadron engine start|stop|status`: the local buildkitd
 // that hadron uses when no --addr (or BUILDKIT_HOST) is given.
 func newEngineCmd(v *viper.Viper) *cobra.Command {
@@ -30,13 +40,7 @@ Builds start it on demand; these commands manage it by hand.`,
 	fs.StringSlice("insecure-registry", nil, "registry host:port reached over plain HTTP (repeatable)")
 	fs.String("gc-keep-storage", engine.DefaultGCKeepStorage, "build cache kept by the garbage collector (e.g. 20GB, 10%)")
 	fs.Bool("debug", false, "buildkitd debug logging")
-	for key, flag := range map[string]string{
-		"engine.root":                "root",
-		"engine.binary":              "binary",
-		"engine.insecure-registries": "insecure-registry",
-		"engine.gc-keep-storage":     "gc-keep-storage",
-		"engine.debug":               "debug",
-	} {
+	for key, flag := range engineFlagKeys {
 		_ = v.BindPFlag(key, fs.Lookup(flag))
 	}
 

@@ -17,8 +17,8 @@ import (
 // defaultStub is where Debian's systemd-boot-efi package puts systemd-stub.
 const defaultStub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 
-func newUKICmd(_ *viper.Viper) *cobra.Command {
-	return groupCmd("uki", "Build and inspect Unified Kernel Images", newUKIBuildCmd(), newUKIInspectCmd())
+func newUKICmd(v *viper.Viper) *cobra.Command {
+	return groupCmd("uki", "Build and inspect Unified Kernel Images", newUKIBuildCmd(v), newUKIInspectCmd(v))
 }
 
 // errNoOSReleaseFlag is `uki build` without --os-release. ukify falls
@@ -30,7 +30,7 @@ func newUKICmd(_ *viper.Viper) *cobra.Command {
 var errNoOSReleaseFlag = fmt.Errorf("--os-release is required: systemd-boot and bootctl only treat a PE file with an .osrel section as a UKI; " +
 	"pass the image's os-release, e.g. ROOTFS/usr/lib/os-release from `hadron build IMAGE -o type=local,dest=ROOTFS`")
 
-func newUKIBuildCmd() *cobra.Command {
+func newUKIBuildCmd(v *viper.Viper) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "build -o OUT --kernel VMLINUZ [--initrd FILE]...",
 		Short: "Assemble a UKI from systemd-stub, kernel, initrds, command line and os-release",
@@ -42,8 +42,7 @@ Authenticode-signed for Secure Boot. Key paths may be BuildKit secret mounts
 (/run/secrets/...); key material never appears in output or errors.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fl := cmd.Flags()
-			str := stringFlags(fl)
+			str := v.GetString
 			read := func(flag string) ([]byte, error) {
 				p := str(flag)
 				if p == "" {
@@ -63,7 +62,7 @@ Authenticode-signed for Secure Boot. Key paths may be BuildKit secret mounts
 			if cfg.Kernel, err = read("kernel"); err != nil {
 				return err
 			}
-			initrds, _ := fl.GetStringArray("initrd")
+			initrds := v.GetStringSlice("initrd")
 			for _, p := range initrds {
 				b, err := os.ReadFile(p)
 				if err != nil {
@@ -100,8 +99,8 @@ Authenticode-signed for Secure Boot. Key paths may be BuildKit secret mounts
 					return err
 				}
 			}
-			if fl.Changed("phase") {
-				cfg.Phases, _ = fl.GetStringArray("phase")
+			if v.IsSet("phase") {
+				cfg.Phases = v.GetStringSlice("phase")
 			}
 			var signer *secureboot.KeyPair
 			if k, crt := str("sign-key"), str("sign-cert"); k != "" || crt != "" {
@@ -156,7 +155,7 @@ Authenticode-signed for Secure Boot. Key paths may be BuildKit secret mounts
 	return c
 }
 
-func newUKIInspectCmd() *cobra.Command {
+func newUKIInspectCmd(v *viper.Viper) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "inspect UKI",
 		Short: "List a UKI's sections with sizes and SHA-256, and predict its PCR 11 values",
@@ -170,7 +169,7 @@ func newUKIInspectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+			if asJSON := v.GetBool("json"); asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(info)

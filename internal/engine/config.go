@@ -145,7 +145,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.GCKeepStorage == "" {
 		cfg.GCKeepStorage = DefaultGCKeepStorage
 	}
-	if err := checkDiskSpace(cfg.GCKeepStorage); err != nil {
+	if err := CheckDiskSpace(cfg.GCKeepStorage); err != nil {
 		return cfg, fmt.Errorf("engine gc keep-storage %q: %w", cfg.GCKeepStorage, err)
 	}
 	if cfg.Snapshotter == "" {
@@ -163,7 +163,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		if r == "" {
 			continue
 		}
-		if err := checkRegistryHost(r); err != nil {
+		if err := CheckRegistryHost(r); err != nil {
 			return cfg, err
 		}
 		regs = append(regs, r)
@@ -176,9 +176,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
-// checkRegistryHost accepts "host" or "host:port" and nothing that could
+// CheckRegistryHost accepts "host" or "host:port" and nothing that could
 // break out of a TOML table name.
-func checkRegistryHost(r string) error {
+func CheckRegistryHost(r string) error {
 	if strings.ContainsAny(r, "/\"\\ \t\n[]") {
 		return fmt.Errorf("insecure registry %q: want host or host:port, without scheme or path", r)
 	}
@@ -193,9 +193,9 @@ func checkRegistryHost(r string) error {
 	return nil
 }
 
-// checkDiskSpace accepts what buildkitd accepts for disk sizes: a
+// CheckDiskSpace accepts what buildkitd accepts for disk sizes: a
 // percentage ("10%") or a size with an optional unit ("512MB", "20GB").
-func checkDiskSpace(s string) error {
+func CheckDiskSpace(s string) error {
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 100 {
 			return fmt.Errorf("want a percentage between 1%% and 100%%")
