@@ -91,7 +91,7 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 	}
 	defer c.Close()
 	if _, err := solve.Build(ctx, c, req); err != nil {
-		return fmt.Errorf("build %s: %w", target, err)
+		return fmt.Errorf("build %s: %w", target, explainEngineLoss(v, err))
 	}
 	for _, o := range req.Outputs {
 		fmt.Fprintf(cmd.OutOrStdout(), "exported %s\n", o)

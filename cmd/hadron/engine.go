@@ -112,6 +112,12 @@ func connectEngine(ctx context.Context, v *viper.Viper, log io.Writer) (*client.
 	return engine.ConnectConfig(ctx, v.GetString("addr"), engineConfig(v, log))
 }
 
+// explainEngineLoss turns a build error that says the connection to
+// BuildKit broke into one that says what happened (see engine.ExplainLost).
+func explainEngineLoss(v *viper.Viper, err error) error {
+	return engine.ExplainLost(err, v.GetString("addr"), engineConfig(v, io.Discard))
+}
+
 // printEngineStatus writes the engine's status to w.
 func printEngineStatus(ctx context.Context, w io.Writer, e *engine.Engine) error {
 	st, err := e.Status(ctx)

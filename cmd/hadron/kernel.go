@@ -101,7 +101,7 @@ func runKernelConfig(cmd *cobra.Command, v *viper.Viper, boardName string, diff 
 	}
 	defer c.Close()
 	if _, err := solve.Build(cmd.Context(), c, req); err != nil {
-		return fmt.Errorf("kernel config %s: %w", b.Name, err)
+		return fmt.Errorf("kernel config %s: %w", b.Name, explainEngineLoss(v, err))
 	}
 	final, err := os.ReadFile(filepath.Join(out, convert.ConfigFile))
 	if err != nil {
