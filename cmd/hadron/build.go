@@ -43,7 +43,7 @@ binary inside BuildKit (--tools-dir) and need the signing keys as secrets:
 	f.String("progress", "auto", "progress output: auto, plain, tty, rawjson or quiet")
 	f.String("stage0", "", "stage-0 build environment image (default: a pinned public image)")
 	f.Int64("source-date-epoch", 0, "SOURCE_DATE_EPOCH for every step and file time")
-	f.String("addr", "", "BuildKit address (default: $BUILDKIT_HOST, else the managed local engine)")
+	addAddrFlags(f)
 	f.Bool("no-cache", false, "re-run every build step")
 	f.Bool("check", false, "run each recipe's check phase")
 	f.StringSlice("substitutes", nil, "declared substitutes (vendor-hashes/substitutes) to use for unreachable upstream sources")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/moby/buildkit/client"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/hadron-linux/hadron/internal/engine"
@@ -99,6 +100,12 @@ func engineConfig(v *viper.Viper, log io.Writer) engine.Config {
 		InsecureRegistries: v.GetStringSlice("engine.insecure-registries"),
 		GCKeepStorage:      v.GetString("engine.gc-keep-storage"),
 		Debug:              v.GetBool("engine.debug"),
+		RemoteTLS: engine.TLS{
+			CACert:     v.GetString("tls-ca-cert"),
+			Cert:       v.GetString("tls-cert"),
+			Key:        v.GetString("tls-key"),
+			ServerName: v.GetString("tls-server-name"),
+		},
 		Log: func(format string, args ...any) {
 			fmt.Fprintf(log, "hadron: engine: "+format+"\n", args...)
 		},
@@ -110,6 +117,16 @@ func engineConfig(v *viper.Viper, log io.Writer) engine.Config {
 // engine, started if needed. Build commands use it.
 func connectEngine(ctx context.Context, v *viper.Viper, log io.Writer) (*client.Client, error) {
 	return engine.ConnectConfig(ctx, v.GetString("addr"), engineConfig(v, log))
+}
+
+// addAddrFlags adds --addr and the TLS flags for a remote BuildKit to the
+// flags of a command that builds.
+func addAddrFlags(f *pflag.FlagSet) {
+	f.String("addr", "", "BuildKit address (default: $BUILDKIT_HOST, else the managed local engine)")
+	f.String("tls-ca-cert", "", "CA certificate (PEM) that verifies a remote BuildKit at --addr tcp://…")
+	f.String("tls-cert", "", "client certificate (PEM) for a remote BuildKit that requires one")
+	f.String("tls-key", "", "client key (PEM) of --tls-cert")
+	f.String("tls-server-name", "", "server name expected in the remote BuildKit's certificate (default: the --addr host)")
 }
 
 // explainEngineLoss turns a build error that says the connection to

@@ -45,7 +45,7 @@ made of it.`,
 		f.String("progress", "quiet", "progress output: auto, plain, tty, rawjson or quiet")
 		f.String("stage0", "", "stage-0 build environment image (default: a pinned public image)")
 		f.Int64("source-date-epoch", 0, "SOURCE_DATE_EPOCH for every step and file time")
-		f.String("addr", "", "BuildKit address (default: $BUILDKIT_HOST, else the managed local engine)")
+		addAddrFlags(f)
 		f.StringSlice("substitutes", nil, "declared substitutes (vendor-hashes/substitutes) to use for unreachable upstream sources")
 	}
 	cmd.AddCommand(config, diff)

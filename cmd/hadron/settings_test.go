@@ -36,6 +36,10 @@ func duration(v *viper.Viper, k string) any { return v.GetDuration(k) }
 // settingsTable holds every hadron.yaml key that is also a flag.
 var settingsTable = []setting{
 	{"addr", "unix:///file.sock", "unix:///env.sock", "unix:///flag.sock", str, "unix:///file.sock", "unix:///env.sock", "unix:///flag.sock"},
+	{"tls-ca-cert", "/file/ca.pem", "/env/ca.pem", "/flag/ca.pem", str, "/file/ca.pem", "/env/ca.pem", "/flag/ca.pem"},
+	{"tls-cert", "/file/cert.pem", "/env/cert.pem", "/flag/cert.pem", str, "/file/cert.pem", "/env/cert.pem", "/flag/cert.pem"},
+	{"tls-key", "/file/key.pem", "/env/key.pem", "/flag/key.pem", str, "/file/key.pem", "/env/key.pem", "/flag/key.pem"},
+	{"tls-server-name", "file.example", "env.example", "flag.example", str, "file.example", "env.example", "flag.example"},
 	{"stage0", "file.example/stage0:1", "env.example/stage0:1", "flag.example/stage0:1", str, "file.example/stage0:1", "env.example/stage0:1", "flag.example/stage0:1"},
 	{"platform", "[linux/arm64]", "linux/amd64", "linux/riscv64", strs, []string{"linux/arm64"}, []string{"linux/amd64"}, []string{"linux/riscv64"}},
 	{"source-date-epoch", "1", "2", "3", integer, int64(1), int64(2), int64(3)},
@@ -63,8 +67,18 @@ var settingsTable = []setting{
 	{"engine.debug", "true", "false", "true", boolean, true, false, true},
 }
 
+// companions are keys the file must set with key for it to be valid.
+var companions = map[string]string{
+	"tls-cert": "tls-key: /file/companion.pem\n",
+	"tls-key":  "tls-cert: /file/companion.pem\n",
+}
+
 // fileYAML renders key: value as hadron.yaml, nesting engine.* keys.
 func fileYAML(key, value string) string {
+	return companions[key] + fileYAML1(key, value)
+}
+
+func fileYAML1(key, value string) string {
 	if k, ok := strings.CutPrefix(key, "engine."); ok {
 		return "engine:\n  " + k + ": " + value + "\n"
 	}

@@ -35,6 +35,13 @@ const FileName = "hadron.yaml"
 type File struct {
 	// Addr is the BuildKit address (tcp://, unix://, docker-container://…).
 	Addr string `yaml:"addr"`
+	// TLSCACert, TLSCert, TLSKey and TLSServerName set up TLS for a
+	// remote BuildKit at Addr (tcp://): CA certificate, client
+	// certificate and key (PEM files), expected server name.
+	TLSCACert     string `yaml:"tls-ca-cert"`
+	TLSCert       string `yaml:"tls-cert"`
+	TLSKey        string `yaml:"tls-key"`
+	TLSServerName string `yaml:"tls-server-name"`
 	// Stage0 is the stage-0 image reference.
 	Stage0 string `yaml:"stage0"`
 	// Platform lists the target platforms ("linux/amd64").
@@ -194,6 +201,12 @@ func (f *File) check(c *checker, dir string) {
 	if f.GitHubAPI != "" {
 		c.checkHTTP("github-api", "URL", f.GitHubAPI)
 	}
+	f.TLSCACert = c.path("tls-ca-cert", f.TLSCACert, dir)
+	f.TLSCert = c.path("tls-cert", f.TLSCert, dir)
+	f.TLSKey = c.path("tls-key", f.TLSKey, dir)
+	if (f.TLSCert == "") != (f.TLSKey == "") {
+		c.addf("tls-cert", "tls-cert and tls-key go together")
+	}
 	f.ToolsDir = c.path("tools-dir", f.ToolsDir, dir)
 	f.CacheDir = c.path("cache-dir", f.CacheDir, dir)
 	f.Engine.Root = c.path("engine.root", f.Engine.Root, dir)
@@ -337,7 +350,8 @@ func sortedKeys(m map[string]string) []string {
 func (f *File) Values() map[string]any {
 	set := func(key string) bool { _, ok := f.lines[key]; return ok }
 	all := map[string]any{
-		"addr": f.Addr, "stage0": f.Stage0, "platform": f.Platform,
+		"addr": f.Addr, "stage0": f.Stage0, "tls-ca-cert": f.TLSCACert, "tls-cert": f.TLSCert,
+		"tls-key": f.TLSKey, "tls-server-name": f.TLSServerName, "platform": f.Platform,
 		"source-date-epoch": f.SourceDateEpoch, "mirrors": f.Mirrors, "check": f.Check,
 		"substitutes": f.Substitutes, "no-cache": f.NoCache, "cache-to": f.CacheTo,
 		"cache-from": f.CacheFrom, "progress": f.Progress, "tools-dir": f.ToolsDir,

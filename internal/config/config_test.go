@@ -116,6 +116,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 		{"gc keep storage", "engine:\n  gc-keep-storage: lots\n",
 			[]string{`hadron.yaml:2: engine.gc-keep-storage: "lots":`}},
 		{"substitute name", "substitutes: ['../x']\n", []string{`hadron.yaml:1: substitutes[0]: "../x" is not a substitute name`}},
+		{"tls cert without key", "tls-cert: certs/client.pem\n", []string{"hadron.yaml:1: tls-cert: tls-cert and tls-key go together"}},
 		{"duplicate key", "stage0: a/b\nstage0: c/d\n", []string{"hadron.yaml:2: duplicate key `stage0` (first set on line 1)"}},
 		{"malformed", "stage0: [\n", []string{"hadron.yaml:", "malformed YAML"}},
 		{"all at once", "stage00: x\nmirrors:\n  https://a.example/: ftp://b.example/\nprogress: loud\n",
