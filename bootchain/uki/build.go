@@ -27,7 +27,8 @@ type Config struct {
 	Initrds [][]byte
 	// Cmdline is the kernel command line (.cmdline).
 	Cmdline string
-	// OSRelease is the os-release file (.osrel).
+	// OSRelease is the os-release file (.osrel), required: it must name
+	// the system (ID, NAME, …) and its version (VERSION_ID, BUILD_ID, …).
 	OSRelease []byte
 	// Uname is the kernel release, `uname -r` (.uname).
 	Uname string
@@ -69,6 +70,9 @@ func Build(cfg Config) (*Result, error) {
 	}
 	if len(cfg.Kernel) < 2 || cfg.Kernel[0] != 'M' || cfg.Kernel[1] != 'Z' {
 		return nil, errors.New("uki: kernel is not an EFI-stub image (no MZ header); build it with CONFIG_EFI_STUB")
+	}
+	if err := checkOSRelease(cfg.OSRelease); err != nil {
+		return nil, err
 	}
 	stub, err := pe.Parse(cfg.Stub)
 	if err != nil {

@@ -22,6 +22,8 @@ import (
 
 const stubPath = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 
+var testOSRelease = []byte("ID=hadron\nVERSION_ID=0.1\n")
+
 func loadStub(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile(stubPath)
@@ -47,7 +49,7 @@ func fullConfig(t testing.TB) Config {
 		Kernel:    fakeKernel(300_001),
 		Initrds:   [][]byte{[]byte("first-initrd-odd"), []byte("second")},
 		Cmdline:   "console=ttyS0 quiet\n",
-		OSRelease: []byte("ID=hadron\nVERSION_ID=0.1\n"),
+		OSRelease: testOSRelease,
 		Uname:     "6.1.0-hadron",
 		SBAT:      "hadron,1,Hadron,hadron,1,https://example.invalid/hadron\n",
 		Splash:    []byte("BM fake splash"),
@@ -182,9 +184,17 @@ func TestBuildErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"no kernel", Config{Stub: stub}, "no kernel"},
-		{"kernel not PE", Config{Stub: stub, Kernel: []byte("ELF")}, "not an EFI-stub image"},
-		{"stub not PE", Config{Stub: []byte("nope"), Kernel: fakeKernel(100)}, "not a PE/COFF image"},
+		{"no kernel", Config{Stub: stub, OSRelease: testOSRelease}, "no kernel"},
+		{"kernel not PE", Config{Stub: stub, Kernel: []byte("ELF"), OSRelease: testOSRelease}, "not an EFI-stub image"},
+		{"stub not PE", Config{Stub: []byte("nope"), Kernel: fakeKernel(100), OSRelease: testOSRelease}, "not a PE/COFF image"},
+		{"no os-release", Config{Stub: stub, Kernel: fakeKernel(100)}, "no os-release (.osrel)"},
+		{"blank os-release", Config{Stub: stub, Kernel: fakeKernel(100), OSRelease: []byte("\n  \n")}, "no os-release (.osrel)"},
+		{"os-release not KEY=VALUE", Config{Stub: stub, Kernel: fakeKernel(100), OSRelease: []byte("ID=hadron\nhello world\n")},
+			`os-release line 2: "hello world" is not KEY=VALUE`},
+		{"os-release without name", Config{Stub: stub, Kernel: fakeKernel(100), OSRelease: []byte("VERSION_ID=1\n")},
+			"names no system"},
+		{"os-release without version", Config{Stub: stub, Kernel: fakeKernel(100), OSRelease: []byte("# comment\nID=hadron\nNAME=\"\"\n")},
+			"has no version"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,9 +202,9 @@ func TestBuildErrors(t *testing.T) {
 			assert.ErrorContains(t, err, tc.want)
 		})
 	}
-	res, err := Build(Config{Stub: stub, Kernel: fakeKernel(100)})
+	res, err := Build(Config{Stub: stub, Kernel: fakeKernel(100), OSRelease: []byte("NAME=Hadron\nBUILD_ID=1700000000\n")})
 	require.NoError(t, err)
-	_, err = Build(Config{Stub: res.Image, Kernel: fakeKernel(100)})
+	_, err = Build(Config{Stub: res.Image, Kernel: fakeKernel(100), OSRelease: testOSRelease})
 	assert.ErrorContains(t, err, "already has a .linux section")
 }
 
@@ -241,7 +251,7 @@ func BenchmarkBuildAndSign(b *testing.B) {
 	b.SetBytes(30 << 20)
 	for b.Loop() {
 		res, err := Build(Config{Stub: stub, Kernel: kernel, Initrds: [][]byte{initrd}, Cmdline: "console=ttyS0",
-			OSRelease: []byte("ID=hadron\n"), PCRKey: pcrKey})
+			OSRelease: testOSRelease, PCRKey: pcrKey})
 		if err != nil {
 			b.Fatal(err)
 		}

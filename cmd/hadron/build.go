@@ -40,7 +40,7 @@ binary inside BuildKit (--tools-dir) and need the signing keys as secrets:
 	addBuildOptionFlags(f)
 	f.StringArrayP("output", "o", nil, "export spec, e.g. type=local,dest=out/mini (repeatable)")
 	f.String("progress", "auto", "progress output: auto, plain, tty, rawjson or quiet")
-	f.String("addr", "", "BuildKit address (default: $BUILDKIT_HOST, else the managed local engine)")
+	addAddrFlags(f)
 	f.StringArray("cache-to", nil, "cache export spec, e.g. type=registry,ref=host/cache (repeatable)")
 	f.StringArray("cache-from", nil, "cache import spec (repeatable)")
 	f.StringArray("secret", nil, "secret for signing steps, e.g. id=db.key,src=keys/db.key (repeatable)")
@@ -118,7 +118,7 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 	}
 	defer c.Close()
 	if _, err := solve.Run(ctx, c, req, plan); err != nil {
-		return fmt.Errorf("build %s: %w", target, err)
+		return fmt.Errorf("build %s: %w", target, explainEngineLoss(v, err))
 	}
 	for _, o := range req.Outputs {
 		fmt.Fprintf(cmd.OutOrStdout(), "exported %s\n", o)

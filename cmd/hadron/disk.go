@@ -16,12 +16,12 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/rpi"
 )
 
-func newDiskCmd(_ *viper.Viper) *cobra.Command {
+func newDiskCmd(v *viper.Viper) *cobra.Command {
 	return groupCmd("disk", "Build reproducible disk images (standard boot, Raspberry Pi boot partition)",
-		newDiskStandardCmd(), newDiskRPiCmd())
+		newDiskStandardCmd(v), newDiskRPiCmd(v))
 }
 
-func newDiskStandardCmd() *cobra.Command {
+func newDiskStandardCmd(v *viper.Viper) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "standard -o DISK --name NAME --kernel VMLINUZ --initrd INITRD [--rootfs-dir DIR | --rootfs IMG]",
 		Short: "Build a GPT disk booted by GRUB (EFI and BIOS) with A/B root slots",
@@ -33,9 +33,8 @@ are left empty, the same size, for an updater to fill. Every identifier is
 derived from --name and the epoch, so the same inputs give the same bytes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fl := cmd.Flags()
-			str := stringFlags(fl)
-			epoch, work, cleanup, err := epochAndWorkDir(fl)
+			str := v.GetString
+			epoch, work, cleanup, err := epochAndWorkDir(v)
 			if err != nil {
 				return err
 			}
@@ -53,7 +52,7 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 					return err
 				}
 			}
-			rootMiB, _ := fl.GetInt64("root-size")
+			rootMiB := v.GetInt64("root-size")
 			rootSize := rootMiB * disk.MiB
 			if rootImg != "" {
 				st, err := os.Stat(rootImg)
@@ -65,10 +64,10 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 			if rootSize == 0 {
 				return fmt.Errorf("no root file system: give --rootfs, --rootfs-dir or --root-size")
 			}
-			spec := grubMenu(fl)
+			spec := grubMenu(v)
 			spec.Name, spec.Epoch, spec.Env = str("name"), epoch, grub.Env{}
-			spec.EFI, _ = fl.GetBool("efi")
-			spec.BIOS, _ = fl.GetBool("bios")
+			spec.EFI = v.GetBool("efi")
+			spec.BIOS = v.GetBool("bios")
 			for i := range spec.Slots {
 				sl := &spec.Slots[i]
 				sl.Kernel, sl.Initrd, sl.RootSize = str("kernel"), str("initrd"), rootSize
@@ -101,7 +100,7 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 	return c
 }
 
-func newDiskRPiCmd() *cobra.Command {
+func newDiskRPiCmd(v *viper.Viper) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "rpi-boot -o BOOT.IMG --board pi4 --kernel IMAGE --firmware FILE... --dtb FILE...",
 		Short: "Build a Raspberry Pi 4/5 boot partition (FAT32)",
@@ -110,10 +109,9 @@ sections) and cmdline.txt, and packs them with the firmware files, device
 trees, overlays, kernel and initrd into a FAT32 partition image.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fl := cmd.Flags()
-			str := stringFlags(fl)
-			list := func(n string) []string { s, _ := fl.GetStringArray(n); return s }
-			epoch, work, cleanup, err := epochAndWorkDir(fl)
+			str := v.GetString
+			list := func(n string) []string { s := v.GetStringSlice(n); return s }
+			epoch, work, cleanup, err := epochAndWorkDir(v)
 			if err != nil {
 				return err
 			}
@@ -122,8 +120,8 @@ trees, overlays, kernel and initrd into a FAT32 partition image.`,
 			for _, b := range list("board") {
 				boards = append(boards, rpi.Board(b))
 			}
-			uart, _ := fl.GetBool("uart")
-			sizeMiB, _ := fl.GetInt64("size")
+			uart := v.GetBool("uart")
+			sizeMiB := v.GetInt64("size")
 			p := rpi.Partition{
 				Config: rpi.Config{Boards: boards, Kernel: "Image", Cmdline: str("cmdline"),
 					EnableUART: uart, Extra: list("config")},

@@ -7,17 +7,16 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/dracut"
 )
 
-func newDracutCmd(_ *viper.Viper) *cobra.Command {
+func newDracutCmd(v *viper.Viper) *cobra.Command {
 	return groupCmd("dracut", "Generate Hadron's dracut configuration and build initrds with it",
-		newDracutConfigCmd(), newDracutBuildCmd())
+		newDracutConfigCmd(v), newDracutBuildCmd(v))
 }
 
-func dracutConfig(cmd *cobra.Command) dracut.Config {
-	fl := cmd.Flags()
-	root, _ := fl.GetString("root")
+func dracutConfig(v *viper.Viper) dracut.Config {
+	root := v.GetString("root")
 	cfg := dracut.Default(root)
-	cfg.Compress, _ = fl.GetString("compress")
-	if d, _ := fl.GetStringSlice("drivers"); len(d) > 0 {
+	cfg.Compress = v.GetString("compress")
+	if d := v.GetStringSlice("drivers"); len(d) > 0 {
 		cfg.AddDrivers = d
 	}
 	return cfg
@@ -30,13 +29,13 @@ func addDracutConfigFlags(c *cobra.Command) {
 	fl.StringSlice("drivers", nil, "kernel modules to add (default: Hadron's storage drivers)")
 }
 
-func newDracutConfigCmd() *cobra.Command {
+func newDracutConfigCmd(v *viper.Viper) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "config",
 		Short: "Print the dracut.conf.d drop-in (" + dracut.ConfName + ")",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := dracutConfig(cmd).Render()
+			b, err := dracutConfig(v).Render()
 			if err != nil {
 				return err
 			}
@@ -48,19 +47,18 @@ func newDracutConfigCmd() *cobra.Command {
 	return c
 }
 
-func newDracutBuildCmd() *cobra.Command {
+func newDracutBuildCmd(v *viper.Viper) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "build -o INITRD --kver RELEASE --modules DIR [--sysroot ROOTFS]",
 		Short: "Run dracut with Hadron's configuration against a kernel's modules",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fl := cmd.Flags()
-			str := stringFlags(fl)
-			epoch, err := epochFlag(fl)
+			str := v.GetString
+			epoch, err := requiredEpoch(v)
 			if err != nil {
 				return err
 			}
-			b := dracut.Build{Config: dracutConfig(cmd), Kver: str("kver"), ModulesDir: str("modules"),
+			b := dracut.Build{Config: dracutConfig(v), Kver: str("kver"), ModulesDir: str("modules"),
 				SysRoot: str("sysroot"), Epoch: epoch}
 			return b.Run(cmd.Context(), str("output"))
 		},

@@ -8,10 +8,21 @@ import (
 
 	"github.com/moby/buildkit/client"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/hadron-linux/hadron/internal/engine"
 )
+
+// engineFlagKeys maps the `engine:` settings of hadron.yaml to the flags
+// of `hadron engine`.
+var engineFlagKeys = map[string]string{
+	"engine.root":                "root",
+	"engine.binary":              "binary",
+	"engine.insecure-registries": "insecure-registry",
+	"engine.gc-keep-storage":     "gc-keep-storage",
+	"engine.debug":               "debug",
+}
 
 // newEngineCmd is `hadron engine start|stop|status`: the local buildkitd
 // that hadron uses when no --addr (or BUILDKIT_HOST) is given.
@@ -30,13 +41,7 @@ Builds start it on demand; these commands manage it by hand.`,
 	fs.StringSlice("insecure-registry", nil, "registry host:port reached over plain HTTP (repeatable)")
 	fs.String("gc-keep-storage", engine.DefaultGCKeepStorage, "build cache kept by the garbage collector (e.g. 20GB, 10%)")
 	fs.Bool("debug", false, "buildkitd debug logging")
-	for key, flag := range map[string]string{
-		"engine.root":                "root",
-		"engine.binary":              "binary",
-		"engine.insecure-registries": "insecure-registry",
-		"engine.gc-keep-storage":     "gc-keep-storage",
-		"engine.debug":               "debug",
-	} {
+	for key, flag := range engineFlagKeys {
 		_ = v.BindPFlag(key, fs.Lookup(flag))
 	}
 
@@ -95,6 +100,12 @@ func engineConfig(v *viper.Viper, log io.Writer) engine.Config {
 		InsecureRegistries: v.GetStringSlice("engine.insecure-registries"),
 		GCKeepStorage:      v.GetString("engine.gc-keep-storage"),
 		Debug:              v.GetBool("engine.debug"),
+		RemoteTLS: engine.TLS{
+			CACert:     v.GetString("tls-ca-cert"),
+			Cert:       v.GetString("tls-cert"),
+			Key:        v.GetString("tls-key"),
+			ServerName: v.GetString("tls-server-name"),
+		},
 		Log: func(format string, args ...any) {
 			fmt.Fprintf(log, "hadron: engine: "+format+"\n", args...)
 		},
@@ -106,6 +117,22 @@ func engineConfig(v *viper.Viper, log io.Writer) engine.Config {
 // engine, started if needed. Build commands use it.
 func connectEngine(ctx context.Context, v *viper.Viper, log io.Writer) (*client.Client, error) {
 	return engine.ConnectConfig(ctx, v.GetString("addr"), engineConfig(v, log))
+}
+
+// addAddrFlags adds --addr and the TLS flags for a remote BuildKit to the
+// flags of a command that builds.
+func addAddrFlags(f *pflag.FlagSet) {
+	f.String("addr", "", "BuildKit address (default: $BUILDKIT_HOST, else the managed local engine)")
+	f.String("tls-ca-cert", "", "CA certificate (PEM) that verifies a remote BuildKit at --addr tcp://…")
+	f.String("tls-cert", "", "client certificate (PEM) for a remote BuildKit that requires one")
+	f.String("tls-key", "", "client key (PEM) of --tls-cert")
+	f.String("tls-server-name", "", "server name expected in the remote BuildKit's certificate (default: the --addr host)")
+}
+
+// explainEngineLoss turns a build error that says the connection to
+// BuildKit broke into one that says what happened (see engine.ExplainLost).
+func explainEngineLoss(v *viper.Viper, err error) error {
+	return engine.ExplainLost(err, v.GetString("addr"), engineConfig(v, io.Discard))
 }
 
 // printEngineStatus writes the engine's status to w.

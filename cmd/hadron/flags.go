@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
 )
 
 // groupCmd returns a command that only holds subcommands, such as
@@ -17,39 +18,40 @@ func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
 	return c
 }
 
-// stringFlags returns a getter for the string flags of fl; a flag that is
-// not defined, or not a string, reads as "".
-func stringFlags(fl *pflag.FlagSet) func(name string) string {
-	return func(name string) string {
-		s, _ := fl.GetString(name)
-		return s
-	}
-}
-
 // addEpochFlag adds --epoch, read by epochFlag.
 func addEpochFlag(fl *pflag.FlagSet) {
 	fl.Int64("epoch", 0, "SOURCE_DATE_EPOCH (default: $SOURCE_DATE_EPOCH)")
 }
 
-// epochFlag returns --epoch, or SOURCE_DATE_EPOCH when the flag is unset.
-func epochFlag(fl *pflag.FlagSet) (int64, error) {
-	if fl.Changed("epoch") {
-		return fl.GetInt64("epoch")
-	}
-	s := os.Getenv("SOURCE_DATE_EPOCH")
-	if s == "" {
-		return 0, fmt.Errorf("set --epoch or SOURCE_DATE_EPOCH: images are stamped with it")
+// epochSetting returns the epoch setting (--epoch, HADRON_EPOCH), or
+// SOURCE_DATE_EPOCH when neither is given; ok is false when none is.
+func epochSetting(v *viper.Viper) (epoch int64, ok bool, err error) {
+	name, s := "--epoch", v.GetString("epoch")
+	if !v.IsSet("epoch") {
+		name, s = "SOURCE_DATE_EPOCH", os.Getenv("SOURCE_DATE_EPOCH")
+		if s == "" {
+			return 0, false, nil
+		}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q: %w", s, err)
+	if err != nil || n < 0 {
+		return 0, false, fmt.Errorf("%s=%q: want a non-negative Unix time", name, s)
 	}
-	return n, nil
+	return n, true, nil
+}
+
+// requiredEpoch is epochSetting for commands that cannot do without one.
+func requiredEpoch(v *viper.Viper) (int64, error) {
+	n, ok, err := epochSetting(v)
+	if err == nil && !ok {
+		err = fmt.Errorf("set --epoch or SOURCE_DATE_EPOCH: images are stamped with it")
+	}
+	return n, err
 }
 
 // workDir returns --work (created) or a temporary directory and its cleanup.
-func workDir(fl *pflag.FlagSet) (string, func(), error) {
-	if w, _ := fl.GetString("work"); w != "" {
+func workDir(v *viper.Viper) (string, func(), error) {
+	if w := v.GetString("work"); w != "" {
 		if err := os.MkdirAll(w, 0o755); err != nil {
 			return "", nil, fmt.Errorf("--work: %w", err)
 		}
@@ -63,11 +65,11 @@ func workDir(fl *pflag.FlagSet) (string, func(), error) {
 }
 
 // epochAndWorkDir reads what every image builder needs first: the epoch
-// (see epochFlag) and the work directory with its cleanup (see workDir).
-func epochAndWorkDir(fl *pflag.FlagSet) (epoch int64, work string, cleanup func(), err error) {
-	if epoch, err = epochFlag(fl); err != nil {
+// (see requiredEpoch) and the work directory with its cleanup (see workDir).
+func epochAndWorkDir(v *viper.Viper) (epoch int64, work string, cleanup func(), err error) {
+	if epoch, err = requiredEpoch(v); err != nil {
 		return 0, "", nil, err
 	}
-	work, cleanup, err = workDir(fl)
+	work, cleanup, err = workDir(v)
 	return epoch, work, cleanup, err
 }

@@ -13,18 +13,18 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/grub"
 )
 
-func newGrubCmd(_ *viper.Viper) *cobra.Command {
+func newGrubCmd(v *viper.Viper) *cobra.Command {
 	return groupCmd("grub", "Generate GRUB configuration, grubenv and GRUB images",
-		newGrubConfigCmd(), newGrubEnvCmd(), newGrubMkimageCmd())
+		newGrubConfigCmd(v), newGrubEnvCmd(v), newGrubMkimageCmd(v))
 }
 
-func newGrubConfigCmd() *cobra.Command {
+func newGrubConfigCmd(v *viper.Viper) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "config",
 		Short: "Print the A/B grub.cfg used by `hadron disk standard`",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec := grubMenu(cmd.Flags())
+			spec := grubMenu(v)
 			cfg, err := spec.GrubConfig().Render()
 			if err != nil {
 				return err
@@ -49,12 +49,12 @@ func addGrubMenuFlags(fl *pflag.FlagSet) {
 // grubMenu returns the boot menu part of a standard disk from the flags of
 // addGrubMenuFlags: default slot, timeout, serial console, and one slot per
 // --slots name booting with --cmdline.
-func grubMenu(fl *pflag.FlagSet) standard.Spec {
-	slots, _ := fl.GetStringSlice("slots")
-	def, _ := fl.GetString("default")
-	cmdline, _ := fl.GetString("cmdline")
-	timeout, _ := fl.GetInt("timeout")
-	speed, _ := fl.GetInt("serial-speed")
+func grubMenu(v *viper.Viper) standard.Spec {
+	slots := v.GetStringSlice("slots")
+	def := v.GetString("default")
+	cmdline := v.GetString("cmdline")
+	timeout := v.GetInt("timeout")
+	speed := v.GetInt("serial-speed")
 	spec := standard.Spec{Default: def, Timeout: timeout}
 	if speed > 0 {
 		spec.Serial = &grub.Serial{Unit: 0, Speed: speed}
@@ -65,7 +65,7 @@ func grubMenu(fl *pflag.FlagSet) standard.Spec {
 	return spec
 }
 
-func newGrubEnvCmd() *cobra.Command {
+func newGrubEnvCmd(v *viper.Viper) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "env -o GRUBENV [NAME=VALUE]...",
 		Short: "Write a grubenv block (e.g. saved_entry=hadron-a next_entry=hadron-b)",
@@ -82,7 +82,7 @@ func newGrubEnvCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, _ := cmd.Flags().GetString("output")
+			out := v.GetString("output")
 			return os.WriteFile(out, block, 0o644)
 		},
 	}
@@ -90,21 +90,20 @@ func newGrubEnvCmd() *cobra.Command {
 	return c
 }
 
-func newGrubMkimageCmd() *cobra.Command {
+func newGrubMkimageCmd(v *viper.Viper) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "mkimage -o OUT --platform x86_64-efi|i386-pc|arm64-efi --esp-uuid XXXX-XXXX",
 		Short: "Build a GRUB image that finds its boot partition by file system UUID",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fl := cmd.Flags()
-			str := stringFlags(fl)
+			str := v.GetString
 			early, err := grub.EarlyConfig(str("esp-uuid"), str("prefix"))
 			if err != nil {
 				return err
 			}
 			im := grub.Image{Platform: grub.Platform(str("platform")), Prefix: str("prefix"),
 				EarlyConfig: early, ModuleDir: str("module-dir")}
-			if mods, _ := fl.GetStringSlice("modules"); len(mods) > 0 {
+			if mods := v.GetStringSlice("modules"); len(mods) > 0 {
 				im.Modules = mods
 			}
 			return im.Build(cmd.Context(), str("output"))

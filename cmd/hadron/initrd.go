@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -13,7 +12,7 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/initrd"
 )
 
-func newInitrdCmd(_ *viper.Viper) *cobra.Command {
+func newInitrdCmd(v *viper.Viper) *cobra.Command {
 	pack := &cobra.Command{
 		Use:   "pack DIR OUT",
 		Short: "Pack the tree under DIR into a newc cpio archive (optionally gzip) at OUT",
@@ -24,17 +23,10 @@ always gives the same bytes. It is how a boot target turns an image's root
 filesystem into its initramfs inside BuildKit.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fl := cmd.Flags()
-			gz, _ := fl.GetBool("gzip")
-			epoch, _ := fl.GetInt64("epoch")
-			if !fl.Changed("epoch") {
-				if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
-					n, err := strconv.ParseInt(s, 10, 64)
-					if err != nil || n < 0 {
-						return fmt.Errorf("SOURCE_DATE_EPOCH=%q: want a non-negative Unix time", s)
-					}
-					epoch = n
-				}
+			gz := v.GetBool("gzip")
+			epoch, _, err := epochSetting(v) // no epoch: 0
+			if err != nil {
+				return err
 			}
 			entries, err := initrd.ReadDir(args[0])
 			if err != nil {

@@ -48,7 +48,7 @@ made of it.`,
 		f.String("progress", "quiet", "progress output: auto, plain, tty, rawjson or quiet")
 		f.String("stage0", "", "stage-0 build environment image (default: a pinned public image)")
 		f.Int64("source-date-epoch", 0, "SOURCE_DATE_EPOCH for every step and file time")
-		f.String("addr", "", "BuildKit address (default: $BUILDKIT_HOST, else the managed local engine)")
+		addAddrFlags(f)
 		f.StringSlice("substitutes", nil, "declared substitutes (vendor-hashes/substitutes) to use for unreachable upstream sources")
 	}
 	cmd.AddCommand(config, diff)
@@ -108,7 +108,7 @@ func runKernelConfig(cmd *cobra.Command, v *viper.Viper, boardName string, diff 
 	}
 	defer c.Close()
 	if _, err := solve.Run(cmd.Context(), c, req, plan); err != nil {
-		return fmt.Errorf("kernel config %s: %w", b.Name, err)
+		return fmt.Errorf("kernel config %s: %w", b.Name, explainEngineLoss(v, err))
 	}
 	final, err := os.ReadFile(filepath.Join(out, convert.ConfigFile))
 	if err != nil {

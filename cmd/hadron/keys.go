@@ -9,7 +9,7 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/secureboot"
 )
 
-func newKeysCmd(_ *viper.Viper) *cobra.Command {
+func newKeysCmd(v *viper.Viper) *cobra.Command {
 	gen := &cobra.Command{
 		Use:   "generate DIR",
 		Short: "Create PK, KEK, db and PCR keys with their certificates, ESLs and .auth files",
@@ -20,7 +20,7 @@ pcr.pub.pem), EFI signature lists (.esl) and signed variable updates
 from /loader/keys/<name>/, can enroll. Existing keys are never overwritten.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cn, _ := cmd.Flags().GetString("name")
+			cn := v.GetString("name")
 			if err := secureboot.Generate(args[0], secureboot.GenerateOptions{CommonName: cn}); err != nil {
 				return err
 			}

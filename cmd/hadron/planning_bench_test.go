@@ -44,7 +44,7 @@ func BenchmarkValidateCommand(b *testing.B) {
 			dir := generated(b, n)
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := runValidate(io.Discard, io.Discard, dir); err != nil {
+				if err := runValidate(io.Discard, io.Discard, dir, nil, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -6,21 +6,28 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hadron-linux/hadron/internal/config"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 )
 
 // newRootCmd builds the command tree. Each subcommand lives in its own file
 // as new<Name>Cmd(v *viper.Viper) and is added here.
 func newRootCmd() *cobra.Command {
-	v := viper.New()
+	return newRootCmdWith(viper.New())
+}
+
+// newRootCmdWith is newRootCmd reading settings into v.
+func newRootCmdWith(v *viper.Viper) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "hadron",
 		Short:         "Build the Hadron Linux distribution with BuildKit",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return loadConfig(v, cmd)
+			_, err := loadConfig(v, cmd)
+			return err
 		},
 	}
 	root.PersistentFlags().String("config", "", "config file (default: ./hadron.yaml when present)")
@@ -51,33 +58,66 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
-// loadConfig reads hadron.yaml (or --config), HADRON_* environment variables
-// and the command's flags into v. Flags win over environment, environment
-// over the file.
-func loadConfig(v *viper.Viper, cmd *cobra.Command) error {
+// loadConfig makes v the one place every command reads its settings
+// from: the command's flags, HADRON_* environment variables and hadron.yaml
+// (or --config / HADRON_CONFIG). A flag given on the command line wins over
+// the environment, the environment over the file, the file over the flag's
+// default. The file is decoded strictly (internal/config) before anything
+// runs: its problems come back as one errlist.List of file:line messages.
+func loadConfig(v *viper.Viper, cmd *cobra.Command) (*config.File, error) {
 	v.SetEnvPrefix("HADRON")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
 	v.AutomaticEnv()
 	if err := v.BindPFlags(cmd.Flags()); err != nil {
-		return err
+		return nil, err
 	}
-	cfg, _ := cmd.Flags().GetString("config")
-	if cfg == "" {
-		cfg = os.Getenv("HADRON_CONFIG")
+	p := v.GetString("config")
+	if p == "" {
+		// Only hadron.yaml, never an extension-less "hadron" (the binary
+		// itself may sit next to it).
+		p = filepath.Join(v.GetString("dir"), config.FileName)
+		if _, err := os.Stat(p); err != nil {
+			return nil, nil
+		}
 	}
-	if cfg != "" {
-		v.SetConfigFile(cfg)
-		return v.ReadInConfig()
+	f, err := config.Load(p)
+	if f == nil {
+		return nil, err
 	}
-	// Only hadron.yaml, never an extension-less "hadron" (the binary
-	// itself may sit next to it).
-	p := filepath.Join(v.GetString("dir"), "hadron.yaml")
-	if _, err := os.Stat(p); err != nil {
-		return nil
+	if mergeErr := v.MergeConfigMap(fileSettingsFor(f, cmd.Flags())); mergeErr != nil {
+		return f, fmt.Errorf("%s: %w", p, mergeErr)
 	}
-	v.SetConfigFile(p)
-	if err := v.ReadInConfig(); err != nil {
-		return fmt.Errorf("%s: %w", p, err)
+	return f, err
+}
+
+// fileSettingsFor returns the values of f that apply to a command with the
+// flags fl. A key that names a flag of another kind is left out: bump's
+// `timeout: 20m` is no GRUB menu timeout in seconds (`grub config
+// --timeout`), and `platform: [linux/arm64]` is no GRUB platform
+// (`grub mkimage --platform`).
+func fileSettingsFor(f *config.File, fl *pflag.FlagSet) map[string]any {
+	values := f.Values()
+	for key, val := range values {
+		flag := fl.Lookup(key)
+		if flag != nil && !sameKind(val, flag.Value.Type()) {
+			delete(values, key)
+		}
 	}
-	return nil
+	return values
+}
+
+// sameKind reports whether a hadron.yaml value can stand for a flag of
+// pflag type flagType.
+func sameKind(val any, flagType string) bool {
+	switch val.(type) {
+	case string:
+		return flagType == "string" || flagType == "duration"
+	case []string:
+		return flagType == "stringSlice" || flagType == "stringArray"
+	case int, int64:
+		return flagType == "int" || flagType == "int64"
+	case bool:
+		return flagType == "bool"
+	}
+	return true
 }

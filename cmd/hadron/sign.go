@@ -10,7 +10,7 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/secureboot"
 )
 
-func newSignCmd(_ *viper.Viper) *cobra.Command {
+func newSignCmd(v *viper.Viper) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "sign --key KEY --cert CERT IN OUT",
 		Short: "Authenticode-sign a PE/EFI binary for Secure Boot",
@@ -19,8 +19,8 @@ made with KEY/CERT (PEM; KEY may be a BuildKit secret mount) and writes
 OUT. Use it for systemd-boot, UKIs and other EFI applications.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, _ := cmd.Flags().GetString("key")
-			cert, _ := cmd.Flags().GetString("cert")
+			key := v.GetString("key")
+			cert := v.GetString("cert")
 			kp, err := secureboot.LoadKeyPair(key, cert)
 			if err != nil {
 				return err

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -55,7 +57,7 @@ func TestUKIKeysSignCLI(t *testing.T) {
 	initrd := filepath.Join(dir, "initrd")
 	require.NoError(t, os.WriteFile(initrd, []byte("070701fake"), 0o644))
 	osrel := filepath.Join(dir, "os-release")
-	require.NoError(t, os.WriteFile(osrel, []byte("ID=hadron\n"), 0o644))
+	require.NoError(t, os.WriteFile(osrel, []byte("ID=hadron\nBUILD_ID=1700000000\n"), 0o644))
 	out := filepath.Join(dir, "hadron.efi")
 	stdout, err := runTrustedCmd(t, "uki", "build", "-o", out, "--kernel", kernel, "--initrd", initrd,
 		"--os-release", osrel, "--cmdline", "console=ttyS0", "--uname", "6.1.0",
@@ -116,6 +118,63 @@ func TestKeyErrorsDoNotLeak(t *testing.T) {
 				assert.NotContains(t, err.Error(), s)
 				assert.NotContains(t, out, s)
 			}
+		})
+	}
+}
+
+// TestUKIBuildNeedsOSRelease checks that `uki build` never writes a UKI
+// without .osrel: without --os-release it refuses (naming the flag and what
+// to pass), an os-release that systemd-boot would skip is refused, and a
+// good one ends up in .osrel byte for byte.
+func TestUKIBuildNeedsOSRelease(t *testing.T) {
+	if _, err := os.Stat(defaultStub); err != nil {
+		t.Skipf("%s not installed (apt-get install systemd-boot-efi)", defaultStub)
+	}
+	dir := t.TempDir()
+	kernel := filepath.Join(dir, "vmlinuz")
+	require.NoError(t, os.WriteFile(kernel, append([]byte("MZ"), bytes.Repeat([]byte{7}, 5000)...), 0o644))
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+		return p
+	}
+	tests := []struct {
+		name    string
+		osrel   []string // extra arguments
+		wantErr []string
+	}{
+		{"no flag", nil, []string{"--os-release is required", ".osrel", "usr/lib/os-release"}},
+		{"missing file", []string{"--os-release", filepath.Join(dir, "nope")}, []string{"--os-release", "no such file"}},
+		{"no version", []string{"--os-release", write("noversion", "ID=hadron\n")}, []string{"os-release has no version", "BUILD_ID"}},
+		{"empty", []string{"--os-release", write("empty", "")}, []string{"no os-release (.osrel)"}},
+		{"good", []string{"--os-release", write("good", "ID=hadron\nBUILD_ID=1700000000\n")}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".efi")
+			args := append([]string{"uki", "build", "-o", out, "--kernel", kernel}, tc.osrel...)
+			stdout, err := runTrustedCmd(t, args...)
+			if tc.wantErr != nil {
+				require.Error(t, err)
+				for _, w := range tc.wantErr {
+					assert.Contains(t, err.Error(), w)
+				}
+				assert.NoFileExists(t, out, "nothing is written on error")
+				return
+			}
+			require.NoError(t, err, stdout)
+			img, err := os.ReadFile(out)
+			require.NoError(t, err)
+			info, err := uki.Inspect(img)
+			require.NoError(t, err)
+			want := sha256.Sum256([]byte("ID=hadron\nBUILD_ID=1700000000\n"))
+			var osrel string
+			for _, s := range info.Sections {
+				if s.Name == ".osrel" {
+					osrel = s.SHA256
+				}
+			}
+			assert.Equal(t, hex.EncodeToString(want[:]), osrel, ".osrel holds the file")
 		})
 	}
 }

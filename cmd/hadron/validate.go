@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/hadron-linux/hadron/internal/config"
 	"github.com/hadron-linux/hadron/internal/dirfs"
 	"github.com/hadron-linux/hadron/internal/errlist"
 	"github.com/hadron-linux/hadron/internal/graph"
@@ -17,16 +19,29 @@ import (
 )
 
 func newValidateCmd(v *viper.Viper) *cobra.Command {
+	// validate reports hadron.yaml's problems with the tree's instead of
+	// stopping at them as other commands do.
+	var settings *config.File
+	var settingsProblems errlist.List
 	return &cobra.Command{
 		Use:   "validate",
 		Short: "Check every recipe, lock file and image definition of the tree",
 		Long: `Validate loads the whole tree (recipes/, toolchain/, kernel/, vendor-hashes/,
 images/) strictly and resolves the dependency graph for every architecture and
-every image. Every problem is printed as file:line: message; the exit status
-is 1 when there is any.`,
+every image, and checks hadron.yaml (unknown keys, mirrors that are not http or
+https, bad paths, substitutes that do not exist). Every problem is printed as
+file:line: message; the exit status is 1 when there is any.`,
 		Args: cobra.NoArgs,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := loadConfig(v, cmd)
+			if err != nil && !errors.As(err, &settingsProblems) {
+				return err
+			}
+			settings = f
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runValidate(cmd.OutOrStdout(), cmd.ErrOrStderr(), v.GetString("dir"))
+			return runValidate(cmd.OutOrStdout(), cmd.ErrOrStderr(), v.GetString("dir"), settings, settingsProblems)
 		},
 	}
 }
@@ -45,11 +60,18 @@ func (e validationFailed) Error() string {
 // ExitCode makes main exit with status 1.
 func (e validationFailed) ExitCode() int { return 1 }
 
-func runValidate(stdout, stderr io.Writer, dir string) error {
+// runValidate checks the tree at dir and the settings file, printing
+// every problem (the file's own, given as settingsProblems, included).
+func runValidate(stdout, stderr io.Writer, dir string, settings *config.File, settingsProblems errlist.List) error {
 	tree, problems, err := validateTree(dir)
 	if err != nil {
 		return err
 	}
+	problems = append(problems, settingsProblems...)
+	if settings != nil {
+		problems = append(problems, settings.CheckTree(tree.Substitutes)...)
+	}
+	problems = problems.Sorted()
 	for _, p := range problems {
 		fmt.Fprintln(stderr, p.Error())
 	}

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/moby/buildkit/client"
 )
 
 // Defaults used when the matching Config field is zero.
@@ -71,6 +73,9 @@ type Config struct {
 	Snapshotter string
 	// Debug turns on buildkitd's debug logging.
 	Debug bool
+	// RemoteTLS is how ConnectConfig authenticates to a BuildKit given by
+	// address (tcp://): the local engine, on its unix socket, needs none.
+	RemoteTLS TLS
 	// StartTimeout and StopTimeout override DefaultStartTimeout and
 	// DefaultStopTimeout when positive.
 	StartTimeout time.Duration
@@ -101,6 +106,49 @@ type Paths struct {
 
 // Addr is the BuildKit address of the socket, unix://<Socket>.
 func (p Paths) Addr() string { return "unix://" + p.Socket }
+
+// TLS is a client's TLS setup for a remote buildkitd, as buildctl's
+// --tlscacert, --tlscert, --tlskey and --tlsservername take it: paths to
+// PEM files. CACert alone verifies the daemon; Cert and Key go together
+// and authenticate the client (mutual TLS, what buildkitd --tlscacert
+// requires).
+type TLS struct {
+	CACert, Cert, Key, ServerName string
+}
+
+// Enabled reports whether any TLS setting is given.
+func (t TLS) Enabled() bool {
+	return t.CACert != "" || t.Cert != "" || t.Key != "" || t.ServerName != ""
+}
+
+// clientOpts returns the BuildKit client options for t, after checking
+// that the files exist.
+func (t TLS) clientOpts(addr string) ([]client.ClientOpt, error) {
+	if !t.Enabled() {
+		return nil, nil
+	}
+	if (t.Cert == "") != (t.Key == "") {
+		return nil, fmt.Errorf("TLS for %s: a client certificate and its key go together (--tls-cert, --tls-key)", addr)
+	}
+	for flag, p := range map[string]string{"--tls-ca-cert": t.CACert, "--tls-cert": t.Cert, "--tls-key": t.Key} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("TLS for %s: %s: %w", addr, flag, err)
+		}
+	}
+	var opts []client.ClientOpt
+	if t.CACert != "" {
+		opts = append(opts, client.WithServerConfig(t.ServerName, t.CACert))
+	} else {
+		opts = append(opts, client.WithServerConfigSystem(t.ServerName))
+	}
+	if t.Cert != "" {
+		opts = append(opts, client.WithCredentials(t.Cert, t.Key))
+	}
+	return opts, nil
+}
 
 // DefaultRoot is the engine directory used when Config.Root is empty:
 // os.UserCacheDir()/hadron/buildkit.
@@ -145,7 +193,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.GCKeepStorage == "" {
 		cfg.GCKeepStorage = DefaultGCKeepStorage
 	}
-	if err := checkDiskSpace(cfg.GCKeepStorage); err != nil {
+	if err := CheckDiskSpace(cfg.GCKeepStorage); err != nil {
 		return cfg, fmt.Errorf("engine gc keep-storage %q: %w", cfg.GCKeepStorage, err)
 	}
 	if cfg.Snapshotter == "" {
@@ -163,7 +211,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		if r == "" {
 			continue
 		}
-		if err := checkRegistryHost(r); err != nil {
+		if err := CheckRegistryHost(r); err != nil {
 			return cfg, err
 		}
 		regs = append(regs, r)
@@ -176,9 +224,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
-// checkRegistryHost accepts "host" or "host:port" and nothing that could
+// CheckRegistryHost accepts "host" or "host:port" and nothing that could
 // break out of a TOML table name.
-func checkRegistryHost(r string) error {
+func CheckRegistryHost(r string) error {
 	if strings.ContainsAny(r, "/\"\\ \t\n[]") {
 		return fmt.Errorf("insecure registry %q: want host or host:port, without scheme or path", r)
 	}
@@ -193,9 +241,9 @@ func checkRegistryHost(r string) error {
 	return nil
 }
 
-// checkDiskSpace accepts what buildkitd accepts for disk sizes: a
+// CheckDiskSpace accepts what buildkitd accepts for disk sizes: a
 // percentage ("10%") or a size with an optional unit ("512MB", "20GB").
-func checkDiskSpace(s string) error {
+func CheckDiskSpace(s string) error {
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 100 {
 			return fmt.Errorf("want a percentage between 1%% and 100%%")

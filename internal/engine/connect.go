@@ -36,18 +36,22 @@ func ConnectConfig(ctx context.Context, addr string, cfg Config) (*client.Client
 		if err := e.Start(ctx); err != nil {
 			return nil, fmt.Errorf("starting the local engine: %w", err)
 		}
-		addr = e.Addr()
+		return dial(ctx, e.Addr(), DialTimeout)
 	}
-	return dial(ctx, addr, DialTimeout)
+	opts, err := cfg.RemoteTLS.clientOpts(addr)
+	if err != nil {
+		return nil, err
+	}
+	return dial(ctx, addr, DialTimeout, opts...)
 }
 
 // dial connects to addr and checks that a BuildKit daemon answers there
 // within timeout.
-func dial(ctx context.Context, addr string, timeout time.Duration) (*client.Client, error) {
+func dial(ctx context.Context, addr string, timeout time.Duration, opts ...client.ClientOpt) (*client.Client, error) {
 	if !strings.Contains(addr, "://") {
 		return nil, fmt.Errorf("BuildKit address %q has no scheme: use unix://PATH, tcp://HOST:PORT or docker-container://NAME", addr)
 	}
-	c, err := client.New(ctx, addr)
+	c, err := client.New(ctx, addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach BuildKit at %s: %w", addr, err)
 	}

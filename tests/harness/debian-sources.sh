@@ -1,8 +1,11 @@
 #!/bin/sh
 # debian-sources.sh adds a deb-src entry for Debian bookworm (the same mirror
 # as the binary entry in /etc/apt/sources.list.d/debian.sources) so that
-# `apt-get source --download-only` can fetch Debian's .orig tarballs, which
-# are byte-identical to the upstream release tarballs the e2e tests mirror.
+# `apt-get source --download-only NAME=VERSION` can fetch Debian's .orig
+# tarballs, which are byte-identical to the upstream release tarballs the
+# e2e tests mirror. The harness asks for the exact version pinned in
+# tests/harness/sources.go, and only when the pool file cannot be downloaded
+# directly.
 # Idempotent; needs root. Usage: tests/harness/debian-sources.sh
 set -eu
 

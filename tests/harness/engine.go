@@ -69,6 +69,41 @@ func EngineConfig() (engine.Config, error) {
 	return cfg, nil
 }
 
+// StartIsolatedEngine starts a buildkitd of t's own and returns its
+// address: the harness's binary and settings, but a fresh state dir
+// (under t.TempDir), so it shares no cache with StartEngine's engine or
+// any other. It stops when t ends. Tests of what crosses between machines
+// (registry cache export and import) use it as the second machine.
+func StartIsolatedEngine(t testing.TB) string {
+	t.Helper()
+	Require(t)
+	cfg, err := EngineConfig()
+	if err != nil {
+		t.Fatalf("harness: isolated engine: %v", err)
+	}
+	cfg.Root = filepath.Join(t.TempDir(), "buildkit")
+	cfg.Log = t.Logf
+	e, err := engine.New(cfg)
+	if err != nil {
+		t.Fatalf("harness: isolated engine: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := e.Start(ctx); err != nil {
+		t.Fatalf("harness: isolated engine: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := e.Stop(ctx); err != nil {
+			t.Errorf("harness: stopping the isolated engine: %v", err)
+		}
+	})
+	t.Logf("harness: isolated buildkitd at %s (state %s) ready after %s", e.Addr(), cfg.Root, time.Since(start).Round(time.Millisecond))
+	return e.Addr()
+}
+
 // engineLease is this binary's use of the shared engine. A shared flock on
 // a file next to the engine root marks the engine as in use; the last
 // binary to release it stops the daemon.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -104,7 +105,130 @@ func TestFetchSourcesRejectsWrongDigest(t *testing.T) {
 	err := FetchSources(context.Background(), dir, srcs)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), srcs[1].File)
-	assert.Contains(t, err.Error(), "want "+strings.Repeat("0", 64))
+	assert.Contains(t, err.Error(), srcs[1].DebianOrig)
+	assert.Contains(t, err.Error(), "expected "+strings.Repeat("0", 64))
+	assert.Regexp(t, `actual [0-9a-f]{64}`, err.Error())
+}
+
+func TestPoolURL(t *testing.T) {
+	tests := []struct {
+		name, mirror string
+		src          Source
+		want         string
+	}{
+		{"musl", "http://deb.debian.org/debian", Sources[0],
+			"http://deb.debian.org/debian/pool/main/m/musl/musl_1.2.3.orig.tar.gz"},
+		{"mirror with slash", "http://mirror.example/debian/", Sources[2],
+			"http://mirror.example/debian/pool/main/b/busybox/busybox_1.35.0.orig.tar.bz2"},
+		{"lib package", "http://m/debian", Source{File: "libcap-2.66.tar.xz", DebianSource: "libcap2", DebianOrig: "libcap2_2.66.orig.tar.xz"},
+			"http://m/debian/pool/main/libc/libcap2/libcap2_2.66.orig.tar.xz"},
+		{"full URL moved to the mirror", "http://m/debian", Sources[3],
+			"http://m/debian/pool/main/l/linux/linux_7.2.8.orig.tar.xz"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := PoolURL(tc.mirror, tc.src)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+	_, err := PoolURL("http://m/debian", Source{File: "x-1.tar.gz"})
+	assert.ErrorContains(t, err, "source x-1.tar.gz: no Debian source package")
+}
+
+func TestAptSourceArgPinsTheVersion(t *testing.T) {
+	tests := []struct {
+		src     Source
+		want    string
+		wantErr string
+	}{
+		{src: Sources[0], want: "musl=1.2.3-1"},
+		{src: Sources[1], want: "xz-utils=5.4.1-1+deb12u1"},
+		{src: Sources[2], want: "busybox=1:1.35.0-4+deb12u1"},
+		{src: Source{File: "musl-1.2.3.tar.gz", DebianSource: "musl"}, wantErr: "source musl-1.2.3.tar.gz: no Debian version pinned"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.src.File, func(t *testing.T) {
+			got, err := AptSourceArg(tc.src)
+			if tc.wantErr != "" {
+				assert.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestUpstreamVersion(t *testing.T) {
+	for in, want := range map[string]string{
+		"1.2.3-1":            "1.2.3",
+		"1:1.35.0-4+deb12u1": "1.35.0",
+		"2:3.8.2+dfsg-1":     "3.8.2+dfsg",
+		"059":                "059",
+		"1.0-2-3":            "1.0-2",
+	} {
+		assert.Equal(t, want, UpstreamVersion(in), in)
+	}
+}
+
+// TestFetchSourcesTakesTheExactPoolFile serves a fake Debian pool that
+// also holds a newer release of every package: FetchSources asks for the
+// pinned files by name only, and a pool file whose digest is not the
+// pinned one is an error naming the file, the expected and the actual
+// digest, and leaves nothing behind.
+func TestFetchSourcesTakesTheExactPoolFile(t *testing.T) {
+	pool := t.TempDir()
+	var srcs []Source
+	for i, s := range Sources[:3] {
+		content := []byte("pool file " + s.DebianOrig)
+		u, err := PoolURL("", s)
+		require.NoError(t, err)
+		p := filepath.Join(pool, filepath.FromSlash(u))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, content, 0o644))
+		newer := strings.Replace(p, UpstreamVersion(s.DebianVersion), "99.0", 1)
+		require.NoError(t, os.WriteFile(newer, []byte("a newer release"), 0o644))
+		sum := sha256.Sum256(content)
+		s.SHA256 = hex.EncodeToString(sum[:])
+		if i == 2 {
+			s.SHA256 = strings.Repeat("ab", 32)
+		}
+		srcs = append(srcs, s)
+	}
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.Path)
+		http.ServeFile(w, r, filepath.Join(pool, filepath.FromSlash(r.URL.Path)))
+	}))
+	defer srv.Close()
+	t.Setenv("HADRON_DEBIAN_MIRROR", srv.URL)
+
+	dir := t.TempDir()
+	require.NoError(t, FetchSources(context.Background(), dir, srcs[:2]))
+	assert.Equal(t, []string{"/pool/main/m/musl/musl_1.2.3.orig.tar.gz", "/pool/main/x/xz-utils/xz-utils_5.4.1.orig.tar.xz"}, asked)
+	for _, s := range srcs[:2] {
+		b, err := os.ReadFile(filepath.Join(dir, s.DebianOrig))
+		require.NoError(t, err)
+		assert.Equal(t, "pool file "+s.DebianOrig, string(b))
+	}
+
+	err := FetchSources(context.Background(), dir, srcs)
+	require.Error(t, err)
+	var de *DigestError
+	require.ErrorAs(t, err, &de)
+	sum := sha256.Sum256([]byte("pool file busybox_1.35.0.orig.tar.bz2"))
+	for _, want := range []string{"busybox-1.35.0.tar.bz2", "busybox_1.35.0.orig.tar.bz2",
+		"expected " + strings.Repeat("ab", 32), "actual " + hex.EncodeToString(sum[:])} {
+		assert.Contains(t, err.Error(), want)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"musl_1.2.3.orig.tar.gz", "xz-utils_5.4.1.orig.tar.xz"}, names, "no partial or wrong file left")
 }
 
 func TestSourcesTable(t *testing.T) {
@@ -113,6 +237,11 @@ func TestSourcesTable(t *testing.T) {
 		t.Run(s.File, func(t *testing.T) {
 			assert.Regexp(t, `^[0-9a-f]{64}$`, s.SHA256)
 			assert.True(t, strings.HasPrefix(s.DebianOrig, s.DebianSource+"_"), s.DebianOrig)
+			require.NotEmpty(t, s.DebianVersion, "apt-get source needs the exact version")
+			if s.URL == "" {
+				assert.True(t, strings.HasPrefix(s.DebianOrig, s.DebianSource+"_"+UpstreamVersion(s.DebianVersion)+".orig.tar."),
+					"%s is the .orig of %s %s", s.DebianOrig, s.DebianSource, s.DebianVersion)
+			}
 			if s.URL != "" {
 				// A declared substitute's file, served under its own
 				// Debian name from its pool folder.

@@ -3,9 +3,11 @@
 #   1. builds buildkitd and buildctl at the version go.mod pins into out/bin
 #      (skipped when they are there with that version);
 #   2. makes sure runc and mmdebstrap are installed (apt-get, as root);
-#   3. adds Debian's deb-src entry (tests/harness/debian-sources.sh);
-#   4. downloads the mirrored source tarballs and builds the stage0 rootfs
-#      into out/cache (go run ./tests/harness/prepare).
+#   3. adds Debian's deb-src entry (tests/harness/debian-sources.sh), used
+#      only when Debian's pool cannot be reached directly;
+#   4. downloads the mirrored source tarballs (the exact pool files, digests
+#      checked) and builds the stage0 rootfs into out/cache
+#      (go run ./tests/harness/prepare).
 # Every step is skipped when its result is already there. Run as root from
 # anywhere in the tree.
 set -eu

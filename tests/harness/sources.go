@@ -32,13 +32,16 @@ type Source struct {
 	DebianSource string
 	// DebianOrig is the .orig tarball's name in Debian's archive.
 	DebianOrig string
+	// DebianVersion is the Debian version of DebianSource that carries
+	// DebianOrig ("1.2.3-1", with the epoch where Debian has one), so that
+	// `apt-get source` fetches that version and no newer one.
+	DebianVersion string
 	// SHA256 is the tarball's digest (hex), checked before it is served.
 	SHA256 string
 	// URL, when set, is where the file is downloaded from (a file of a
 	// declared substitute, named by its full Debian archive URL) instead
-	// of `apt-get source`; File is then the URL's base name and
-	// URLPrefixes its folder. Debian's archive is reached through
-	// DebianMirror.
+	// of its pool path; File is then the URL's base name and URLPrefixes
+	// its folder. Debian's archive is reached through DebianMirror.
 	URL string
 }
 
@@ -46,11 +49,12 @@ type Source struct {
 // upstream projects' published checksums.
 var Sources = []Source{
 	{
-		File:         "musl-1.2.3.tar.gz",
-		URLPrefixes:  []string{"https://musl.libc.org/releases/"},
-		DebianSource: "musl",
-		DebianOrig:   "musl_1.2.3.orig.tar.gz",
-		SHA256:       "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4",
+		File:          "musl-1.2.3.tar.gz",
+		URLPrefixes:   []string{"https://musl.libc.org/releases/"},
+		DebianSource:  "musl",
+		DebianOrig:    "musl_1.2.3.orig.tar.gz",
+		DebianVersion: "1.2.3-1", // bookworm
+		SHA256:        "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4",
 	},
 	{
 		File: "xz-5.4.1.tar.xz",
@@ -58,33 +62,37 @@ var Sources = []Source{
 			"https://tukaani.org/xz/",
 			"https://github.com/tukaani-project/xz/releases/download/v5.4.1/",
 		},
-		DebianSource: "xz-utils",
-		DebianOrig:   "xz-utils_5.4.1.orig.tar.xz",
-		SHA256:       "5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5",
+		DebianSource:  "xz-utils",
+		DebianOrig:    "xz-utils_5.4.1.orig.tar.xz",
+		DebianVersion: "5.4.1-1+deb12u1", // bookworm
+		SHA256:        "5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5",
 	},
 	{
-		File:         "busybox-1.35.0.tar.bz2",
-		URLPrefixes:  []string{"https://busybox.net/downloads/"},
-		DebianSource: "busybox",
-		DebianOrig:   "busybox_1.35.0.orig.tar.bz2",
-		SHA256:       "faeeb244c35a348a334f4a59e44626ee870fb07b6884d68c10ae8bc19f83a694",
+		File:          "busybox-1.35.0.tar.bz2",
+		URLPrefixes:   []string{"https://busybox.net/downloads/"},
+		DebianSource:  "busybox",
+		DebianOrig:    "busybox_1.35.0.orig.tar.bz2",
+		DebianVersion: "1:1.35.0-4+deb12u1", // bookworm
+		SHA256:        "faeeb244c35a348a334f4a59e44626ee870fb07b6884d68c10ae8bc19f83a694",
 	},
 	// The files of vendor-hashes/substitutes/linux-7.2.8-debian.yaml.
 	{
-		File:         "linux_7.2.8.orig.tar.xz",
-		URLPrefixes:  []string{debianLinuxPool},
-		DebianSource: "linux",
-		DebianOrig:   "linux_7.2.8.orig.tar.xz",
-		SHA256:       "08f058f9de8d487e32a5c9e2855ee7e35bee1a047e77d37ba797d734c0cc07b3",
-		URL:          debianLinuxPool + "linux_7.2.8.orig.tar.xz",
+		File:          "linux_7.2.8.orig.tar.xz",
+		URLPrefixes:   []string{debianLinuxPool},
+		DebianSource:  "linux",
+		DebianOrig:    "linux_7.2.8.orig.tar.xz",
+		DebianVersion: "7.2.8-1", // sid
+		SHA256:        "08f058f9de8d487e32a5c9e2855ee7e35bee1a047e77d37ba797d734c0cc07b3",
+		URL:           debianLinuxPool + "linux_7.2.8.orig.tar.xz",
 	},
 	{
-		File:         "linux_7.2.8-1.debian.tar.xz",
-		URLPrefixes:  []string{debianLinuxPool},
-		DebianSource: "linux",
-		DebianOrig:   "linux_7.2.8-1.debian.tar.xz",
-		SHA256:       "0882144238490cd844202ea9a91bb6cc563103b4a11cc5fe488b1415b9be1354",
-		URL:          debianLinuxPool + "linux_7.2.8-1.debian.tar.xz",
+		File:          "linux_7.2.8-1.debian.tar.xz",
+		URLPrefixes:   []string{debianLinuxPool},
+		DebianSource:  "linux",
+		DebianOrig:    "linux_7.2.8-1.debian.tar.xz",
+		DebianVersion: "7.2.8-1", // sid
+		SHA256:        "0882144238490cd844202ea9a91bb6cc563103b4a11cc5fe488b1415b9be1354",
+		URL:           debianLinuxPool + "linux_7.2.8-1.debian.tar.xz",
 	},
 }
 
@@ -126,50 +134,112 @@ func SourceMirror(t testing.TB) map[string]string {
 }
 
 // FetchSources makes sure dir holds every source's Debian .orig tarball
-// with the pinned digest, downloading missing ones with
-// `apt-get source --download-only` (which needs the deb-src entry that
-// tests/harness/debian-sources.sh adds).
+// with the pinned digest. A missing file is fetched by its exact name from
+// Debian's pool (PoolURL, through DebianMirror); when the pool cannot be
+// reached it falls back to `apt-get source --download-only NAME=VERSION`
+// (AptSourceArg), which needs the deb-src entry that
+// tests/harness/debian-sources.sh adds. Neither can pick another release:
+// both name the exact file or version, and every file's digest is checked
+// before use.
 func FetchSources(ctx context.Context, dir string, srcs []Source) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
-	var missing []string
+	mirror := DebianMirror()
 	for _, s := range srcs {
-		if _, err := os.Stat(filepath.Join(dir, s.DebianOrig)); err == nil {
+		dest := filepath.Join(dir, s.DebianOrig)
+		if _, err := os.Stat(dest); err == nil {
 			continue
 		}
-		if s.URL != "" {
-			if err := download(ctx, s, filepath.Join(dir, s.DebianOrig)); err != nil {
-				return err
-			}
+		u, err := PoolURL(mirror, s)
+		if err != nil {
+			return err
+		}
+		poolErr := download(ctx, u, s.SHA256, dest)
+		if poolErr == nil {
 			continue
 		}
-		missing = append(missing, s.DebianSource)
-	}
-	if len(missing) > 0 {
-		cmd := exec.CommandContext(ctx, "apt-get", append([]string{"source", "--download-only", "-q"}, missing...)...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("downloading %s from Debian with apt-get source: %w\n%s\n"+
-				"(run tests/harness/debian-sources.sh as root to add the deb-src entry, or tests/harness/prepare.sh)",
-				strings.Join(missing, " "), err, strings.TrimSpace(string(out)))
+		var bad *DigestError
+		if errors.As(poolErr, &bad) {
+			return fmt.Errorf("source %s: %w", s.File, poolErr)
+		}
+		if err := aptSource(ctx, dir, s); err != nil {
+			return fmt.Errorf("source %s: %v; falling back to apt-get source: %w", s.File, poolErr, err)
 		}
 	}
 	for _, s := range srcs {
 		if err := checkSHA256(filepath.Join(dir, s.DebianOrig), s.SHA256); err != nil {
-			return fmt.Errorf("source %s: %w", s.File, err)
+			return fmt.Errorf("source %s: %w (delete the file to download it again)", s.File, err)
 		}
 	}
 	return nil
 }
 
-// download fetches s.URL (through DebianMirror) to dest, checking its
-// digest before the file appears under its final name.
-func download(ctx context.Context, s Source, dest string) error {
-	u := s.URL
-	if rest, ok := strings.CutPrefix(u, "http://deb.debian.org/debian/"); ok {
-		u = strings.TrimSuffix(DebianMirror(), "/") + "/" + rest
+// PoolURL is where s's .orig tarball lies in the Debian archive at mirror:
+// s.URL when set (moved to mirror), else
+// MIRROR/pool/main/<prefix>/<source>/<orig> with Debian's pool prefix (the
+// first letter, or "lib" and the fourth for lib* packages).
+func PoolURL(mirror string, s Source) (string, error) {
+	mirror = strings.TrimSuffix(mirror, "/")
+	if s.URL != "" {
+		if rest, ok := strings.CutPrefix(s.URL, "http://deb.debian.org/debian/"); ok {
+			return mirror + "/" + rest, nil
+		}
+		return s.URL, nil
 	}
+	if s.DebianSource == "" || s.DebianOrig == "" {
+		return "", fmt.Errorf("source %s: no Debian source package or .orig file name pinned", s.File)
+	}
+	prefix := s.DebianSource[:1]
+	if strings.HasPrefix(s.DebianSource, "lib") && len(s.DebianSource) > 3 {
+		prefix = s.DebianSource[:4]
+	}
+	return fmt.Sprintf("%s/pool/main/%s/%s/%s", mirror, prefix, s.DebianSource, s.DebianOrig), nil
+}
+
+// AptSourceArg is the `apt-get source` argument that asks for exactly the
+// pinned Debian version of s ("musl=1.2.3-1"), never the newest one the
+// machine's apt sources list.
+func AptSourceArg(s Source) (string, error) {
+	if s.DebianVersion == "" {
+		return "", fmt.Errorf("source %s: no Debian version pinned; apt-get source would pick the newest %s of any listed suite", s.File, s.DebianSource)
+	}
+	return s.DebianSource + "=" + s.DebianVersion, nil
+}
+
+// UpstreamVersion is the upstream part of a Debian version: without the
+// epoch ("1:") and the Debian revision ("-4+deb12u1").
+func UpstreamVersion(debianVersion string) string {
+	v := debianVersion
+	if _, rest, ok := strings.Cut(v, ":"); ok {
+		v = rest
+	}
+	if i := strings.LastIndexByte(v, '-'); i > 0 {
+		v = v[:i]
+	}
+	return v
+}
+
+// aptSource downloads the pinned version of s's Debian source package into
+// dir with apt-get.
+func aptSource(ctx context.Context, dir string, s Source) error {
+	arg, err := AptSourceArg(s)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "apt-get", "source", "--download-only", "-q", arg)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("apt-get source %s: %w\n%s\n"+
+			"(run tests/harness/debian-sources.sh as root to add the deb-src entry, or tests/harness/prepare.sh)",
+			arg, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// download fetches u to dest, checking the digest before the file appears
+// under its final name.
+func download(ctx context.Context, u, sha256Hex, dest string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
@@ -189,19 +259,32 @@ func download(ctx context.Context, s Source, dest string) error {
 	}
 	if _, err := io.Copy(f, resp.Body); err != nil {
 		f.Close()
+		os.Remove(tmp)
 		return fmt.Errorf("downloading %s: %w", u, err)
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := checkSHA256(tmp, s.SHA256); err != nil {
+	if err := checkSHA256(tmp, sha256Hex); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("downloading %s: %w", u, err)
 	}
 	return os.Rename(tmp, dest)
 }
 
-// checkSHA256 fails unless the file at p has the given hex digest.
+// DigestError is a file whose SHA-256 is not the pinned one.
+type DigestError struct {
+	File             string
+	Expected, Actual string
+}
+
+func (e *DigestError) Error() string {
+	return fmt.Sprintf("%s: sha256 mismatch: expected %s (pinned in tests/harness/sources.go), actual %s",
+		filepath.Base(e.File), e.Expected, e.Actual)
+}
+
+// checkSHA256 fails with a *DigestError unless the file at p has the given
+// hex digest.
 func checkSHA256(p, want string) error {
 	f, err := os.Open(p)
 	if err != nil {
@@ -213,7 +296,7 @@ func checkSHA256(p, want string) error {
 		return fmt.Errorf("hashing %s: %w", p, err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return fmt.Errorf("%s has sha256 %s, want %s", p, got, want)
+		return &DigestError{File: p, Expected: want, Actual: got}
 	}
 	return nil
 }

@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
+	"github.com/hadron-linux/hadron/tests/harness"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// execDigests returns the digests of the exec ops (build steps) of
+// target's graph, marshalled as the frontend marshals it for req.
+func execDigests(t *testing.T, req solve.Request) map[digest.Digest]bool {
+	t.Helper()
+	plan, err := solve.Plan(req)
+	require.NoError(t, err)
+	require.Len(t, plan.Platforms, 1)
+	def, err := plan.Definition(context.Background(), 0, 0)
+	require.NoError(t, err)
+	execs := map[digest.Digest]bool{}
+	for _, dt := range def.Def {
+		var op pb.Op
+		require.NoError(t, op.UnmarshalVT(dt))
+		if op.GetExec() != nil {
+			execs[digest.FromBytes(dt)] = true
+		}
+	}
+	return execs
+}
+
+// vertexLog records, per vertex digest, its name, whether any update
+// said it came from the cache and whether it completed otherwise.
+type vertexLog struct {
+	mu       sync.Mutex
+	names    map[digest.Digest]string
+	cached   map[digest.Digest]bool
+	executed map[digest.Digest]bool
+}
+
+func newVertexLog() *vertexLog {
+	return &vertexLog{names: map[digest.Digest]string{}, cached: map[digest.Digest]bool{}, executed: map[digest.Digest]bool{}}
+}
+
+func (l *vertexLog) record(s *client.SolveStatus) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, v := range s.Vertexes {
+		l.names[v.Digest] = v.Name
+		if v.Cached {
+			l.cached[v.Digest] = true
+		} else if v.Completed != nil && v.Error == "" {
+			l.executed[v.Digest] = true
+		}
+	}
+}
+
+// TestRegistryCacheSharedBetweenEngines is the CI-fleet setup on one
+// machine: the harness's engine builds images/mini exporting its cache to
+// the loopback registry (type=registry, mode=max); a second, independent
+// buildkitd with an empty state dir builds it importing that cache and
+// executes no build step at all (every exec vertex in its status stream
+// is cached).
+//
+// Status: the export works, but on 2026-12-01 the second engine
+// re-executed `musl: build` (its cache keys did not match the imported
+// ones; not yet understood). Until that is fixed the test runs only with
+// HADRON_E2E_SHARED_CACHE=1, so that the e2e tier does not spend a cold
+// musl build on a known failure.
+func TestRegistryCacheSharedBetweenEngines(t *testing.T) {
+	harness.Require(t)
+	if os.Getenv("HADRON_E2E_SHARED_CACHE") != "1" {
+		t.Skip("known to fail: the second engine re-executes musl: build; set HADRON_E2E_SHARED_CACHE=1 to run (see docs/engine.md)")
+	}
+	e := setup(t)
+	ref := e.registry + "/hadron/cache:mini"
+	req := e.request(repoRoot(t), "mini")
+	execs := execDigests(t, req)
+	require.NotEmpty(t, execs)
+
+	first := req
+	first.CacheTo = []string{"type=registry,ref=" + ref + ",mode=max"}
+	start := time.Now()
+	_, err := solve.Build(context.Background(), e.client, first)
+	require.NoError(t, err, "build with --cache-to on the first engine")
+	t.Logf("first engine: mini built and cache exported to %s in %s", ref, time.Since(start).Round(time.Millisecond))
+
+	addr2 := harness.StartIsolatedEngine(t)
+	require.NotEqual(t, e.addr, addr2)
+	c2, err := client.New(context.Background(), addr2)
+	require.NoError(t, err)
+	defer c2.Close()
+
+	second := req
+	second.CacheFrom = []string{"type=registry,ref=" + ref}
+	log := newVertexLog()
+	second.OnStatus = log.record
+	start = time.Now()
+	_, err = solve.Build(context.Background(), c2, second)
+	require.NoError(t, err, "build with --cache-from on the second engine")
+	t.Logf("second engine (empty state): mini built from the registry cache in %s", time.Since(start).Round(time.Millisecond))
+
+	var cachedExecs int
+	for d := range execs {
+		assert.False(t, log.executed[d], "build step %q ran on the second engine", log.names[d])
+		if log.cached[d] {
+			cachedExecs++
+		}
+	}
+	for d := range log.executed {
+		if execs[d] {
+			continue
+		}
+		t.Logf("ran (not a build step): %s", log.names[d])
+	}
+	assert.Positive(t, cachedExecs, "the status stream reports the build steps as cached")
+	t.Logf("%d build steps in the graph, %d reported cached, 0 executed", len(execs), cachedExecs)
+}
