@@ -69,8 +69,8 @@ func phases(r *recipe.Recipe, t toolchain.Target, check bool) ([]Phase, error) {
 
 type defaults struct{ configure, compile, check, install string }
 
-// styleDefaults returns the default phase scripts of a build style. They are
-// documented in docs/recipes.md; keep the two in step.
+// styleDefaults returns the default phase scripts of a build style. The
+// table in docs/recipes.md is generated from them (TestStyleTableInDocs).
 func styleDefaults(b recipe.Build, t toolchain.Target) (defaults, error) {
 	args := quoteAll(b.Args)
 	margs := quoteAll(b.MakeArgs)
