@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hadron-linux/hadron/internal/bump/fakeupstream"
+	"github.com/hadron-linux/hadron/tests/fakeupstream"
 	"github.com/hadron-linux/hadron/internal/lockfile"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

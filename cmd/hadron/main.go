@@ -12,12 +12,6 @@ import (
 	"syscall"
 )
 
-// exitCoder is implemented by errors that want a specific process exit code
-// (e.g. `hadron bump`: nothing to do / updated / errors).
-type exitCoder interface {
-	ExitCode() int
-}
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -34,5 +28,5 @@ func main() {
 		os.Exit(ec.ExitCode())
 	}
 	fmt.Fprintln(os.Stderr, "hadron:", err)
-	os.Exit(1)
+	os.Exit(exitFailed)
 }

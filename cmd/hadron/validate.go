@@ -42,7 +42,7 @@ func (e validationFailed) Error() string {
 }
 
 // ExitCode makes main exit with status 1.
-func (e validationFailed) ExitCode() int { return 1 }
+func (e validationFailed) ExitCode() int { return exitFailed }
 
 func runValidate(stdout, stderr io.Writer, dir string) error {
 	tree, problems, err := validateTree(dir)
