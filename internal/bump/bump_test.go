@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hadron-linux/hadron/tests/fakeupstream"
 	"github.com/hadron-linux/hadron/internal/bump/upstream"
 	"github.com/hadron-linux/hadron/internal/fetch"
 	"github.com/hadron-linux/hadron/internal/golden"
 	"github.com/hadron-linux/hadron/internal/lockfile"
+	"github.com/hadron-linux/hadron/tests/fakeupstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
