@@ -53,6 +53,10 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err := CheckTarget(tree, target); err != nil {
 		return nil, err
 	}
+	self, err := currentFrontend(c)
+	if err != nil {
+		return nil, err
+	}
 
 	res := gwclient.NewResult()
 	expPlatforms := &exptypes.Platforms{}
@@ -61,9 +65,16 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		st, conv, err := Plan(tree, target, ConvertOptions(opts, arch))
+		co := ConvertOptions(opts, arch)
+		co.ToolsImage = self
+		st, conv, err := Plan(tree, target, co)
 		if err != nil {
 			return nil, err
+		}
+		if self != nil && len(conv.ToolInvocations()) > 0 {
+			if err := checkToolsImage(ctx, c, *self, target); err != nil {
+				return nil, err
+			}
 		}
 		if err := checkKernelConfigs(ctx, c, conv, p); err != nil {
 			return nil, err
@@ -150,6 +161,41 @@ func Plan(tree *project.Tree, target string, opts convert.Options) (llb.State, *
 		return llb.State{}, nil, err
 	}
 	return st, conv, nil
+}
+
+// currentFrontend returns the frontend's own image when it runs from one
+// (gateway.v0 or a # syntax= line): BuildKit mounts the image's LLB
+// definition, pinned by digest, into the frontend's container, and the
+// gateway client reads it back (grpcclient's CurrentFrontend, the method
+// BuildKit's own Dockerfile frontend uses). That image carries the hadron
+// binary boot steps run. Run in-process (the CLI) there is none: nil, and
+// the client sends the binary as the tools local.
+func currentFrontend(c gwclient.Client) (*llb.State, error) {
+	cf, ok := c.(interface{ CurrentFrontend() (*llb.State, error) })
+	if !ok {
+		return nil, nil
+	}
+	st, err := cf.CurrentFrontend()
+	if err != nil {
+		return nil, fmt.Errorf("read the frontend image's definition: %w", err)
+	}
+	return st, nil
+}
+
+// checkToolsImage fails with a clear message when the frontend image does
+// not carry the hadron binary its boot steps run (an image built before
+// it did, or by hand).
+func checkToolsImage(ctx context.Context, c gwclient.Client, self llb.State, target string) error {
+	ref, err := solveRef(ctx, c, self, "read the frontend image")
+	if err != nil {
+		return err
+	}
+	tool := path.Join(convert.ToolsDir, convert.ToolBinary)
+	if _, err := ref.StatFile(ctx, gwclient.StatRequest{Path: tool}); err != nil {
+		return fmt.Errorf("target %s runs hadron inside BuildKit, but the frontend image (%s) has no %s: "+
+			"use a frontend image built by `make frontend-image` or buildkit-frontends/Dockerfile: %w", target, c.BuildOpts().Opts["source"], tool, err)
+	}
+	return nil
 }
 
 // solveRef solves st and returns its result. A failed solve is reported
