@@ -12,7 +12,7 @@ APT_PACKAGES := runc mmdebstrap qemu-system-x86 qemu-system-arm qemu-efi-aarch64
 	grub-pc-bin grub-common dracut-core fdisk busybox-static git ca-certificates \
 	openssl zstd kmod musl-tools gcc-aarch64-linux-gnu
 
-.PHONY: all deps tools build test test-full test-unit test-e2e test-qemu bench bench-planning bldr-llb vet fmt-check clean
+.PHONY: all deps tools frontend-image build test test-full test-unit test-e2e test-qemu bench bench-planning bldr-llb vet fmt-check clean
 
 all: tools
 
@@ -33,6 +33,15 @@ tools: deps
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/hadron ./cmd/hadron-frontend
 	sh tests/harness/prepare.sh
 	sh tests/fixtures/debian-kernel.sh out/debian-kernel
+
+## frontend-image: the gateway frontend image (hadron-frontend + the hadron binary its boot
+## steps run) as an OCI layout tarball, out/hadron-frontend.oci.tar; no Docker engine needed.
+## Load it with `docker load` or `skopeo copy oci-archive:...`, or pass PUSH=<registry ref>.
+frontend-image:
+	mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/hadron ./cmd/hadron-frontend
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-0} $(GO) run ./tests/tools/frontend-image \
+		-frontend $(BIN)/hadron-frontend -hadron $(BIN)/hadron -o out/hadron-frontend.oci.tar $(if $(PUSH),-push $(PUSH))
 
 ## build: set everything up and build images/mini offline (local stage 0, loopback mirror)
 build: tools

@@ -3,14 +3,13 @@ package convert
 import (
 	"fmt"
 	"path"
-	"strconv"
 	"time"
 
+	"github.com/hadron-linux/hadron/bootchain/toolcmd"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/solver/pb"
 )
 
 // DefaultToolsContext is the name of the llb.Local holding the hadron
@@ -34,8 +33,12 @@ var BootSecrets = []string{SecretDBKey, SecretDBCert, SecretPCRKey}
 const (
 	// SecretsDir is where secrets are mounted.
 	SecretsDir = "/run/secrets"
-	// ToolsDir is where the DefaultToolsContext local is mounted.
+	// ToolsDir is where boot steps find ToolBinary: the DefaultToolsContext
+	// local is mounted there, and the frontend image carries the binary at
+	// the same path (see Options.ToolsImage).
 	ToolsDir = "/hadron-tools"
+	// ToolBinary is the hadron binary's name in ToolsDir.
+	ToolBinary = "hadron"
 	// Stub is systemd-stub in stage 0 (Debian's systemd-boot-efi package,
 	// until a systemd recipe builds it).
 	Stub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
@@ -68,10 +71,10 @@ func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 	}
 
 	// initrd: the root filesystem as a newc cpio (gzip), packed by hadron.
-	rd := c.toolRun(img.Name+": initrd",
-		"/hadron-tools/hadron initrd pack --gzip /rootfs /out/initrd.cpio.gz\n",
+	rd := c.toolRun(img.Name+": initrd", "",
+		toolcmd.InitrdPack{Dir: "/rootfs", Out: "/out/initrd.cpio.gz", Gzip: true},
 		llb.AddMount("/rootfs", rootfs, llb.Readonly))
-	initrd := rd.AddMount("/out", llb.Scratch())
+	initrd := outMount(rd)
 
 	// uki: stub + kernel + initrd + cmdline + os-release, PCR 11 policy
 	// signed with the PCR key, Authenticode-signed with the db key.
@@ -80,27 +83,34 @@ func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 	// so a cached result could carry a signature made with an earlier key.
 	// Both steps take well under a second.
 	uki := path.Join("EFI/Linux", img.Name+".efi")
-	ukiScript := needStage0(Stub) +
+	ukiCheck := needStage0(Stub) +
 		fmt.Sprintf("test -f /kernel/%[1]s || { echo 'kernel recipe %[2]s has no %[1]s in its package' >&2; exit 1; }\n"+
-			"mkdir -p /out/EFI/Linux\n"+
-			"/hadron-tools/hadron uki build -o %[3]s --stub %[4]s --kernel /kernel/%[1]s --initrd /initrd/initrd.cpio.gz "+
-			"--cmdline %[5]s --os-release /rootfs/usr/lib/os-release "+
-			"--pcr-key %[6]s --sign-key %[7]s --sign-cert %[8]s\n",
-			KernelImage, img.Kernel, shellQuote("/out/"+uki), Stub, shellQuote(img.Cmdline),
-			secretPath(SecretPCRKey), secretPath(SecretDBKey), secretPath(SecretDBCert))
-	u := c.toolRun(img.Name+": uki", ukiScript, llb.IgnoreCache,
+			"mkdir -p /out/EFI/Linux\n", KernelImage, img.Kernel)
+	u := c.toolRun(img.Name+": uki", ukiCheck,
+		toolcmd.UKIBuild{
+			Output:    "/out/" + uki,
+			Stub:      Stub,
+			Kernel:    "/kernel/" + KernelImage,
+			Initrds:   []string{"/initrd/initrd.cpio.gz"},
+			Cmdline:   img.Cmdline,
+			OSRelease: "/rootfs/usr/lib/os-release",
+			PCRKey:    secretPath(SecretPCRKey),
+			SignKey:   secretPath(SecretDBKey),
+			SignCert:  secretPath(SecretDBCert),
+		},
+		llb.IgnoreCache,
 		llb.AddMount("/kernel", kernel, llb.Readonly),
 		llb.AddMount("/initrd", initrd, llb.Readonly),
 		llb.AddMount("/rootfs", rootfs, llb.Readonly),
 		secretMount(SecretPCRKey), secretMount(SecretDBKey), secretMount(SecretDBCert))
-	ukiOut := u.AddMount("/out", llb.Scratch())
+	ukiOut := outMount(u)
 
 	// sign: systemd-boot as the removable-media boot loader.
-	signScript := needStage0(SystemdBoot) + fmt.Sprintf("mkdir -p /out/EFI/BOOT\n/hadron-tools/hadron sign --key %s --cert %s %s /out/EFI/BOOT/BOOTX64.EFI\n",
-		secretPath(SecretDBKey), secretPath(SecretDBCert), SystemdBoot)
-	s := c.toolRun(img.Name+": sign", signScript, llb.IgnoreCache,
+	s := c.toolRun(img.Name+": sign", needStage0(SystemdBoot)+"mkdir -p /out/EFI/BOOT\n",
+		toolcmd.Sign{Key: secretPath(SecretDBKey), Cert: secretPath(SecretDBCert), In: SystemdBoot, Out: "/out/EFI/BOOT/BOOTX64.EFI"},
+		llb.IgnoreCache,
 		secretMount(SecretDBKey), secretMount(SecretDBCert))
-	bootOut := s.AddMount("/out", llb.Scratch())
+	bootOut := outMount(s)
 
 	// esp: the two signed binaries and loader.conf in one tree.
 	created := time.Unix(c.opts.SourceDateEpoch, 0).UTC()
@@ -119,36 +129,38 @@ func LoaderConf(img *imagedef.Image) string {
 	return "timeout 0\ndefault " + img.Name + ".efi\neditor no\n"
 }
 
-// toolRun runs script on stage 0 with the hadron binary mounted at
-// ToolsDir, network disabled, a read-only root and /out timestamps
-// clamped to SOURCE_DATE_EPOCH afterwards.
-func (c *Converter) toolRun(name, script string, extra ...llb.RunOption) llb.ExecState {
-	tools := []llb.LocalOption{
-		llb.IncludePatterns([]string{"hadron"}),
+// ToolInvocations lists the command lines of hadron's own tools that the
+// conversion so far runs inside BuildKit, in the order they were made.
+func (c *Converter) ToolInvocations() []toolcmd.Invocation {
+	return append([]toolcmd.Invocation(nil), c.toolInvocations...)
+}
+
+// tools is the state whose ToolsDir holds the hadron binary: the frontend
+// image when the gateway runs from one (Options.ToolsImage), else the
+// ToolsContext local the client sends.
+func (c *Converter) tools() llb.RunOption {
+	if c.opts.ToolsImage != nil {
+		return llb.AddMount(ToolsDir, *c.opts.ToolsImage, llb.SourcePath(ToolsDir), llb.Readonly)
+	}
+	local := []llb.LocalOption{
+		llb.IncludePatterns([]string{ToolBinary}),
 		llb.SharedKeyHint(c.opts.ToolsContext),
 		llb.WithCustomName("hadron tools"),
 	}
 	if c.opts.SessionID != "" {
-		tools = append(tools, llb.SessionID(c.opts.SessionID))
+		local = append(local, llb.SessionID(c.opts.SessionID))
 	}
-	ro := []llb.RunOption{
-		llb.Args([]string{"/bin/sh", "-c", "set -eu\n" + script + "find /out -exec touch -h -d \"@$SOURCE_DATE_EPOCH\" {} +\n"}),
-		llb.ReadonlyRootFS(),
-		llb.Network(pb.NetMode_NONE),
-		llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
-		llb.AddEnv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-		llb.AddEnv("HOME", "/tmp"),
-		llb.AddEnv("TZ", "UTC"),
-		llb.AddEnv("LC_ALL", "C"),
-		llb.AddEnv("SOURCE_DATE_EPOCH", strconv.FormatInt(c.opts.SourceDateEpoch, 10)),
-		llb.AddMount(ToolsDir, llb.Local(c.opts.ToolsContext, tools...), llb.Readonly),
-		llb.Dir("/tmp"),
-		llb.WithCustomName(name),
-	}
-	if c.opts.NoCache {
-		ro = append(ro, llb.IgnoreCache)
-	}
-	return c.stage0.Run(append(ro, extra...)...)
+	return llb.AddMount(ToolsDir, llb.Local(c.opts.ToolsContext, local...), llb.Readonly)
+}
+
+// toolRun runs check (shell that fails early with a clear message), then
+// the hadron binary mounted at ToolsDir with tool's command line, in the
+// hermetic sandbox; /out is the step's layer.
+func (c *Converter) toolRun(name, check string, tool toolcmd.Tool, extra ...llb.RunOption) llb.ExecState {
+	inv := tool.Invocation()
+	c.toolInvocations = append(c.toolInvocations, inv)
+	script := "set -eu\n" + check + inv.Shell(path.Join(ToolsDir, ToolBinary)) + "\n"
+	return c.hermetic.layer(name, script, append([]llb.RunOption{c.tools()}, extra...)...)
 }
 
 // needStage0 is a shell check that stage 0 has file, with the package to

@@ -10,7 +10,9 @@ import (
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/project/projecttest"
 	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -132,6 +134,44 @@ func TestBootToolsContext(t *testing.T) {
 		}
 	}
 	t.Fatal("no hadron tools source")
+}
+
+// TestBootToolsImage: with the frontend image given (the gateway path),
+// every tool step mounts its /hadron-tools, pinned by digest, and no step
+// needs a tools local from the client.
+func TestBootToolsImage(t *testing.T) {
+	frontend := "registry.invalid/hadron/frontend@sha256:" + strings.Repeat("b", 64)
+	o := opts()
+	img := llb.Image(frontend)
+	o.ToolsImage = &img
+	vs := marshal(t, bootFS(t), "tboot/boot", o)
+	byDigest := map[digest.Digest]vertex{}
+	for _, v := range vs {
+		byDigest[v.digest] = v
+		if src, ok := v.op.Op.(*pb.Op_Source); ok {
+			assert.NotContains(t, src.Source.Identifier, "local://"+convert.DefaultToolsContext, "no tools local")
+		}
+	}
+	tools := 0
+	for _, v := range vs {
+		e, ok := v.op.Op.(*pb.Op_Exec)
+		if !ok {
+			continue
+		}
+		for _, m := range e.Exec.Mounts {
+			if m.Dest != convert.ToolsDir {
+				continue
+			}
+			tools++
+			assert.True(t, m.Readonly, v.name)
+			assert.Equal(t, convert.ToolsDir, m.Selector, "%s: only the image's %s", v.name, convert.ToolsDir)
+			src := byDigest[digest.Digest(v.op.Inputs[m.Input].Digest)]
+			if s, ok := src.op.Op.(*pb.Op_Source); assert.True(t, ok, v.name) {
+				assert.Equal(t, "docker-image://"+frontend, s.Source.Identifier, v.name)
+			}
+		}
+	}
+	assert.Equal(t, 3, tools, "initrd, uki and sign run the image's hadron")
 }
 
 // TestBootTargetErrors: bad boot targets fail at conversion time.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hadron-linux/hadron/bootchain/toolcmd"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/graph"
 	"github.com/hadron-linux/hadron/internal/imagedef"
@@ -24,7 +25,6 @@ import (
 	"github.com/hadron-linux/hadron/kernel/board"
 	"github.com/hadron-linux/hadron/toolchain"
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -48,6 +48,11 @@ type Options struct {
 	// SessionID ties llb.Local sources to a client session (frontends leave
 	// it empty: the gateway fills it in).
 	SessionID string
+	// ToolsImage is the frontend image when the frontend runs from one
+	// (gwclient.Client.CurrentFrontend, pinned by digest): it carries the
+	// hadron binary at ToolsDir/ToolBinary, so boot steps need no local.
+	// Nil in-process (the CLI), where Settings.ToolsContext is used.
+	ToolsImage *llb.State
 	Settings
 }
 
@@ -72,7 +77,9 @@ type Settings struct {
 	// ContextName is the llb.Local holding the tree (DefaultContext if empty).
 	ContextName string
 	// ToolsContext is the llb.Local holding the hadron binary that boot
-	// steps run (DefaultToolsContext if empty).
+	// steps run (DefaultToolsContext if empty), used when
+	// Options.ToolsImage is nil: the CLI runs the frontend in-process and
+	// sends the binary.
 	ToolsContext string
 }
 
@@ -91,14 +98,17 @@ type SourceRef struct {
 // Converter converts recipes of one tree for one architecture. It memoises
 // package layers so every recipe becomes exactly one set of vertices.
 type Converter struct {
-	tree    *project.Tree
-	graph   *graph.Graph
-	opts    Options
-	target  toolchain.Target
-	stage0  llb.State
-	layers  map[string]llb.State
-	sources []SourceRef
-	wrapper *llb.State
+	tree   *project.Tree
+	graph  *graph.Graph
+	opts   Options
+	target toolchain.Target
+	// hermetic is stage 0 as every step sees it (see sandbox); builder
+	// adds the target's toolchain environment and /build as working dir.
+	hermetic sandbox
+	builder  sandbox
+	layers   map[string]llb.State
+	sources  []SourceRef
+	wrapper  *llb.State
 	// substitutes are the selected substitutes by the upstream URL they
 	// stand for.
 	substitutes map[string]*substitute.Substitute
@@ -108,6 +118,8 @@ type Converter struct {
 	kernels     map[string]*kernelBuild
 	kernelTrees map[string]*workspace
 	boardSet    map[string]*board.Board
+	// toolInvocations are the hadron command lines boot steps run.
+	toolInvocations []toolcmd.Invocation
 }
 
 // New resolves roots (recipe names) in tree for opts.Arch and prepares a
@@ -140,13 +152,17 @@ func New(tree *project.Tree, opts Options, roots ...string) (*Converter, error) 
 		// cross gcc: cross by default, no emulation.
 		stage0 = llb.Image(opts.Stage0, llb.LinuxAmd64, llb.WithCustomNamef("stage0: %s", opts.Stage0))
 	}
+	hermetic := newSandbox(stage0, hermeticEnv(opts.SourceDateEpoch), "/", opts.NoCache)
+	build := hermetic.with(toolchainEnv(t))
+	build.state = build.state.Dir("/build")
 	return &Converter{
-		tree:   tree,
-		graph:  g,
-		opts:   opts,
-		target: t,
-		stage0: stage0,
-		layers: map[string]llb.State{},
+		tree:     tree,
+		graph:    g,
+		opts:     opts,
+		target:   t,
+		hermetic: hermetic,
+		builder:  build,
+		layers:   map[string]llb.State{},
 
 		substitutes: subs,
 		kernels:     map[string]*kernelBuild{},
@@ -293,16 +309,17 @@ func (c *Converter) build(r *recipe.Recipe) (llb.State, error) {
 }
 
 // workspace is a recipe's unpacked build dir and what every later phase
-// of it shares: the hermetic run options and the build environment.
+// of it shares: its sandbox (the build sandbox with the recipe's own
+// environment) and its mounts.
 type workspace struct {
-	// common returns the run options every phase of the recipe shares,
-	// followed by extra.
-	common func(extra ...llb.RunOption) []llb.RunOption
+	sb sandbox
+	// mounts are the recipe files and the compiler wrapper, mounted in
+	// every step of the recipe.
+	mounts []llb.RunOption
 	// buildDir is /build after unpack.
 	buildDir llb.State
 	// sysroot is the merged build dependencies, nil when there are none.
 	sysroot *llb.State
-	stage0  llb.State
 }
 
 // unpack prepares r's workspace: its sources, patches and prepare snippet
@@ -330,7 +347,7 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 		}
 	}
 
-	env := c.env(r, useWrapper, extraEnv)
+	sb := c.builder.with(c.env(r, useWrapper, extraEnv))
 	var recipeFiles *llb.State
 	if len(r.Patches)+len(r.Files) > 0 {
 		inc := make([]string, 0, len(r.Patches)+len(r.Files))
@@ -350,38 +367,21 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 		recipeFiles = &st
 	}
 
-	common := func(extra ...llb.RunOption) []llb.RunOption {
-		ro := []llb.RunOption{
-			llb.ReadonlyRootFS(),
-			llb.Network(pb.NetMode_NONE),
-			llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
-			llb.Dir("/build"),
-		}
-		if c.opts.NoCache {
-			ro = append(ro, llb.IgnoreCache)
-		}
-		for _, kv := range env {
-			ro = append(ro, llb.AddEnv(kv[0], kv[1]))
-		}
-		if recipeFiles != nil {
-			ro = append(ro, llb.AddMount("/recipe", *recipeFiles, llb.SourcePath(r.Dir), llb.Readonly))
-		}
-		if useWrapper {
-			ro = append(ro, c.wrapperMounts()...)
-		}
-		return append(ro, extra...)
+	var mounts []llb.RunOption
+	if recipeFiles != nil {
+		mounts = append(mounts, llb.AddMount("/recipe", *recipeFiles, llb.SourcePath(r.Dir), llb.Readonly))
+	}
+	if useWrapper {
+		mounts = append(mounts, c.wrapperMounts()...)
 	}
 
 	// unpack: sources, patches, prepare.
-	unpackOpts := []llb.RunOption{
-		llb.Args([]string{"/bin/sh", "-c", prelude + unpackScript(r, srcs)}),
-		llb.WithCustomNamef("%s: unpack", r.Name),
-	}
+	unpackMounts := append([]llb.RunOption(nil), mounts...)
 	for i, s := range srcs {
-		unpackOpts = append(unpackOpts, llb.AddMount(fmt.Sprintf("/src/%d", i), s.state, llb.Readonly))
+		unpackMounts = append(unpackMounts, llb.AddMount(fmt.Sprintf("/src/%d", i), s.state, llb.Readonly))
 	}
-	run := c.stage0.Run(common(unpackOpts...)...)
-	ws := &workspace{common: common, buildDir: run.AddMount("/build", llb.Scratch()), stage0: c.stage0}
+	run := sb.run(r.Name+": "+PhaseUnpack, prelude+unpackScript(r, srcs), unpackMounts...)
+	ws := &workspace{sb: sb, mounts: mounts, buildDir: run.AddMount("/build", llb.Scratch())}
 	if len(depLayers) > 0 {
 		st := llb.Merge(depLayers, llb.WithCustomNamef("%s: build environment", r.Name))
 		ws.sysroot = &st
@@ -391,16 +391,19 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 
 // phase runs one phase script on the workspace and returns the exec
 // state; the caller picks its /build (and /out) mounts. prefix names the
-// vertex ("xz", or "linux@qemu-amd64").
+// vertex ("xz", or "linux@qemu-amd64"). The install phase produces the
+// package layer, so its /out is clamped (see sandbox.layer).
 func (ws *workspace) phase(prefix string, p Phase, extra ...llb.RunOption) llb.ExecState {
-	ro := []llb.RunOption{
-		llb.Args([]string{"/bin/sh", "-c", prelude + p.Script}),
-		llb.WithCustomNamef("%s: %s", prefix, p.Name),
-	}
+	ro := append([]llb.RunOption(nil), ws.mounts...)
 	if ws.sysroot != nil {
 		ro = append(ro, llb.AddMount(toolchain.SysrootDir, *ws.sysroot, llb.Readonly))
 	}
-	return ws.stage0.Run(ws.common(append(ro, extra...)...)...)
+	ro = append(ro, extra...)
+	name := prefix + ": " + p.Name
+	if p.Name == PhaseInstall {
+		return ws.sb.layer(name, prelude+p.Script, ro...)
+	}
+	return ws.sb.run(name, prelude+p.Script, ro...)
 }
 
 // run chains the phases on the workspace of r and returns the /out mount
@@ -412,7 +415,7 @@ func (ws *workspace) run(r *recipe.Recipe, ph []Phase) llb.State {
 		run := ws.phase(r.Name, p)
 		if p.Name == PhaseInstall {
 			run.AddMount("/build", buildDir)
-			out = run.AddMount("/out", llb.Scratch())
+			out = outMount(run)
 			continue
 		}
 		buildDir = run.AddMount("/build", buildDir)
@@ -507,34 +510,36 @@ func isArchive(name string) bool {
 	return false
 }
 
-// env returns the sorted environment of every phase of r, with extra
-// added after the defaults and before the recipe's own env.
-func (c *Converter) env(r *recipe.Recipe, useWrapper bool, extra map[string]string) [][2]string {
-	t := c.target
+// toolchainEnv is the environment of every build step for target t: its
+// arch, triplet, kernel arch, flags and compilers (cross binutils by their
+// triplet prefix for a foreign target).
+func toolchainEnv(t toolchain.Target) map[string]string {
 	m := map[string]string{
-		"PATH":              "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME":              "/tmp",
-		"TZ":                "UTC",
-		"LC_ALL":            "C",
-		"SOURCE_DATE_EPOCH": strconv.FormatInt(c.opts.SourceDateEpoch, 10),
-		"HADRON_ARCH":       string(t.Arch),
-		"HADRON_TRIPLET":    t.Triplet,
-		"KARCH":             t.KernelArch,
-		"CFLAGS":            t.CFlags,
-		"CXXFLAGS":          t.CFlags,
-		"CC":                t.HostGCC,
-		"CROSS_COMPILE":     "",
+		"HADRON_ARCH":    string(t.Arch),
+		"HADRON_TRIPLET": t.Triplet,
+		"KARCH":          t.KernelArch,
+		"CFLAGS":         t.CFlags,
+		"CXXFLAGS":       t.CFlags,
+		"CC":             t.HostGCC,
+		"CROSS_COMPILE":  "",
 	}
 	if !t.Native() {
-		// Cross binutils from stage 0, by their triplet prefix.
 		prefix := strings.TrimSuffix(t.HostGCC, "gcc")
 		m["CROSS_COMPILE"] = prefix
 		for _, tool := range []string{"AR", "RANLIB", "STRIP", "NM", "OBJCOPY", "OBJDUMP", "LD"} {
 			m[tool] = prefix + strings.ToLower(tool)
 		}
 	}
+	return m
+}
+
+// env returns what r's steps add to the build sandbox's environment: the
+// compiler wrapper's variables when r builds against the libc, then extra,
+// then the recipe's own env (a later one wins).
+func (c *Converter) env(r *recipe.Recipe, useWrapper bool, extra map[string]string) map[string]string {
+	m := map[string]string{}
 	if useWrapper {
-		m["PATH"] = toolchain.WrapperDir + "/bin:" + m["PATH"]
+		m["PATH"] = toolchain.WrapperDir + "/bin:" + basePath
 		m["CC"] = toolchain.WrapperDir + "/bin/cc"
 		m["PKG_CONFIG_SYSROOT_DIR"] = toolchain.SysrootDir
 		m["PKG_CONFIG_LIBDIR"] = toolchain.SysrootDir + "/usr/lib/pkgconfig:" + toolchain.SysrootDir + "/usr/share/pkgconfig"
@@ -545,16 +550,7 @@ func (c *Converter) env(r *recipe.Recipe, useWrapper bool, extra map[string]stri
 	for k, v := range r.Build.Env {
 		m[k] = v
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([][2]string, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, [2]string{k, m[k]})
-	}
-	return out
+	return m
 }
 
 // wrapperMounts mounts the stage-1 compiler wrapper, the kernel UAPI headers
@@ -596,13 +592,5 @@ func (c *Converter) kernelHeaders() llb.State {
 		base := path.Base(d)
 		fmt.Fprintf(&sb, "if [ -d %s ]; then cp -a %s /out/kernel-headers/%s; fi\n", d, d, base)
 	}
-	sb.WriteString(clamp)
-	run := c.stage0.Run(
-		llb.Args([]string{"/bin/sh", "-c", sb.String()}),
-		llb.ReadonlyRootFS(),
-		llb.Network(pb.NetMode_NONE),
-		llb.AddEnv("SOURCE_DATE_EPOCH", strconv.FormatInt(c.opts.SourceDateEpoch, 10)),
-		llb.WithCustomNamef("toolchain: %s kernel headers (stage0)", c.target.Arch),
-	)
-	return run.AddMount("/out", llb.Scratch())
+	return outMount(c.hermetic.layer(fmt.Sprintf("toolchain: %s kernel headers (stage0)", c.target.Arch), sb.String()))
 }

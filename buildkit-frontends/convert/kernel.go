@@ -134,11 +134,11 @@ func (c *Converter) kernel(name, boardName string) (*kernelBuild, error) {
 
 	compile := ws.phase(key, Phase{PhaseCompile, kernelCompileScript(b)})
 	buildDir = compile.AddMount("/build", buildDir)
-	install := ws.phase(key, Phase{PhaseInstall, kernelInstallScript(b) + clamp})
+	install := ws.phase(key, Phase{PhaseInstall, kernelInstallScript(b)})
 	install.AddMount("/build", buildDir)
 	k := &kernelBuild{
 		config: KernelConfig{Recipe: name, Board: b, Merged: merged, State: cfg},
-		layer:  install.AddMount("/out", llb.Scratch()),
+		layer:  outMount(install),
 	}
 	c.kernels[key] = k
 	return k, nil

@@ -33,7 +33,7 @@ func TestKernelConfigTarget(t *testing.T) {
 	n := names(vs)
 	assert.Contains(t, n, "linux@qemu-amd64: configure")
 	assert.Contains(t, n, "linux@qemu-amd64: config")
-	assert.NotContains(t, n, "linux@qemu-amd64: build")
+	assert.NotContains(t, n, "linux@qemu-amd64: compile")
 	assert.NotContains(t, n, "linux@qemu-amd64: install")
 }
 

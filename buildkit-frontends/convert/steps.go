@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hadron-linux/hadron/bootchain/toolcmd"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/toolchain"
 )
@@ -16,11 +17,12 @@ type Phase struct {
 	Script string
 }
 
-// The phase names, in execution order.
+// The phase names, in execution order. Each is the recipe key under
+// build: that overrides it (compile: names the "<recipe>: compile" step).
 const (
 	PhaseUnpack    = "unpack"
 	PhaseConfigure = "configure"
-	PhaseCompile   = "build"
+	PhaseCompile   = "compile"
 	PhaseCheck     = "check"
 	PhaseInstall   = "install"
 )
@@ -28,12 +30,6 @@ const (
 // prelude starts every phase script: strict shell, a job count that is not
 // part of any cache key, and the build dir.
 const prelude = "set -eu\nJOBS=$(nproc)\ncd /build\n"
-
-// clamp normalises the installed tree so the package layer is reproducible:
-// every timestamp becomes SOURCE_DATE_EPOCH and libtool archives (which
-// embed build paths) are dropped.
-const clamp = "find /out -name '*.la' -type f -delete\n" +
-	"find /out -exec touch -h -d \"@$SOURCE_DATE_EPOCH\" {} +\n"
 
 // phases returns the configure/build/check/install phases of r (unpack is
 // built separately because it mounts the sources). Phases whose script is
@@ -61,7 +57,7 @@ func phases(r *recipe.Recipe, t toolchain.Target, check bool) ([]Phase, error) {
 	if strings.TrimSpace(install) == "" {
 		return nil, fmt.Errorf("recipe %s: build style %q needs an install script", r.Name, b.Style)
 	}
-	out = append(out, Phase{PhaseInstall, install + "\n" + clamp})
+	out = append(out, Phase{PhaseInstall, install})
 	kept := out[:0]
 	for _, p := range out {
 		if strings.TrimSpace(p.Script) != "" {
@@ -73,8 +69,8 @@ func phases(r *recipe.Recipe, t toolchain.Target, check bool) ([]Phase, error) {
 
 type defaults struct{ configure, compile, check, install string }
 
-// styleDefaults returns the default phase scripts of a build style. They are
-// documented in docs/recipes.md; keep the two in step.
+// styleDefaults returns the default phase scripts of a build style. The
+// table in docs/recipes.md is generated from them (TestStyleTableInDocs).
 func styleDefaults(b recipe.Build, t toolchain.Target) (defaults, error) {
 	args := quoteAll(b.Args)
 	margs := quoteAll(b.MakeArgs)
@@ -137,9 +133,4 @@ func quoteAll(args []string) string {
 // shellQuote quotes s for /bin/sh unless it only holds safe characters.
 // Arguments may reference variables such as $SOURCE_DATE_EPOCH only through
 // the recipe's phase overrides, never through args.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./:,+@%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+func shellQuote(s string) string { return toolcmd.Quote(s) }

@@ -9,7 +9,6 @@ import (
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/internal/substitute"
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -19,20 +18,9 @@ import (
 // result is a directory, used like a git checkout. The vertex name says
 // which source is substituted, by what and from where.
 func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute) llb.State {
-	ro := []llb.RunOption{
-		llb.Args([]string{"/bin/sh", "-c", substituteScript(sub)}),
-		llb.ReadonlyRootFS(),
-		llb.Network(pb.NetMode_NONE),
-		llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
-		llb.AddMount("/work", llb.Scratch()),
-		llb.AddEnv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-		llb.AddEnv("LC_ALL", "C"),
-		llb.AddEnv("SOURCE_DATE_EPOCH", fmt.Sprint(c.opts.SourceDateEpoch)),
-		llb.WithCustomNamef("%s: substitute %s for %s (%s)", r.Name, sub.Name, sub.Upstream, sub.Origin),
-	}
-	if c.opts.NoCache {
-		ro = append(ro, llb.IgnoreCache)
-	}
+	// Its /out is a source tree, not a layer: only the files the patches
+	// touched get the epoch (see substituteScript), not every file.
+	ro := []llb.RunOption{llb.AddMount("/work", llb.Scratch())}
 	for i, f := range sub.Files {
 		get := mirror.Map(c.opts.Mirrors).Rewrite(f.URL)
 		st := llb.HTTP(get,
@@ -42,7 +30,8 @@ func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute
 		c.sources = append(c.sources, SourceRef{Recipe: r.Name, URL: sub.Upstream, Fetched: get, SHA256: f.SHA256, Substitute: sub})
 		ro = append(ro, llb.AddMount(fmt.Sprintf("/subst/%d", i), st, llb.Readonly))
 	}
-	return c.stage0.Run(ro...).AddMount("/out", llb.Scratch())
+	name := fmt.Sprintf("%s: substitute %s for %s (%s)", r.Name, sub.Name, sub.Upstream, sub.Origin)
+	return outMount(c.hermetic.run(name, substituteScript(sub), ro...))
 }
 
 // substituteScript is the shell that substituteState runs. Every failure

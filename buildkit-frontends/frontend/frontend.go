@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/project"
@@ -50,11 +51,55 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := NewPlan(tree, opts, t)
+	self, err := currentFrontend(c)
 	if err != nil {
 		return nil, err
 	}
+	plan, err := newPlan(tree, opts, self, t)
+	if err != nil {
+		return nil, err
+	}
+	if self != nil && plan.RunsTools() {
+		if err := checkToolsImage(ctx, c, *self, t.String()); err != nil {
+			return nil, err
+		}
+	}
 	return plan.Solve(ctx, c)
+}
+
+// currentFrontend returns the frontend's own image when it runs from one
+// (gateway.v0 or a # syntax= line): BuildKit mounts the image's LLB
+// definition, pinned by digest, into the frontend's container, and the
+// gateway client reads it back (grpcclient's CurrentFrontend, the method
+// BuildKit's own Dockerfile frontend uses). That image carries the hadron
+// binary boot steps run. Run in-process (the CLI) there is none: nil, and
+// the client sends the binary as the tools local.
+func currentFrontend(c gwclient.Client) (*llb.State, error) {
+	cf, ok := c.(interface{ CurrentFrontend() (*llb.State, error) })
+	if !ok {
+		return nil, nil
+	}
+	st, err := cf.CurrentFrontend()
+	if err != nil {
+		return nil, fmt.Errorf("read the frontend image's definition: %w", err)
+	}
+	return st, nil
+}
+
+// checkToolsImage fails with a clear message when the frontend image does
+// not carry the hadron binary its boot steps run (an image built before
+// it did, or by hand).
+func checkToolsImage(ctx context.Context, c gwclient.Client, self llb.State, target string) error {
+	ref, err := solveRef(ctx, c, self, "read the frontend image")
+	if err != nil {
+		return err
+	}
+	tool := path.Join(convert.ToolsDir, convert.ToolBinary)
+	if _, err := ref.StatFile(ctx, gwclient.StatRequest{Path: tool}); err != nil {
+		return fmt.Errorf("target %s runs hadron inside BuildKit, but the frontend image (%s) has no %s: "+
+			"use a frontend image built by `make frontend-image` or buildkit-frontends/Dockerfile: %w", target, c.BuildOpts().Opts["source"], tool, err)
+	}
+	return nil
 }
 
 // solveRef solves st and returns its result. A failed solve is reported

@@ -51,6 +51,13 @@ type PlatformPlan struct {
 // converted once and a target's LLB is the same whether it is planned
 // alone or with others.
 func NewPlan(tree *project.Tree, opts Options, targets ...target.Target) (*Plan, error) {
+	return newPlan(tree, opts, nil, targets...)
+}
+
+// newPlan is NewPlan for a frontend running from its image, tools: its
+// boot steps mount the hadron binary from that image (see
+// convert.Options.ToolsImage) instead of the tools local.
+func newPlan(tree *project.Tree, opts Options, tools *llb.State, targets ...target.Target) (*Plan, error) {
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("nothing to plan: no target given")
 	}
@@ -71,7 +78,9 @@ func NewPlan(tree *project.Tree, opts Options, targets ...target.Target) (*Plan,
 		if err != nil {
 			return nil, fmt.Errorf("platform %s: %w", platforms.Format(pl), err)
 		}
-		conv, err := convert.New(tree, opts.ForArch(arch), roots...)
+		co := opts.ForArch(arch)
+		co.ToolsImage = tools
+		conv, err := convert.New(tree, co, roots...)
 		if err != nil {
 			return nil, err
 		}
@@ -100,6 +109,17 @@ func (p *Plan) Definition(ctx context.Context, pi, ti int) (*llb.Definition, err
 		return nil, fmt.Errorf("marshal LLB for %s (%s): %w", p.Targets[ti], platforms.Format(pp.Platform), err)
 	}
 	return def, nil
+}
+
+// RunsTools reports whether a step of the plan runs the hadron binary
+// inside BuildKit (a boot target's initrd, UKI and signing steps).
+func (p *Plan) RunsTools() bool {
+	for _, pp := range p.Platforms {
+		if len(pp.Converter.ToolInvocations()) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Solve solves a plan of one target on c, checking every kernel

@@ -112,7 +112,7 @@ func runBump(cmd *cobra.Command, v *viper.Viper, names []string) error {
 			return fmt.Errorf("bump: write report: %w", err)
 		}
 	}
-	return rep.Err()
+	return bumpExit(rep)
 }
 
 func reportFormat(file string) (string, error) {

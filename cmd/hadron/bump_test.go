@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hadron-linux/hadron/internal/bump/fakeupstream"
 	"github.com/hadron-linux/hadron/internal/lockfile"
+	"github.com/hadron-linux/hadron/tests/fakeupstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

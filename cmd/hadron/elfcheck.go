@@ -53,7 +53,7 @@ func (e elfCheckFailed) Error() string {
 }
 
 // ExitCode makes main exit with status 1.
-func (e elfCheckFailed) ExitCode() int { return 1 }
+func (e elfCheckFailed) ExitCode() int { return exitFailed }
 
 func runELFCheck(stdout io.Writer, dir string, opts elfcheck.Options) error {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {

@@ -101,7 +101,7 @@ type hashesFailed struct{ problems errlist.List }
 func (e hashesFailed) Error() string { return e.problems.Error() }
 
 // ExitCode makes main exit with status 1.
-func (e hashesFailed) ExitCode() int { return 1 }
+func (e hashesFailed) ExitCode() int { return exitFailed }
 
 // selectRecipes loads the recipes of dir and returns the named ones (all
 // when names is empty), failing on problems in the selected recipe files.

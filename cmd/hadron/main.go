@@ -19,12 +19,6 @@ import (
 // tenth of the planning time for a few tens of MB.
 const gcPercent = 400
 
-// exitCoder is implemented by errors that want a specific process exit code
-// (e.g. `hadron bump`: nothing to do / updated / errors).
-type exitCoder interface {
-	ExitCode() int
-}
-
 func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
@@ -44,5 +38,5 @@ func main() {
 		os.Exit(ec.ExitCode())
 	}
 	fmt.Fprintln(os.Stderr, "hadron:", err)
-	os.Exit(1)
+	os.Exit(exitFailed)
 }

@@ -58,7 +58,7 @@ func (e validationFailed) Error() string {
 }
 
 // ExitCode makes main exit with status 1.
-func (e validationFailed) ExitCode() int { return 1 }
+func (e validationFailed) ExitCode() int { return exitFailed }
 
 // runValidate checks the tree at dir and the settings file, printing
 // every problem (the file's own, given as settingsProblems, included).

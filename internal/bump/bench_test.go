@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hadron-linux/hadron/internal/bump/fakeupstream"
+	"github.com/hadron-linux/hadron/tests/fakeupstream"
 	"github.com/stretchr/testify/require"
 )
 

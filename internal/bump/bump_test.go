@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hadron-linux/hadron/internal/bump/fakeupstream"
 	"github.com/hadron-linux/hadron/internal/bump/upstream"
 	"github.com/hadron-linux/hadron/internal/fetch"
 	"github.com/hadron-linux/hadron/internal/golden"
 	"github.com/hadron-linux/hadron/internal/lockfile"
+	"github.com/hadron-linux/hadron/tests/fakeupstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -278,11 +278,8 @@ func TestRun(t *testing.T) {
 		"zlib":  StatusCurrent,
 		"moved": StatusFailed, "retagged": StatusFailed, "limited": StatusFailed, "gone": StatusFailed, "strict": StatusFailed,
 	}, status)
-	assert.Equal(t, ExitErrors, rep.ExitCode())
-	var ec interface{ ExitCode() int }
-	require.ErrorAs(t, rep.Err(), &ec)
-	assert.Equal(t, 1, ec.ExitCode())
-	assert.Contains(t, rep.Err().Error(), "5 of 11 recipes failed: gone, limited, moved, retagged, strict")
+	assert.Equal(t, Failed, rep.Outcome())
+	assert.Contains(t, rep.Problem(), "5 of 11 recipes failed: gone, limited, moved, retagged, strict")
 
 	// Failures leave their files alone, byte for byte.
 	for f, content := range before {
@@ -342,7 +339,7 @@ func TestDryRun(t *testing.T) {
 	golden.Assert(t, "dryrun.md.golden", []byte(w.masked(md.String())))
 }
 
-func TestExitCodes(t *testing.T) {
+func TestOutcomes(t *testing.T) {
 	w := newWorld(t)
 	w.srv.SetTags("a/one", "v1.0", "v1.1")
 	w.recipe("one", makeRecipe("one", "1.0", "MIT", "{kind: github-tags, repo: a/one}"),
@@ -353,20 +350,16 @@ func TestExitCodes(t *testing.T) {
 	o.DryRun = true
 	rep, err := Run(context.Background(), o)
 	require.NoError(t, err)
-	assert.Equal(t, ExitUpdated, rep.ExitCode(), "dry run with an update available")
+	assert.Equal(t, Updated, rep.Outcome(), "dry run with an update available")
 
 	rep, err = Run(context.Background(), w.options())
 	require.NoError(t, err)
-	assert.Equal(t, ExitUpdated, rep.ExitCode())
-	var ee *ExitError
-	require.ErrorAs(t, rep.Err(), &ee)
-	assert.Equal(t, 10, ee.ExitCode())
-	assert.Empty(t, ee.Error(), "an update is not an error message")
+	assert.Equal(t, Updated, rep.Outcome())
+	assert.Empty(t, rep.Problem(), "an update is not a problem")
 
 	rep, err = Run(context.Background(), w.options())
 	require.NoError(t, err)
-	assert.Equal(t, ExitNothing, rep.ExitCode())
-	assert.NoError(t, rep.Err())
+	assert.Equal(t, Nothing, rep.Outcome())
 }
 
 func TestSelectRecipes(t *testing.T) {

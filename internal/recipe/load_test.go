@@ -2,10 +2,12 @@ package recipe
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/hadron-linux/hadron/internal/bump/versions"
 	"github.com/hadron-linux/hadron/internal/errlist"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -261,4 +263,30 @@ func TestLoadAllDeterministic(t *testing.T) {
 			assert.Equal(t, first[i].File, again[i].File)
 		}
 	}
+}
+
+// TestSchemesInDocs: docs/recipes.md lists exactly the upstream version
+// schemes that internal/bump/versions implements (Schemes derives
+// from them).
+func TestSchemesInDocs(t *testing.T) {
+	data, err := os.ReadFile("../../docs/recipes.md")
+	require.NoError(t, err)
+	var line string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "scheme: ") {
+			line = l
+		}
+	}
+	require.NotEmpty(t, line, "docs/recipes.md has no `scheme:` line in its upstream example")
+	_, comment, _ := strings.Cut(line, "#")
+	var documented []string
+	for _, f := range strings.Split(comment, "|") {
+		documented = append(documented, strings.Fields(f)[0])
+	}
+	assert.Equal(t, Schemes, documented, "docs/recipes.md: %s", strings.TrimSpace(line))
+	var impl []string
+	for _, s := range versions.Schemes {
+		impl = append(impl, string(s))
+	}
+	assert.Equal(t, impl, Schemes)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/hadron-linux/hadron/internal/bump/versions"
 	"github.com/hadron-linux/hadron/internal/errlist"
 	"github.com/hadron-linux/hadron/internal/textcheck"
 	"github.com/hadron-linux/hadron/internal/yamlstrict"
@@ -39,8 +40,17 @@ func validLicenseID(s string) bool {
 // UpstreamKinds lists every valid upstream kind.
 var UpstreamKinds = []UpstreamKind{UpstreamGitHubReleases, UpstreamGitHubTags, UpstreamGitTags, UpstreamHTTPIndex}
 
-// Schemes lists the valid upstream version schemes ("" means semver).
-var Schemes = []string{"semver", "openssh", "date", "kernel"}
+// Schemes lists the valid upstream version schemes ("" means semver):
+// exactly those internal/bump/versions implements, in its order.
+var Schemes = schemeNames()
+
+func schemeNames() []string {
+	out := make([]string, 0, len(versions.Schemes))
+	for _, s := range versions.Schemes {
+		out = append(out, string(s))
+	}
+	return out
+}
 
 // ValidName reports whether s is a valid recipe name: lower case letters,
 // digits and + . _ -, starting with a letter or digit.

@@ -327,11 +327,11 @@ func TestOneRecipeChange(t *testing.T) {
 		}
 	}
 	sort.Strings(steps)
-	assert.Equal(t, []string{"xz: build", "xz: configure", "xz: install", "xz: unpack"}, steps, "executed build steps")
+	assert.Equal(t, []string{"xz: compile", "xz: configure", "xz: install", "xz: unpack"}, steps, "executed build steps")
 	assert.True(t, executed["mini: assemble image"], "the image is re-assembled")
 	assert.True(t, executed["xz: configure"], "xz was rebuilt")
-	assert.False(t, executed["musl: build"])
-	assert.False(t, executed["busybox: build"])
+	assert.False(t, executed["musl: compile"])
+	assert.False(t, executed["busybox: compile"])
 }
 
 func keys(m map[string]bool) []string {

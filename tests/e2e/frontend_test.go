@@ -3,48 +3,84 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/hadron-linux/hadron/bootchain/secureboot"
+	"github.com/hadron-linux/hadron/bootchain/uki"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontendimage"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/cmd/buildctl/build"
+	"github.com/moby/buildkit/session"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tonistiigi/fsutil"
 )
 
-// pushFrontendImage builds cmd/hadron-frontend statically, wraps it in the
-// frontend image and pushes it to the loopback registry.
-func pushFrontendImage(t *testing.T, e env) string {
+var (
+	frontendBinsOnce sync.Once
+	frontendBins     string
+	frontendBinsErr  error
+)
+
+// buildFrontendBinaries builds cmd/hadron-frontend and cmd/hadron
+// statically, once per test binary, and returns their directory.
+func buildFrontendBinaries(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "hadron-frontend")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/hadron-frontend")
-	cmd.Dir = repoRoot(t)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "build frontend: %s", out)
-	data, err := os.ReadFile(bin)
+	frontendBinsOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hadron-frontend-bins-")
+		if err != nil {
+			frontendBinsErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-trimpath", "-o", dir+"/", "./cmd/hadron-frontend", "./cmd/hadron")
+		cmd.Dir = repoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			frontendBinsErr = fmt.Errorf("build frontend binaries: %v: %s", err, out)
+			return
+		}
+		frontendBins = dir
+	})
+	require.NoError(t, frontendBinsErr)
+	return frontendBins
+}
+
+// pushFrontendImage builds the frontend image (hadron-frontend plus the
+// hadron binary its boot steps run) exactly as `make frontend-image` does
+// and pushes it to the loopback registry. It returns the image reference,
+// pinned by digest, and the directory holding both binaries.
+func pushFrontendImage(t *testing.T, e env) (ref, bins string) {
+	t.Helper()
+	bins = buildFrontendBinaries(t)
+	fe, err := os.ReadFile(filepath.Join(bins, "hadron-frontend"))
 	require.NoError(t, err)
-	img, err := frontendimage.Build(data, "amd64", epoch)
+	hd, err := os.ReadFile(filepath.Join(bins, "hadron"))
 	require.NoError(t, err)
-	ref, err := name.ParseReference(e.registry+"/hadron/frontend:test", name.Insecure)
+	img, err := frontendimage.Build(fe, hd, "amd64", epoch)
 	require.NoError(t, err)
-	require.NoError(t, remote.Write(ref, img))
+	r, err := name.ParseReference(e.registry+"/hadron/frontend:test", name.Insecure)
+	require.NoError(t, err)
+	require.NoError(t, remote.Write(r, img))
 	dgst, err := img.Digest()
 	require.NoError(t, err)
-	return fmt.Sprintf("%s/hadron/frontend@%s", e.registry, dgst)
+	return fmt.Sprintf("%s/hadron/frontend@%s", e.registry, dgst), bins
 }
 
 // TestGatewayFrontendImage builds mini through the frontend image, exactly
 // as `buildctl build --frontend gateway.v0 --opt source=<image>` does.
 func TestGatewayFrontendImage(t *testing.T) {
 	e := setup(t)
-	ref := pushFrontendImage(t, e)
+	ref, _ := pushFrontendImage(t, e)
 	attrs := e.request(repoRoot(t), "mini").Attrs()
 	attrs["source"] = ref
 	out := t.TempDir()
@@ -64,7 +100,7 @@ func TestGatewayFrontendImage(t *testing.T) {
 // ours, as with `docker buildx build -f images/mini.yaml .`.
 func TestSyntaxLine(t *testing.T) {
 	e := setup(t)
-	ref := pushFrontendImage(t, e)
+	ref, _ := pushFrontendImage(t, e)
 	def, err := os.ReadFile(filepath.Join(repoRoot(t), "images/mini.yaml"))
 	require.NoError(t, err)
 	lines := strings.SplitN(string(def), "\n", 2)
@@ -97,7 +133,7 @@ func TestSyntaxLine(t *testing.T) {
 // frontend runs as an image.
 func TestChecksumMismatchThroughGateway(t *testing.T) {
 	e := setup(t)
-	ref := pushFrontendImage(t, e)
+	ref, _ := pushFrontendImage(t, e)
 	dir := copyTree(t)
 	editFile(t, filepath.Join(dir, "vendor-hashes/musl.lock"), "sha256: 7d5b0b60", "sha256: 11111111")
 	req := e.request(dir, "musl")
@@ -112,4 +148,73 @@ func TestChecksumMismatchThroughGateway(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "checksum mismatch for recipe musl")
 	require.Contains(t, err.Error(), "https://musl.libc.org/releases/musl-1.2.3.tar.gz")
+}
+
+// TestBootThroughGatewayImage builds a trusted <image>/boot target through
+// the frontend image alone, as `buildctl build --frontend gateway.v0 --opt
+// source=<image>` and `docker buildx build` do: the client sends the
+// project tree and the keys, and no hadron-tools local. The initrd, UKI and
+// signing steps run the hadron binary the frontend image carries.
+func TestBootThroughGatewayImage(t *testing.T) {
+	e := setup(t)
+	ref, bins := pushFrontendImage(t, e)
+	dir := copyTree(t)
+	fixtures := writeBootFixtures(t, dir)
+	writeFile(t, dir, "images/gwboot.yaml", "name: gwboot\npackages: [boot-init]\nboot: trusted\n"+
+		"kernel: debian-kernel\ncmdline: \"console=ttyS0 rdinit=/init\"\narches: [amd64]\n")
+	keys := filepath.Join(t.TempDir(), "keys")
+	out, err := exec.Command(filepath.Join(bins, "hadron"), "keys", "generate", keys).CombinedOutput()
+	require.NoError(t, err, "hadron keys generate: %s", out)
+	secrets, err := build.ParseSecret([]string{
+		"id=db.key,src=" + secureboot.KeyFile(keys, secureboot.DBName),
+		"id=db.crt,src=" + secureboot.CertFile(keys, secureboot.DBName),
+		"id=pcr.key,src=" + secureboot.KeyFile(keys, secureboot.PCRKeyName),
+	})
+	require.NoError(t, err)
+
+	req := e.request(dir, "gwboot/boot")
+	req.Mirrors = maps.Clone(e.mirrors)
+	maps.Copy(req.Mirrors, serveFixtures(t, fixtures...))
+	attrs := req.Attrs()
+	attrs["source"] = ref
+	esp := t.TempDir()
+	ch := make(chan *client.SolveStatus)
+	done := make(chan struct{})
+	vertices := map[string]bool{}
+	go func() {
+		defer close(done)
+		for s := range ch {
+			for _, v := range s.Vertexes {
+				vertices[v.Name] = true
+			}
+		}
+	}()
+	start := time.Now()
+	_, err = e.client.Solve(context.Background(), nil, client.SolveOpt{
+		Frontend:      "gateway.v0",
+		FrontendAttrs: attrs,
+		LocalMounts:   map[string]fsutil.FS{"context": mustFS(t, dir)},
+		Session:       []session.Attachable{secrets},
+		Exports:       []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: esp}},
+	}, ch)
+	<-done
+	require.NoError(t, err)
+	t.Logf("gwboot/boot through the frontend image in %s", time.Since(start).Round(time.Millisecond))
+	for _, n := range []string{"gwboot: initrd", "gwboot: uki", "gwboot: sign", "gwboot: esp"} {
+		assert.True(t, vertices[n], "step %q ran", n)
+	}
+	assert.False(t, vertices["hadron tools"], "no tools local was read")
+
+	img, err := os.ReadFile(filepath.Join(esp, "EFI/Linux/gwboot.efi"))
+	require.NoError(t, err)
+	info, err := uki.Inspect(img)
+	require.NoError(t, err)
+	assert.True(t, info.Signed, "UKI signed")
+	assert.Equal(t, "valid", info.PCRSig)
+	boot, err := os.ReadFile(filepath.Join(esp, "EFI/BOOT/BOOTX64.EFI"))
+	require.NoError(t, err)
+	assert.NotEmpty(t, boot)
+	conf, err := os.ReadFile(filepath.Join(esp, "loader/loader.conf"))
+	require.NoError(t, err)
+	assert.Contains(t, string(conf), "default gwboot.efi")
 }

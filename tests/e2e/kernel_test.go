@@ -150,7 +150,7 @@ func TestKernelConfigCheckFails(t *testing.T) {
 	req := e.request(dir, "linux@qemu-amd64")
 	req.OnStatus = func(s *client.SolveStatus) {
 		for _, v := range s.Vertexes {
-			if strings.HasSuffix(v.Name, ": build") && v.Started != nil {
+			if strings.HasSuffix(v.Name, ": compile") && v.Started != nil {
 				compiled = true
 			}
 		}

@@ -87,16 +87,12 @@ func buildHadron(t *testing.T) string {
 	return dir
 }
 
-// TestTrustedBootFromImageDefinition builds `<image>/boot` for an image
-// with boot: trusted through BuildKit (initrd, UKI, signing and ESP all in
-// LLB steps, keys as secrets), exports the ESP and boots it on OVMF with
-// Secure Boot on and Debian's snakeoil keys enrolled. The kernel is a
-// test-only fixture recipe wrapping Debian's vmlinuz; /init comes from a
-// second fixture recipe.
-func TestTrustedBootFromImageDefinition(t *testing.T) {
-	e := setup(t)
-	qemutest.Require(t, "openssl")
-	dir := copyTree(t)
+// writeBootFixtures writes two test-only fixture recipes into the tree at
+// dir: debian-kernel (Debian's amd64 vmlinuz, from out/debian-kernel) and
+// boot-init (an /init printing a marker and powering off). It returns the
+// files the loopback upstream must serve for them.
+func writeBootFixtures(t *testing.T, dir string) []fixture {
+	t.Helper()
 	kdir := qemutest.DebianKernel(t)
 	vmlinuz, err := os.ReadFile(filepath.Join(kdir, "vmlinuz"))
 	require.NoError(t, err)
@@ -138,6 +134,20 @@ build:
     mkdir -p /out/proc /out/sys /out/dev
 `)
 	writeFile(t, dir, "vendor-hashes/boot-init.lock", initFile.lock("boot-init", "1"))
+	return []fixture{kernel, initFile}
+}
+
+// TestTrustedBootFromImageDefinition builds `<image>/boot` for an image
+// with boot: trusted through BuildKit (initrd, UKI, signing and ESP all in
+// LLB steps, keys as secrets), exports the ESP and boots it on OVMF with
+// Secure Boot on and Debian's snakeoil keys enrolled. The kernel is a
+// test-only fixture recipe wrapping Debian's vmlinuz; /init comes from a
+// second fixture recipe.
+func TestTrustedBootFromImageDefinition(t *testing.T) {
+	e := setup(t)
+	qemutest.Require(t, "openssl")
+	dir := copyTree(t)
+	fixtures := writeBootFixtures(t, dir)
 	writeFile(t, dir, "images/tmini.yaml", `name: tmini
 description: mini with trusted boot (e2e fixture)
 packages: [busybox, xz, boot-init]
@@ -161,7 +171,7 @@ arches: [amd64]
 	esp := t.TempDir()
 	req := e.request(dir, "tmini/boot")
 	req.Mirrors = maps.Clone(e.mirrors)
-	maps.Copy(req.Mirrors, serveFixtures(t, kernel, initFile))
+	maps.Copy(req.Mirrors, serveFixtures(t, fixtures...))
 	req.ToolsDir = tools
 	req.Outputs = []string{"type=local,dest=" + esp}
 	req.Secrets = []string{

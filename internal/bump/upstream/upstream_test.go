@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hadron-linux/hadron/internal/bump/fakeupstream"
 	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/tests/fakeupstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

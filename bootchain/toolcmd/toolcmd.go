@@ -1,0 +1,150 @@
+// Package toolcmd holds the command lines of hadron's own tools as build
+// steps inside BuildKit run them (initrd packing, UKI assembly, signing),
+// as typed values. buildkit-frontends/convert renders them into step
+// scripts; cmd/hadron's tests parse every one of them back through the
+// real command tree, so a renamed or retyped flag fails a unit test rather
+// than a build.
+package toolcmd
+
+import "strings"
+
+// Invocation is one command line of the hadron binary.
+type Invocation struct {
+	// Command is the subcommand path: ["uki", "build"].
+	Command []string
+	// Flags are the flags in the order they are written.
+	Flags []Flag
+	// Args are the positional arguments, after the flags.
+	Args []string
+}
+
+// Flag is one flag of an invocation: "--name value", or "--name" alone
+// for a true boolean.
+type Flag struct {
+	Name  string
+	Value string
+	// Bool marks a boolean flag set to true (written without a value).
+	Bool bool
+}
+
+// Tool is implemented by each typed invocation.
+type Tool interface {
+	Invocation() Invocation
+}
+
+// Argv is the invocation's arguments after the program name.
+func (i Invocation) Argv() []string {
+	out := append([]string(nil), i.Command...)
+	for _, f := range i.Flags {
+		if f.Bool {
+			out = append(out, "--"+f.Name)
+			continue
+		}
+		out = append(out, "--"+f.Name, f.Value)
+	}
+	return append(out, i.Args...)
+}
+
+// Shell renders the invocation as a /bin/sh command line running binary.
+func (i Invocation) Shell(binary string) string {
+	argv := append([]string{binary}, i.Argv()...)
+	for n, a := range argv {
+		argv[n] = Quote(a)
+	}
+	return strings.Join(argv, " ")
+}
+
+// String is the command path, as errors name an invocation: "uki build".
+func (i Invocation) String() string { return strings.Join(i.Command, " ") }
+
+// Quote quotes s for /bin/sh unless it only holds characters the shell
+// takes literally.
+func Quote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./:,+@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// flags collects the non-empty string flags and true booleans of one
+// invocation, in order.
+type flags []Flag
+
+func (f *flags) str(name, value string) {
+	if value != "" {
+		*f = append(*f, Flag{Name: name, Value: value})
+	}
+}
+
+func (f *flags) strs(name string, values []string) {
+	for _, v := range values {
+		*f = append(*f, Flag{Name: name, Value: v})
+	}
+}
+
+func (f *flags) boolean(name string, v bool) {
+	if v {
+		*f = append(*f, Flag{Name: name, Bool: true})
+	}
+}
+
+// InitrdPack is `hadron initrd pack`: the tree under Dir as a newc cpio
+// archive at Out, gzip-compressed with Gzip. Entry times come from
+// SOURCE_DATE_EPOCH in the step's environment.
+type InitrdPack struct {
+	Dir, Out string
+	Gzip     bool
+}
+
+// Invocation implements Tool.
+func (p InitrdPack) Invocation() Invocation {
+	var f flags
+	f.boolean("gzip", p.Gzip)
+	return Invocation{Command: []string{"initrd", "pack"}, Flags: f, Args: []string{p.Dir, p.Out}}
+}
+
+// UKIBuild is `hadron uki build`: a Unified Kernel Image at Output from
+// systemd-stub, the kernel, the initrds, command line and os-release,
+// with the PCR 11 policy signed by PCRKey and Authenticode-signed with
+// SignKey/SignCert when set.
+type UKIBuild struct {
+	Output    string
+	Stub      string
+	Kernel    string
+	Initrds   []string
+	Cmdline   string
+	OSRelease string
+	PCRKey    string
+	SignKey   string
+	SignCert  string
+}
+
+// Invocation implements Tool.
+func (u UKIBuild) Invocation() Invocation {
+	var f flags
+	f.str("output", u.Output)
+	f.str("stub", u.Stub)
+	f.str("kernel", u.Kernel)
+	f.strs("initrd", u.Initrds)
+	f.str("cmdline", u.Cmdline)
+	f.str("os-release", u.OSRelease)
+	f.str("pcr-key", u.PCRKey)
+	f.str("sign-key", u.SignKey)
+	f.str("sign-cert", u.SignCert)
+	return Invocation{Command: []string{"uki", "build"}, Flags: f}
+}
+
+// Sign is `hadron sign`: In Authenticode-signed with Key/Cert, written to
+// Out.
+type Sign struct {
+	Key, Cert string
+	In, Out   string
+}
+
+// Invocation implements Tool.
+func (s Sign) Invocation() Invocation {
+	var f flags
+	f.str("key", s.Key)
+	f.str("cert", s.Cert)
+	return Invocation{Command: []string{"sign"}, Flags: f, Args: []string{s.In, s.Out}}
+}
