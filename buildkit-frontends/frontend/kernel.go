@@ -17,22 +17,22 @@ import (
 // when a symbol a fragment asked for did not get that value, listing each
 // with its fragment's file:line. Nothing is compiled from a configuration
 // that does not say what its fragments say.
-func checkKernelConfigs(ctx context.Context, c gwclient.Client, conv *convert.Converter, p ocispecs.Platform) error {
+func checkKernelConfigs(ctx context.Context, c gwclient.Client, conv *convert.Converter, p ocispecs.Platform, imports []gwclient.CacheOptionsEntry) error {
 	for _, kc := range conv.KernelConfigs() {
-		if err := checkKernelConfig(ctx, c, conv, kc, p); err != nil {
+		if err := checkKernelConfig(ctx, c, conv, kc, p, imports); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func checkKernelConfig(ctx context.Context, c gwclient.Client, conv *convert.Converter, kc convert.KernelConfig, p ocispecs.Platform) error {
+func checkKernelConfig(ctx context.Context, c gwclient.Client, conv *convert.Converter, kc convert.KernelConfig, p ocispecs.Platform, imports []gwclient.CacheOptionsEntry) error {
 	name := target.Target{Kind: target.Kernel, Name: kc.Recipe, Board: kc.Board.Name}.String()
 	def, err := kc.State.Marshal(ctx, llb.Platform(p))
 	if err != nil {
 		return fmt.Errorf("marshal LLB for %s config: %w", name, err)
 	}
-	r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB()})
+	r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), CacheImports: imports})
 	if err != nil {
 		return ExplainSolveError(fmt.Errorf("configure %s: %w", name, err), conv.Sources())
 	}

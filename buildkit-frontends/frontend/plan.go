@@ -129,17 +129,21 @@ func (p *Plan) Solve(ctx context.Context, c gwclient.Client) (*gwclient.Result, 
 	if len(p.Targets) != 1 {
 		return nil, fmt.Errorf("a build solves one target, this plan has %d", len(p.Targets))
 	}
+	imports, err := CacheImports(c.BuildOpts().Opts)
+	if err != nil {
+		return nil, err
+	}
 	res := gwclient.NewResult()
 	expPlatforms := &exptypes.Platforms{}
 	for _, pp := range p.Platforms {
-		if err := checkKernelConfigs(ctx, c, pp.Converter, pp.Platform); err != nil {
+		if err := checkKernelConfigs(ctx, c, pp.Converter, pp.Platform, imports); err != nil {
 			return nil, err
 		}
 		def, err := pp.States[0].Marshal(ctx, llb.Platform(pp.Platform))
 		if err != nil {
 			return nil, fmt.Errorf("marshal LLB for %s: %w", p.Targets[0], err)
 		}
-		r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
+		r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true, CacheImports: imports})
 		if err != nil {
 			return nil, ExplainSolveError(err, pp.Converter.Sources())
 		}
