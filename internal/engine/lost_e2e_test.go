@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -76,6 +77,25 @@ func (s *vertexStates) watch(ch chan *client.SolveStatus, onStart func(name stri
 	}
 }
 
+// deleteOrphanContainers force-deletes the build containers a killed
+// buildkitd left running (the long step's container outlives its daemon).
+// Their runc state is under the engine's state dir, where BuildKit's runc
+// executor keeps it; without this the test's temporary directory cannot
+// be removed while the orphan still uses its root file system.
+func deleteOrphanContainers(t *testing.T, state string) {
+	runcRoot := filepath.Join(state, "runc-overlayfs", "executor")
+	out, err := exec.Command("runc", "--root", runcRoot, "list", "-q").Output()
+	if err != nil {
+		t.Logf("runc list in %s: %v", runcRoot, err)
+		return
+	}
+	for _, id := range strings.Fields(string(out)) {
+		if out, err := exec.Command("runc", "--root", runcRoot, "delete", "--force", id).CombinedOutput(); err != nil {
+			t.Errorf("deleting the orphaned build container %s: %v: %s", id, err, out)
+		}
+	}
+}
+
 // TestEngineKilledMidBuild kills the managed buildkitd while a build step
 // runs: the build's error says the engine stopped, where its log is and
 // that a rerun resumes from the cache; the rerun restarts the engine (as
@@ -94,6 +114,9 @@ func TestEngineKilledMidBuild(t *testing.T) {
 	cfg := Config{Root: t.TempDir(), Binary: testBinary(t), ModuleDir: ".", Log: t.Logf}
 	e, err := New(cfg)
 	require.NoError(t, err)
+	// Cleanups run last first: stop the engine, then the orphan, then
+	// the temporary directory goes.
+	t.Cleanup(func() { deleteOrphanContainers(t, e.Paths().State) })
 	t.Cleanup(func() { _ = e.Stop(context.Background()) })
 
 	c, err := ConnectConfig(ctx, "", cfg)
