@@ -1,12 +1,16 @@
-// Package toolchain knows Hadron's target triplets, per-arch compiler flags
-// and the stage-1 compiler wrapper that points a stage-0 (host) gcc at the
-// musl libc built by the musl recipe.
+// Package toolchain knows Hadron's target triplets, per-arch flags and the
+// build environment that the cross toolchain gives every recipe.
 //
-// Bootstrap shape: stage 0 is a plain Debian build environment (gcc, make).
-// The musl recipe is compiled with it. Every other recipe is compiled by the
-// same gcc driven through a specs file that swaps glibc's headers, start
-// files and libraries for musl's, taken from the read-only /sysroot merge of
-// the recipe's build dependencies. No dependency tree is ever copied.
+// Bootstrap shape: stage 0 is a plain Debian build environment (a host gcc,
+// make, perl, python). It is only the build *platform*. The host recipes of
+// toolchain/ (binutils, gcc: recipe key `host: true`) are compiled by stage
+// 0's gcc into a cross toolchain for one target triplet,
+// x86_64-hadron-linux-musl or aarch64-hadron-linux-musl, installed under
+// recipe.ToolchainPrefix. Every other recipe (musl included) is compiled by
+// that toolchain: its layers are mounted read-only at ToolchainPrefix, and
+// its gcc was configured with --with-sysroot=SysrootDir, where the merged
+// build dependencies of the recipe being built are mounted. Nothing of stage
+// 0's libc or headers reaches a package.
 package toolchain
 
 import (
@@ -18,27 +22,20 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// LibcRecipe is the recipe that provides the C library. A recipe whose build
-// environment contains it is compiled with the stage-1 wrapper.
-const LibcRecipe = "musl"
-
-// Mount points inside build steps.
-const (
-	// SysrootDir holds the merged runtime closure of a recipe's build deps.
-	SysrootDir = "/sysroot"
-	// WrapperDir holds the generated compiler wrapper and specs file.
-	WrapperDir = "/hadron"
-)
+// SysrootDir is where the merged runtime closure of a recipe's build
+// dependencies is mounted in its build steps, and the cross gcc's default
+// --sysroot.
+const SysrootDir = "/sysroot"
 
 // Target describes one architecture's toolchain facts.
 type Target struct {
 	// Arch is the architecture these facts are for.
 	Arch recipe.Arch
-	// Triplet is the GNU triplet Hadron's packages are built for.
+	// Triplet is the GNU triplet Hadron's packages are built for, and the
+	// prefix of the cross toolchain's programs.
 	Triplet string
-	// HostGCC is the stage-0 compiler that produces code for this arch
-	// (a cross gcc from the stage-0 image for foreign arches).
-	HostGCC string
+	// MuslArch is musl's name for the arch (its ARCH= and loader name).
+	MuslArch string
 	// Loader is the musl dynamic loader path inside the image.
 	Loader string
 	// KernelArch is the kernel's ARCH= value.
@@ -47,31 +44,26 @@ type Target struct {
 	CFlags string
 	// Platform is the OCI platform of the produced image.
 	Platform ocispecs.Platform
-	// AsmHeaders is the stage-0 directory holding this arch's asm/ UAPI
-	// headers (native multiarch dir, or the cross toolchain's).
-	AsmHeaders string
 }
 
 var targets = map[recipe.Arch]Target{
 	recipe.ArchAMD64: {
 		Arch:       recipe.ArchAMD64,
 		Triplet:    "x86_64-hadron-linux-musl",
-		HostGCC:    "gcc",
+		MuslArch:   "x86_64",
 		Loader:     "/lib/ld-musl-x86_64.so.1",
 		KernelArch: "x86_64",
 		CFlags:     "-O2 -pipe",
 		Platform:   ocispecs.Platform{OS: "linux", Architecture: "amd64"},
-		AsmHeaders: "/usr/include/x86_64-linux-gnu/asm",
 	},
 	recipe.ArchARM64: {
 		Arch:       recipe.ArchARM64,
 		Triplet:    "aarch64-hadron-linux-musl",
-		HostGCC:    "aarch64-linux-gnu-gcc",
+		MuslArch:   "aarch64",
 		Loader:     "/lib/ld-musl-aarch64.so.1",
 		KernelArch: "arm64",
 		CFlags:     "-O2 -pipe",
 		Platform:   ocispecs.Platform{OS: "linux", Architecture: "arm64"},
-		AsmHeaders: "/usr/aarch64-linux-gnu/include/asm",
 	},
 }
 
@@ -104,52 +96,31 @@ func ArchForPlatform(p ocispecs.Platform) (recipe.Arch, error) {
 // emulation.
 func (t Target) Native() bool { return t.Arch == recipe.ArchAMD64 }
 
-// Specs returns the gcc specs file that makes the stage-0 gcc compile and
-// link against the musl in SysrootDir. Kernel UAPI headers come last from
-// WrapperDir/kernel-headers (taken from stage 0 until the kernel headers
-// recipe exists).
-func (t Target) Specs() string {
-	inc := "-nostdinc -isystem " + SysrootDir + "/usr/include -isystem include%s -isystem " + WrapperDir + "/kernel-headers"
-	lines := []string{
-		"%rename cpp_options old_cpp_options",
-		"",
-		"*cpp_options:",
-		inc + " %(old_cpp_options)",
-		"",
-		"*cc1:",
-		"%(cc1_cpu) " + inc,
-		"",
-		"*link_libgcc:",
-		"-L" + SysrootDir + "/usr/lib -L .%s",
-		"",
-		"*libgcc:",
-		"libgcc.a%s %:if-exists(libgcc_eh.a%s)",
-		"",
-		"*startfile:",
-		"%{!shared: " + SysrootDir + "/usr/lib/Scrt1.o} " + SysrootDir + "/usr/lib/crti.o crtbeginS.o%s",
-		"",
-		"*endfile:",
-		"crtendS.o%s " + SysrootDir + "/usr/lib/crtn.o",
-		"",
-		"*link:",
-		"-dynamic-linker " + t.Loader + " -nostdlib %{shared:-shared} %{static:-static} %{rdynamic:-export-dynamic}",
-		"",
-	}
-	return strings.Join(lines, "\n")
+// Tools are the cross toolchain's programs that build steps find through
+// their environment variable (CC=<triplet>-gcc, ...), by variable name.
+var Tools = map[string]string{
+	"CC": "gcc", "CXX": "g++", "CPP": "cpp", "AR": "ar", "AS": "as", "LD": "ld", "NM": "nm",
+	"OBJCOPY": "objcopy", "OBJDUMP": "objdump", "RANLIB": "ranlib", "READELF": "readelf", "STRIP": "strip",
 }
 
-// Wrapper returns the shell script installed as WrapperDir/bin/cc: the
-// stage-0 gcc for this arch with the musl specs.
-func (t Target) Wrapper() string {
-	return "#!/bin/sh\nexec " + t.HostGCC + " -specs " + WrapperDir + "/musl-gcc.specs \"$@\"\n"
-}
-
-// KernelHeaderDirs lists the stage-0 directories that hold the Linux UAPI
-// headers musl programs need; each is copied to kernel-headers/<base>.
-func (t Target) KernelHeaderDirs() []string {
-	out := []string{}
-	for _, d := range []string{"linux", "asm-generic", "mtd", "scsi", "sound", "video", "drm", "misc", "rdma"} {
-		out = append(out, "/usr/include/"+d)
+// CrossEnv is the environment of a step that builds with the cross
+// toolchain mounted at recipe.ToolchainPrefix: PATH, CROSS_COMPILE, every
+// tool by its variable, stage 0's gcc as the compiler for build-platform
+// helpers (HOSTCC, CC_FOR_BUILD, BUILD_CC), and pkg-config pointed at the
+// sysroot.
+func (t Target) CrossEnv(basePath string) map[string]string {
+	m := map[string]string{
+		"PATH":                   recipe.ToolchainPrefix + "/bin:" + basePath,
+		"CROSS_COMPILE":          t.Triplet + "-",
+		"HOSTCC":                 "gcc",
+		"HOSTCXX":                "g++",
+		"CC_FOR_BUILD":           "gcc",
+		"BUILD_CC":               "gcc",
+		"PKG_CONFIG_SYSROOT_DIR": SysrootDir,
+		"PKG_CONFIG_LIBDIR":      SysrootDir + "/usr/lib/pkgconfig:" + SysrootDir + "/usr/share/pkgconfig",
 	}
-	return append(out, t.AsmHeaders)
+	for v, tool := range Tools {
+		m[v] = t.Triplet + "-" + tool
+	}
+	return m
 }

@@ -108,7 +108,6 @@ type Converter struct {
 	builder  sandbox
 	layers   map[string]llb.State
 	sources  []SourceRef
-	wrapper  *llb.State
 	// substitutes are the selected substitutes by the upstream URL they
 	// stand for.
 	substitutes map[string]*substitute.Substitute
@@ -331,23 +330,23 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 	if err != nil {
 		return nil, err
 	}
-	deps := c.graph.BuildEnv(r.Name)
-	depLayers := make([]llb.State, 0, len(deps))
-	for _, d := range deps {
+	// The build environment: host recipes (the cross toolchain) are
+	// mounted at recipe.ToolchainPrefix, the rest is merged into the
+	// sysroot.
+	var tools, depLayers []llb.State
+	for _, d := range c.graph.BuildEnv(r.Name) {
 		st, err := c.Package(d)
 		if err != nil {
 			return nil, fmt.Errorf("recipe %s: build dependency: %w", r.Name, err)
 		}
-		depLayers = append(depLayers, st)
-	}
-	useWrapper := false
-	for _, d := range deps {
-		if d == toolchain.LibcRecipe {
-			useWrapper = true
+		if c.tree.Recipes[d].Host {
+			tools = append(tools, st)
+		} else {
+			depLayers = append(depLayers, st)
 		}
 	}
 
-	sb := c.builder.with(c.env(r, useWrapper, extraEnv))
+	sb := c.builder.with(c.env(r, len(tools) > 0, extraEnv))
 	var recipeFiles *llb.State
 	if len(r.Patches)+len(r.Files) > 0 {
 		inc := make([]string, 0, len(r.Patches)+len(r.Files))
@@ -371,8 +370,12 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 	if recipeFiles != nil {
 		mounts = append(mounts, llb.AddMount("/recipe", *recipeFiles, llb.SourcePath(r.Dir), llb.Readonly))
 	}
-	if useWrapper {
-		mounts = append(mounts, c.wrapperMounts()...)
+	if len(tools) > 0 {
+		tc := tools[0]
+		if len(tools) > 1 {
+			tc = llb.Merge(tools, llb.WithCustomNamef("%s: toolchain", r.Name))
+		}
+		mounts = append(mounts, llb.AddMount(recipe.ToolchainPrefix, tc, llb.SourcePath(recipe.ToolchainPrefix), llb.Readonly))
 	}
 
 	// unpack: sources, patches, prepare.
@@ -511,38 +514,34 @@ func isArchive(name string) bool {
 }
 
 // toolchainEnv is the environment of every build step for target t: its
-// arch, triplet, kernel arch, flags and compilers (cross binutils by their
-// triplet prefix for a foreign target).
+// arch, triplet, kernel arch and flags. The compilers come with the
+// toolchain (see Converter.env).
 func toolchainEnv(t toolchain.Target) map[string]string {
-	m := map[string]string{
+	return map[string]string{
 		"HADRON_ARCH":    string(t.Arch),
 		"HADRON_TRIPLET": t.Triplet,
 		"KARCH":          t.KernelArch,
 		"CFLAGS":         t.CFlags,
 		"CXXFLAGS":       t.CFlags,
-		"CC":             t.HostGCC,
 		"CROSS_COMPILE":  "",
 	}
-	if !t.Native() {
-		prefix := strings.TrimSuffix(t.HostGCC, "gcc")
-		m["CROSS_COMPILE"] = prefix
-		for _, tool := range []string{"AR", "RANLIB", "STRIP", "NM", "OBJCOPY", "OBJDUMP", "LD"} {
-			m[tool] = prefix + strings.ToLower(tool)
-		}
-	}
-	return m
 }
 
 // env returns what r's steps add to the build sandbox's environment: the
-// compiler wrapper's variables when r builds against the libc, then extra,
-// then the recipe's own env (a later one wins).
-func (c *Converter) env(r *recipe.Recipe, useWrapper bool, extra map[string]string) map[string]string {
+// compilers, then extra, then the recipe's own env (a later one wins). A
+// host recipe is compiled by stage 0's gcc and finds the host recipes it
+// builds with on PATH; any other recipe with a toolchain gets the cross
+// compilers (toolchain.Target.CrossEnv).
+func (c *Converter) env(r *recipe.Recipe, withTools bool, extra map[string]string) map[string]string {
 	m := map[string]string{}
-	if useWrapper {
-		m["PATH"] = toolchain.WrapperDir + "/bin:" + basePath
-		m["CC"] = toolchain.WrapperDir + "/bin/cc"
-		m["PKG_CONFIG_SYSROOT_DIR"] = toolchain.SysrootDir
-		m["PKG_CONFIG_LIBDIR"] = toolchain.SysrootDir + "/usr/lib/pkgconfig:" + toolchain.SysrootDir + "/usr/share/pkgconfig"
+	switch {
+	case r.Host:
+		m["CC"], m["CXX"] = "gcc", "g++"
+		if withTools {
+			m["PATH"] = recipe.ToolchainPrefix + "/bin:" + basePath
+		}
+	case withTools:
+		m = c.target.CrossEnv(basePath)
 	}
 	for k, v := range extra {
 		m[k] = v
@@ -551,46 +550,4 @@ func (c *Converter) env(r *recipe.Recipe, useWrapper bool, extra map[string]stri
 		m[k] = v
 	}
 	return m
-}
-
-// wrapperMounts mounts the stage-1 compiler wrapper, the kernel UAPI headers
-// and (for native targets, so configure can run test programs) the musl
-// dynamic loader from the libc layer.
-func (c *Converter) wrapperMounts() []llb.RunOption {
-	w := c.wrapperState()
-	ro := []llb.RunOption{
-		llb.AddMount(toolchain.WrapperDir, w, llb.Readonly),
-		llb.AddMount(toolchain.WrapperDir+"/kernel-headers", c.kernelHeaders(), llb.SourcePath("/kernel-headers"), llb.Readonly),
-	}
-	if libc, ok := c.layers[toolchain.LibcRecipe]; ok && c.target.Native() {
-		ro = append(ro, llb.AddMount(c.target.Loader, libc, llb.SourcePath("/usr/lib/libc.so"), llb.Readonly))
-	}
-	return ro
-}
-
-func (c *Converter) wrapperState() llb.State {
-	if c.wrapper != nil {
-		return *c.wrapper
-	}
-	created := llb.WithCreatedTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())
-	fa := llb.Mkdir("/bin", 0o755, created).
-		Mkdir("/kernel-headers", 0o755, created).
-		Mkfile("/bin/cc", 0o755, []byte(c.target.Wrapper()), created).
-		Mkfile("/musl-gcc.specs", 0o644, []byte(c.target.Specs()), created)
-	st := llb.Scratch().File(fa, llb.WithCustomNamef("toolchain: %s musl wrapper", c.target.Arch))
-	c.wrapper = &st
-	return st
-}
-
-// kernelHeaders copies the Linux UAPI headers out of stage 0. It is the one
-// bootstrap shortcut left: a kernel-headers recipe built from the vanilla
-// kernel will replace it.
-func (c *Converter) kernelHeaders() llb.State {
-	var sb strings.Builder
-	sb.WriteString("set -eu\nmkdir -p /out/kernel-headers\n")
-	for _, d := range c.target.KernelHeaderDirs() {
-		base := path.Base(d)
-		fmt.Fprintf(&sb, "if [ -d %s ]; then cp -a %s /out/kernel-headers/%s; fi\n", d, d, base)
-	}
-	return outMount(c.hermetic.layer(fmt.Sprintf("toolchain: %s kernel headers (stage0)", c.target.Arch), sb.String()))
 }

@@ -190,10 +190,14 @@ func TestInvariants(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, 3, https, "musl, xz and busybox sources")
+	// binutils; gcc, gmp, mpfr, mpc, musl (one fetch for the gcc build's
+	// scratch libc and the musl recipe: the same pinned URL is the same
+	// vertex); linux-headers; xz and busybox.
+	assert.Equal(t, 9, https, "the toolchain's and mini's sources")
 	assert.Greater(t, execs, 9)
 	n := names(vs)
-	for _, want := range []string{"musl: configure", "musl: compile", "musl: install", "xz: configure", "busybox: install", "mini: assemble image", "mini: finalize"} {
+	for _, want := range []string{"binutils: compile", "gcc: compile", "gcc: install", "linux-headers: install",
+		"musl: configure", "musl: compile", "musl: install", "xz: configure", "busybox: install", "mini: assemble image", "mini: finalize"} {
 		assert.Contains(t, n, want)
 	}
 }
@@ -246,11 +250,56 @@ func TestLeafChangeIsLocal(t *testing.T) {
 // TestLibcChangeRebuildsDependents: editing musl changes every package
 // built against it.
 func TestLibcChangeRebuildsDependents(t *testing.T) {
-	before, after := beforeAfter(t, "recipes/musl/recipe.yaml", "make -j\"$JOBS\"", "make -j\"$JOBS\" V=1")
+	before, after := beforeAfter(t, "toolchain/musl/recipe.yaml", "make -j\"$JOBS\"", "make -j\"$JOBS\" V=1")
 	for _, n := range []string{"musl: compile", "xz: configure", "busybox: compile", "mini: assemble image"} {
 		assert.NotEqual(t, before[n], after[n], n)
 	}
 	assert.Equal(t, before["musl: configure"], after["musl: configure"])
+	assert.Equal(t, before["gcc: install"], after["gcc: install"], "the toolchain does not depend on the musl package")
+}
+
+// TestToolchainChangeRebuildsEverything: editing the compiler changes every
+// package, musl included; the toolchain's own binutils stays.
+func TestToolchainChangeRebuildsEverything(t *testing.T) {
+	before, after := beforeAfter(t, "toolchain/gcc/recipe.yaml", "--with-pkgversion=Hadron", "--with-pkgversion=Hadron-test")
+	for _, n := range []string{"gcc: configure", "musl: configure", "linux-headers: install", "xz: configure", "busybox: compile", "mini: assemble image"} {
+		assert.NotEqual(t, before[n], after[n], n)
+	}
+	assert.Equal(t, before["binutils: install"], after["binutils: install"])
+}
+
+// TestToolchainEnvironment: host recipes build with stage 0's gcc and see
+// the host recipes they need at /toolchain; packages build with the cross
+// toolchain mounted at /toolchain, their build dependencies at /sysroot.
+func TestToolchainEnvironment(t *testing.T) {
+	vs := marshal(t, repoFS(t), "mini", opts())
+	execs := map[string]*pb.ExecOp{}
+	for _, v := range vs {
+		if op, ok := v.op.Op.(*pb.Op_Exec); ok {
+			execs[v.name] = op.Exec
+		}
+	}
+	mounts := func(e *pb.ExecOp) map[string]bool {
+		m := map[string]bool{}
+		for _, mt := range e.Mounts {
+			m[mt.Dest] = true
+		}
+		return m
+	}
+	bin, gcc, xz := execs["binutils: compile"], execs["gcc: compile"], execs["xz: compile"]
+	require.NotNil(t, bin)
+	require.NotNil(t, gcc)
+	require.NotNil(t, xz)
+	assert.Contains(t, bin.Meta.Env, "CC=gcc")
+	assert.False(t, mounts(bin)["/toolchain"], "binutils needs no toolchain")
+	assert.Contains(t, gcc.Meta.Env, "CC=gcc")
+	assert.Contains(t, gcc.Meta.Env, "PATH=/toolchain/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	assert.True(t, mounts(gcc)["/toolchain"], "gcc finds binutils at /toolchain")
+	assert.False(t, mounts(gcc)["/sysroot"])
+	assert.Contains(t, xz.Meta.Env, "CC=x86_64-hadron-linux-musl-gcc")
+	assert.Contains(t, xz.Meta.Env, "CROSS_COMPILE=x86_64-hadron-linux-musl-")
+	assert.True(t, mounts(xz)["/toolchain"])
+	assert.True(t, mounts(xz)["/sysroot"], "musl is in xz's sysroot")
 }
 
 func BenchmarkConvertMini(b *testing.B) {

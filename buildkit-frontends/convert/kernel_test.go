@@ -37,8 +37,9 @@ func TestKernelConfigTarget(t *testing.T) {
 	assert.NotContains(t, n, "linux@qemu-amd64: install")
 }
 
-// TestKernelBoardsConvert converts every board for its arch: arm64 boards
-// cross-compile on the amd64 stage 0 and ship their DTBs.
+// TestKernelBoardsConvert converts every board for its arch: every board
+// is compiled by Hadron's cross toolchain on the amd64 stage 0, and arm64
+// boards ship their DTBs.
 func TestKernelBoardsConvert(t *testing.T) {
 	for _, tc := range []struct {
 		board string
@@ -58,8 +59,10 @@ func TestKernelBoardsConvert(t *testing.T) {
 			for _, v := range vs {
 				if e, ok := v.op.Op.(*pb.Op_Exec); ok {
 					scripts = append(scripts, strings.Join(e.Exec.Meta.Args, " "))
-					if tc.arch == recipe.ArchARM64 && strings.HasPrefix(v.name, "linux@") {
-						assert.Contains(t, e.Exec.Meta.Env, "CROSS_COMPILE=aarch64-linux-gnu-", v.name)
+					if strings.HasPrefix(v.name, "linux@") {
+						triplet := map[recipe.Arch]string{recipe.ArchAMD64: "x86_64", recipe.ArchARM64: "aarch64"}[tc.arch] + "-hadron-linux-musl"
+						assert.Contains(t, e.Exec.Meta.Env, "CROSS_COMPILE="+triplet+"-", v.name)
+						assert.Contains(t, e.Exec.Meta.Env, "HOSTCC=gcc", v.name)
 					}
 				}
 			}

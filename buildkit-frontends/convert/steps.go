@@ -36,7 +36,7 @@ const prelude = "set -eu\nJOBS=$(nproc)\ncd /build\n"
 // empty are left out so no empty vertex appears in the graph.
 func phases(r *recipe.Recipe, t toolchain.Target, check bool) ([]Phase, error) {
 	b := r.Build
-	def, err := styleDefaults(b, t)
+	def, err := styleDefaults(b, t, r.Host)
 	if err != nil {
 		return nil, fmt.Errorf("recipe %s: %w", r.Name, err)
 	}
@@ -71,17 +71,19 @@ type defaults struct{ configure, compile, check, install string }
 
 // styleDefaults returns the default phase scripts of a build style. The
 // table in docs/recipes.md is generated from them (TestStyleTableInDocs).
-func styleDefaults(b recipe.Build, t toolchain.Target) (defaults, error) {
+// Packages are always cross-compiled for t (autotools gets --host), host
+// recipes (host) never are.
+func styleDefaults(b recipe.Build, t toolchain.Target, host bool) (defaults, error) {
 	args := quoteAll(b.Args)
 	margs := quoteAll(b.MakeArgs)
 	switch b.Style {
 	case recipe.StyleAutotools:
-		host := ""
-		if !t.Native() {
-			host = " --host=" + t.Triplet
+		cross := ""
+		if !host {
+			cross = " --host=" + t.Triplet
 		}
 		return defaults{
-			configure: "./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var" + host + args,
+			configure: "./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var" + cross + args,
 			compile:   "make -j\"$JOBS\"" + margs,
 			check:     "make check" + margs,
 			install:   "make DESTDIR=/out install" + margs,

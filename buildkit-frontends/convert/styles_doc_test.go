@@ -37,7 +37,7 @@ func styleTable(t *testing.T) string {
 	sb.WriteString("| style | " + PhaseConfigure + " | " + PhaseCompile + " | " + PhaseCheck + " | " + PhaseInstall + " |\n")
 	sb.WriteString("| --- | --- | --- | --- | --- |\n")
 	for _, style := range recipe.Styles {
-		d, err := styleDefaults(recipe.Build{Style: style, Args: []string{"@ARGS@"}, MakeArgs: []string{"@MAKEARGS@"}}, target)
+		d, err := styleDefaults(recipe.Build{Style: style, Args: []string{"@ARGS@"}, MakeArgs: []string{"@MAKEARGS@"}}, target, false)
 		require.NoError(t, err)
 		sb.WriteString("| `" + string(style) + "` | " + cell(d.configure) + " | " + cell(d.compile) + " | " +
 			cell(d.check) + " | " + cell(d.install) + " |\n")

@@ -56,12 +56,15 @@ type graphJSONImage struct {
 }
 
 type graphJSONEntry struct {
-	Name     string   `json:"name"`
-	Version  string   `json:"version"`
-	File     string   `json:"file"`
-	Build    []string `json:"build"`
-	Runtime  []string `json:"runtime"`
-	BuildEnv []string `json:"build_env"`
+	Name    string   `json:"name"`
+	Version string   `json:"version"`
+	File    string   `json:"file"`
+	Build   []string `json:"build"`
+	// Toolchain are the host recipes the recipe is built with (omitted
+	// for host recipes and in trees without a toolchain).
+	Toolchain []string `json:"toolchain,omitempty"`
+	Runtime   []string `json:"runtime"`
+	BuildEnv  []string `json:"build_env"`
 }
 
 func runGraph(w io.Writer, dir, target string, arch recipe.Arch, format string) error {
@@ -112,9 +115,10 @@ func writeGraphJSON(w io.Writer, g *graph.Graph, target string, img *imagedef.Im
 	for _, r := range g.Order {
 		out.Recipes = append(out.Recipes, graphJSONEntry{
 			Name: r.Name, Version: r.Version, File: r.File,
-			Build:    nonNil(r.Dependencies.Build),
-			Runtime:  nonNil(r.Dependencies.Runtime),
-			BuildEnv: nonNil(g.BuildEnv(r.Name)),
+			Build:     nonNil(r.Dependencies.Build),
+			Toolchain: r.Dependencies.Toolchain,
+			Runtime:   nonNil(r.Dependencies.Runtime),
+			BuildEnv:  nonNil(g.BuildEnv(r.Name)),
 		})
 	}
 	enc := json.NewEncoder(w)
@@ -170,6 +174,9 @@ func writeGraphDot(w io.Writer, g *graph.Graph, target string, img *imagedef.Ima
 		fmt.Fprintf(&b, "  %s [label=%s];\n", dotID(r.Name), label)
 	}
 	for _, r := range g.Order {
+		for _, d := range r.Dependencies.Toolchain {
+			fmt.Fprintf(&b, "  %s -> %s [color=gray];\n", dotID(r.Name), dotID(d))
+		}
 		for _, d := range r.Dependencies.Build {
 			fmt.Fprintf(&b, "  %s -> %s;\n", dotID(r.Name), dotID(d))
 		}

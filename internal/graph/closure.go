@@ -34,15 +34,16 @@ func (g *Graph) runtimeClosure(set map[string]bool, names ...string) {
 }
 
 // BuildEnv returns what must be installed to build name: its build
-// dependencies and their runtime closure, dependencies first. It is empty
-// for a recipe with no build dependencies or not in the graph.
+// dependencies (its toolchain included) and their runtime closure,
+// dependencies first. It is empty for a recipe with no build dependencies
+// or not in the graph.
 func (g *Graph) BuildEnv(name string) []string {
 	r := g.Recipe(name)
 	if r == nil {
 		return nil
 	}
 	set := map[string]bool{}
-	g.runtimeClosure(set, r.Dependencies.Build...)
+	g.runtimeClosure(set, buildDeps(r)...)
 	return g.sortByOrder(set)
 }
 
@@ -66,7 +67,7 @@ func ReverseDeps(t *project.Tree, changed []string) (recipes []string, images []
 	runtimeRev := map[string][]string{} // b -> recipes with a runtime edge to b
 	for _, n := range t.Names() {
 		r := t.Recipes[n]
-		for _, d := range r.Dependencies.Build {
+		for _, d := range buildDeps(r) {
 			buildRev[d] = append(buildRev[d], n)
 		}
 		for _, d := range r.Dependencies.Runtime {

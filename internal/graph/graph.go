@@ -161,12 +161,22 @@ func archList(a []recipe.Arch) string {
 	return strings.Join(recipe.Strings(a), ", ")
 }
 
+// buildDeps returns r's build dependencies: its toolchain, then the ones
+// its recipe names.
+func buildDeps(r *recipe.Recipe) []string {
+	if len(r.Dependencies.Toolchain) == 0 {
+		return r.Dependencies.Build
+	}
+	return append(append(make([]string, 0, len(r.Dependencies.Toolchain)+len(r.Dependencies.Build)),
+		r.Dependencies.Toolchain...), r.Dependencies.Build...)
+}
+
 // deps lists r's edges, build edges first, each target once (a build edge
 // wins over a runtime edge to the same recipe).
 func deps(r *recipe.Recipe) []edge {
-	out := make([]edge, 0, len(r.Dependencies.Build)+len(r.Dependencies.Runtime))
+	out := make([]edge, 0, len(r.Dependencies.Toolchain)+len(r.Dependencies.Build)+len(r.Dependencies.Runtime))
 	seen := map[string]bool{}
-	for _, d := range r.Dependencies.Build {
+	for _, d := range buildDeps(r) {
 		if !seen[d] {
 			seen[d] = true
 			out = append(out, edge{to: d, build: true})

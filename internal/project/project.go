@@ -103,8 +103,58 @@ func Load(fsys fs.FS) (*Tree, error) {
 	}
 	t.Substitutes = subs
 
+	t.linkToolchain()
 	errs = append(errs, t.crossCheck(broken)...)
 	return t, errs.Sorted().Err()
+}
+
+// Toolchain returns the names of the tree's host recipes (the cross
+// toolchain), sorted.
+func (t *Tree) Toolchain() []string {
+	var out []string
+	for n, r := range t.Recipes {
+		if r.Host {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// linkToolchain makes every recipe that is not a host recipe build with
+// the tree's cross toolchain (recipe.Dependencies.Toolchain). A tree
+// without host recipes (a test fixture, a generated benchmark tree) has
+// none, and its steps run with stage 0 alone.
+func (t *Tree) linkToolchain() {
+	tc := t.Toolchain()
+	if len(tc) == 0 {
+		return
+	}
+	for _, r := range t.Recipes {
+		if !r.Host {
+			r.Dependencies.Toolchain = tc
+		}
+	}
+}
+
+// checkHost reports the dependencies a host recipe cannot have: it runs on
+// the build platform, so everything it builds with must be a host recipe
+// too, and nothing installs it into an image.
+func (t *Tree) checkHost(r *recipe.Recipe) errlist.List {
+	var errs errlist.List
+	if !r.Host {
+		return nil
+	}
+	for i, d := range r.Dependencies.Build {
+		if dep, ok := t.Recipes[d]; ok && !dep.Host {
+			errs.Addf(r.File, r.LineOf(fmt.Sprintf("dependencies.build[%d]", i)),
+				"host recipe %s: build dependency %s is not a host recipe (host recipes run on the build platform and build only with each other)", r.Name, d)
+		}
+	}
+	if len(r.Dependencies.Runtime) > 0 {
+		errs.Addf(r.File, r.LineOf("dependencies.runtime"), "host recipe %s: runtime dependencies make no sense: a host recipe is a build tool, never installed into an image", r.Name)
+	}
+	return errs
 }
 
 func asList(err error) errlist.List {
@@ -144,6 +194,7 @@ func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 				unknown(r.File, r.LineOf(fmt.Sprintf("dependencies.runtime[%d]", i)), "runtime dependency", d)
 			}
 		}
+		errs = append(errs, t.checkHost(r)...)
 		// A broken lock has been reported already; a recipe without a
 		// readable version cannot be compared with its lock.
 		l := t.Locks[n]
@@ -174,8 +225,13 @@ func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 	}
 	for _, img := range t.Images {
 		for i, p := range img.Packages {
-			if _, ok := t.Recipes[p]; !ok && recipe.ValidName(p) {
+			r, ok := t.Recipes[p]
+			switch {
+			case !ok && recipe.ValidName(p):
 				unknown(img.File, img.LineOf(fmt.Sprintf("packages[%d]", i)), "package", p)
+			case ok && r.Host:
+				errs.Addf(img.File, img.LineOf(fmt.Sprintf("packages[%d]", i)),
+					"package %s is a host recipe (a build tool for the build platform), not something an image can hold", p)
 			}
 		}
 		if k, _, _ := strings.Cut(img.Kernel, "@"); k != "" && recipe.ValidName(k) {

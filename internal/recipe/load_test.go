@@ -230,7 +230,7 @@ func TestLoadAllProblems(t *testing.T) {
 	all, err := LoadAll(fsys)
 	require.Error(t, err)
 	assert.Len(t, all, 3, "recipes with problems are still returned")
-	assert.Equal(t, "recipes/bad/recipe.yaml:4: at least one source is required under `sources`\n"+
+	assert.Equal(t, "recipes/bad/recipe.yaml:4: at least one source is required under `sources` (only a `style: custom` recipe with its own install script may have none)\n"+
 		`recipes/bad/recipe.yaml:6: unknown key `+"`homepge`; did you mean `homepage`?\n"+
 		`recipes/gcc/recipe.yaml:1: duplicate recipe name "gcc": also defined at toolchain/gcc/recipe.yaml:1`+"\n"+
 		"recipes/zlib: folder has no recipe.yaml\n"+

@@ -46,6 +46,11 @@ type Recipe struct {
 	Build        Build        `yaml:"build"`
 	Arches       []Arch       `yaml:"arches"`
 	Upstream     *Upstream    `yaml:"upstream"`
+	// Host marks a recipe of the cross toolchain: it is compiled by stage
+	// 0's own compiler for the build platform, installs under
+	// ToolchainPrefix, and is mounted there (not in /sysroot) into the
+	// steps of every recipe that is not itself a host recipe.
+	Host bool `yaml:"host"`
 
 	// Dir is the recipe's folder relative to the tree root (e.g. "recipes/xz").
 	// Set by the loader, not read from YAML.
@@ -81,7 +86,16 @@ type Dependencies struct {
 	Build []string `yaml:"build"`
 	// Runtime dependencies are installed next to the package in an image.
 	Runtime []string `yaml:"runtime"`
+	// Toolchain are the host recipes (the cross toolchain) this recipe is
+	// built with. They are not written in recipe files: the project loader
+	// sets them to every host recipe of the tree for each recipe that is
+	// not a host recipe itself. They are build edges of the graph.
+	Toolchain []string `yaml:"-"`
 }
+
+// ToolchainPrefix is where host recipes install (their --prefix) and where
+// the merged cross toolchain is mounted in build steps.
+const ToolchainPrefix = "/toolchain"
 
 // Build says how the package is built. Style picks defaults; every phase may
 // be overridden with a shell snippet.

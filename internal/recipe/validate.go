@@ -166,7 +166,11 @@ func CheckHTTPURL(u string) string {
 func (v *validator) sources() {
 	r := v.r
 	if len(r.Sources) == 0 {
-		v.at("sources", "at least one source is required under `sources`")
+		// A recipe may repackage what its build environment or the
+		// toolchain provides (gcc-libs), but only with its own install.
+		if r.Build.Style != StyleCustom || strings.TrimSpace(r.Build.Install) == "" {
+			v.at("sources", "at least one source is required under `sources` (only a `style: custom` recipe with its own install script may have none)")
+		}
 		return
 	}
 	seen := map[string]int{}

@@ -122,7 +122,7 @@ func TestPoolURL(t *testing.T) {
 			"http://mirror.example/debian/pool/main/b/busybox/busybox_1.35.0.orig.tar.bz2"},
 		{"lib package", "http://m/debian", Source{File: "libcap-2.66.tar.xz", DebianSource: "libcap2", DebianOrig: "libcap2_2.66.orig.tar.xz"},
 			"http://m/debian/pool/main/libc/libcap2/libcap2_2.66.orig.tar.xz"},
-		{"full URL moved to the mirror", "http://m/debian", Sources[3],
+		{"full URL moved to the mirror", "http://m/debian", sourceFile(t, "linux_7.2.8.orig.tar.xz"),
 			"http://m/debian/pool/main/l/linux/linux_7.2.8.orig.tar.xz"},
 	}
 	for _, tc := range tests {
@@ -349,4 +349,16 @@ func TestEngineConfigIsPortIndependent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"127.0.0.1:5123"}, b.InsecureRegistries)
 	assert.Equal(t, a.Root, b.Root)
+}
+
+// sourceFile returns the entry of Sources with the given file name.
+func sourceFile(t *testing.T, file string) Source {
+	t.Helper()
+	for _, s := range Sources {
+		if s.File == file {
+			return s
+		}
+	}
+	t.Fatalf("no source %s", file)
+	return Source{}
 }

@@ -75,6 +75,51 @@ var Sources = []Source{
 		DebianVersion: "1:1.35.0-4+deb12u1", // bookworm
 		SHA256:        "faeeb244c35a348a334f4a59e44626ee870fb07b6884d68c10ae8bc19f83a694",
 	},
+	// gcc's in-tree libraries with byte-identical Debian origs.
+	{
+		File:          "mpfr-4.2.2.tar.xz",
+		URLPrefixes:   []string{"https://ftp.gnu.org/gnu/mpfr/"},
+		DebianSource:  "mpfr4",
+		DebianOrig:    "mpfr4_4.2.2.orig.tar.xz",
+		DebianVersion: "4.2.2-1", // trixie
+		SHA256:        "b67ba0383ef7e8a8563734e2e889ef5ec3c3b898a01d00fa0a6869ad81c6ce01",
+	},
+	{
+		File:          "mpc-1.3.1.tar.gz",
+		URLPrefixes:   []string{"https://ftp.gnu.org/gnu/mpc/"},
+		DebianSource:  "mpclib3",
+		DebianOrig:    "mpclib3_1.3.1.orig.tar.gz",
+		DebianVersion: "1.3.1-1", // bookworm
+		SHA256:        "ab642492f5cf882b74aa0cb730cd410a81edcdbec895183ce930e706c1c759b8",
+	},
+	// The files of vendor-hashes/substitutes/{gcc-14.2.0,binutils-2.44,gmp-6.3.0}-debian.yaml.
+	{
+		File:          "gcc-14_14.2.0.orig.tar.gz",
+		URLPrefixes:   []string{debianPool + "g/gcc-14/"},
+		DebianSource:  "gcc-14",
+		DebianOrig:    "gcc-14_14.2.0.orig.tar.gz",
+		DebianVersion: "14.2.0-19", // trixie
+		SHA256:        "e162a5ef3f0077ecae598c6556908d2ab80841532df3398072a96a6df6e6aa29",
+		URL:           debianPool + "g/gcc-14/gcc-14_14.2.0.orig.tar.gz",
+	},
+	{
+		File:          "binutils_2.44.orig.tar.xz",
+		URLPrefixes:   []string{debianPool + "b/binutils/"},
+		DebianSource:  "binutils",
+		DebianOrig:    "binutils_2.44.orig.tar.xz",
+		DebianVersion: "2.44-3", // trixie
+		SHA256:        "c41a0272424f41bb01bf828e7ffef1b2d59d1788064fd6b5f1d971717e9320b8",
+		URL:           debianPool + "b/binutils/binutils_2.44.orig.tar.xz",
+	},
+	{
+		File:          "gmp_6.3.0+dfsg.orig.tar.xz",
+		URLPrefixes:   []string{debianPool + "g/gmp/"},
+		DebianSource:  "gmp",
+		DebianOrig:    "gmp_6.3.0+dfsg.orig.tar.xz",
+		DebianVersion: "2:6.3.0+dfsg-3", // trixie
+		SHA256:        "bd2966e6d277f79328e894a5a9f3ba3fbf2ed2be81def5f48623e30c23fb1572",
+		URL:           debianPool + "g/gmp/gmp_6.3.0+dfsg.orig.tar.xz",
+	},
 	// The files of vendor-hashes/substitutes/linux-7.2.8-debian.yaml.
 	{
 		File:          "linux_7.2.8.orig.tar.xz",
@@ -96,12 +141,15 @@ var Sources = []Source{
 	},
 }
 
-const debianLinuxPool = "http://deb.debian.org/debian/pool/main/l/linux/"
+const (
+	debianPool      = "http://deb.debian.org/debian/pool/main/"
+	debianLinuxPool = debianPool + "l/linux/"
+)
 
 // Substitutes are the declared substitutes (vendor-hashes/substitutes)
 // the e2e builds use: upstream tarballs that are not byte-identical to
 // anything this machine can fetch. Their files are in Sources.
-var Substitutes = []string{"linux-7.2.8-debian"}
+var Substitutes = []string{"linux-7.2.8-debian", "gcc-14.2.0-debian", "binutils-2.44-debian", "gmp-6.3.0-debian"}
 
 // SourceMirror serves Sources on a loopback HTTP server for the whole test
 // binary and returns the mirror map: upstream URL prefix → mirror URL
