@@ -31,12 +31,13 @@ func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute
 		ro = append(ro, llb.AddMount(fmt.Sprintf("/subst/%d", i), st, llb.Readonly))
 	}
 	name := fmt.Sprintf("%s: substitute %s for %s (%s)", r.Name, sub.Name, sub.Upstream, sub.Origin)
-	return outMount(c.hermetic.run(name, substituteScript(sub), ro...))
+	return outMount(c.hermetic.run(name, substituteScript(r.Name, sub), ro...))
 }
 
-// substituteScript is the shell that substituteState runs. Every failure
-// names the substitute, the recipe and the upstream URL it stands for.
-func substituteScript(sub *substitute.Substitute) string {
+// substituteScript is the shell that substituteState runs for recipe
+// name. Every failure names the substitute, that recipe and the upstream
+// URL it stands for.
+func substituteScript(name string, sub *substitute.Substitute) string {
 	file := map[string]string{}
 	for i, f := range sub.Files {
 		n := path.Base(f.URL)
@@ -45,8 +46,8 @@ func substituteScript(sub *substitute.Substitute) string {
 	var sb strings.Builder
 	sb.WriteString("set -eu\n")
 	fmt.Fprintf(&sb, "fail() { echo \"substitute %s for recipe %s (%s): $*\" >&2; exit 1; }\n",
-		sub.Name, sub.Recipe, sub.Upstream)
-	fmt.Fprintf(&sb, "echo %s\n", shellQuote("using "+sub.Describe()))
+		sub.Name, name, sub.Upstream)
+	fmt.Fprintf(&sb, "echo %s\n", shellQuote("using "+sub.Describe(name)))
 	tree := file[sub.TreeFile()]
 	if sub.Inner != "" {
 		fmt.Fprintf(&sb, "tar -xOf %s %s >/work/inner 2>/work/err || fail %s\n",

@@ -65,7 +65,7 @@ func sums(data []byte) (string, string) {
 // yaml renders the declaration.
 func (s substitution) yaml() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name: %s\nrecipe: hello\nupstream: %s\norigin: %s\ndiffers: a friendlier greeting\nfiles:\n", substName, helloSpec.URL(), substOrigin)
+	fmt.Fprintf(&b, "name: %s\nrecipes: [hello]\nupstream: %s\norigin: %s\ndiffers: a friendlier greeting\nfiles:\n", substName, helloSpec.URL(), substOrigin)
 	for _, f := range s.files {
 		s256, s512 := sums(f.data)
 		fmt.Fprintf(&b, "  - url: %s\n    sha256: %s\n    sha512: %s\n    size: %d\n", f.url, s256, s512, len(f.data))

@@ -15,7 +15,7 @@ const substFile = "vendor-hashes/substitutes/zlib-1.0-debian.yaml"
 // substYAML declares a substitute for zlib's source in base().
 func substYAML() string {
 	return `name: zlib-1.0-debian
-recipe: zlib
+recipes: [zlib]
 upstream: https://example.org/src/zlib-1.0.tar.gz
 origin: Debian source package zlib 1:1.0-1
 differs: nothing
@@ -41,7 +41,7 @@ func TestLoadSubstitutes(t *testing.T) {
 				"(its sources: https://example.org/src/zlib-1.0.tar.gz); update the substitute with the recipe, or delete it",
 		}},
 		{"a recipe that is not in the tree", func(s string) string {
-			return strings.Replace(s, "recipe: zlib", "recipe: zlb", 1)
+			return strings.Replace(s, "recipes: [zlib]", "recipes: [zlb]", 1)
 		}, []string{
 			substFile + `:2: substitute zlib-1.0-debian stands for a source of recipe "zlb", but there is no such recipe; did you mean ` + "`zlib`?",
 		}},

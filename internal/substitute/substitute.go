@@ -5,7 +5,7 @@
 // it into the upstream tree.
 //
 // A substitute is never silent and never trusted on first use: it names
-// the upstream URL it stands for and the recipe that uses it, where it comes
+// the upstream URL it stands for and the recipes that use it, where it comes
 // from and how it differs, and it pins every file it fetches by sha256,
 // sha512 and size exactly like vendor-hashes/*.lock pins upstream sources.
 // It is only used when a build asks for it by name (`--substitute`), and
@@ -15,7 +15,9 @@ package substitute
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -34,10 +36,12 @@ const Dir = lockfile.Dir + "/substitutes"
 type Substitute struct {
 	// Name identifies the substitute; it is the file name without .yaml.
 	Name string `yaml:"name"`
-	// Recipe is the recipe whose source this stands for.
-	Recipe string `yaml:"recipe"`
+	// Recipes are the recipes whose source this stands for; each of them
+	// fetches Upstream. A build uses the substitute for these recipes
+	// only (see StandsFor).
+	Recipes []string `yaml:"recipes"`
 	// Upstream is the expanded upstream URL this stands for, exactly as the
-	// recipe's lock pins it.
+	// recipes' locks pin it.
 	Upstream string `yaml:"upstream"`
 	// Origin says where the files come from, e.g. "Debian source package
 	// linux 7.2.8-1 (sid)".
@@ -95,9 +99,16 @@ func (s *Substitute) TreeFile() string {
 	return path.Base(s.Files[0].URL)
 }
 
-// Describe is the one-line account a build prints for the substitute.
-func (s *Substitute) Describe() string {
-	return fmt.Sprintf("%s: %s is substituted by %s (%s; %s)", s.Recipe, s.Upstream, s.Name, s.Origin, s.File)
+// StandsFor reports whether the substitute is declared for recipe name,
+// that is, whether name is one of its Recipes.
+func (s *Substitute) StandsFor(name string) bool {
+	return slices.Contains(s.Recipes, name)
+}
+
+// Describe is the one-line account a build of recipe name prints for the
+// substitute.
+func (s *Substitute) Describe(name string) string {
+	return fmt.Sprintf("%s: %s is substituted by %s (%s; %s)", name, s.Upstream, s.Name, s.Origin, s.File)
 }
 
 // Load reads and checks one declaration. On problems it returns the
@@ -132,8 +143,19 @@ func (s *Substitute) validate() errlist.List {
 	case !recipe.ValidName(s.Name):
 		at("name", "invalid substitute name %q: use lower case letters, digits and + . _ -", s.Name)
 	}
-	if !recipe.ValidName(s.Recipe) {
-		at("recipe", "recipe: the recipe whose source this stands for is required (got %q)", s.Recipe)
+	if len(s.Recipes) == 0 {
+		at("recipes", "recipes: at least one recipe whose source this stands for is required")
+	}
+	listed := map[string]bool{}
+	for i, r := range s.Recipes {
+		key := fmt.Sprintf("recipes[%d]", i)
+		switch {
+		case !recipe.ValidName(r):
+			at(key, "recipes: invalid recipe name %q: use lower case letters, digits and + . _ -", r)
+		case listed[r]:
+			at(key, "recipes: %s listed twice", r)
+		}
+		listed[r] = true
 	}
 	if msg := recipe.CheckHTTPURL(s.Upstream); msg != "" {
 		at("upstream", "upstream: the upstream URL this stands for: %s", msg)
@@ -221,36 +243,49 @@ func LoadAll(fsys fs.FS) (map[string]*Substitute, error) {
 	return out, errs.Sorted().Err()
 }
 
-// CheckAgainst reports a substitute that stands for no source of its
-// recipe: an unknown recipe, or a URL the recipe (at its current version)
-// does not fetch. recipes maps names to recipes.
+// CheckAgainst reports every listed recipe the substitute stands for no
+// source of: an unknown recipe, or one that (at its current version) does
+// not fetch Upstream. recipes maps names to recipes.
 func (s *Substitute) CheckAgainst(recipes map[string]*recipe.Recipe) errlist.List {
 	var errs errlist.List
-	r, ok := recipes[s.Recipe]
-	if !ok {
-		names := make(map[string]bool, len(recipes))
-		for n := range recipes {
-			names[n] = true
+	var names []string // of recipes, for did-you-mean; made on first use
+	for i, n := range s.Recipes {
+		r, ok := recipes[n]
+		if !ok {
+			if names == nil {
+				names = slices.Sorted(maps.Keys(recipes))
+			}
+			errs.Addf(s.File, s.LineOf(fmt.Sprintf("recipes[%d]", i)), "substitute %s stands for a source of recipe %q, but there is no such recipe%s",
+				s.Name, n, yamlstrict.DidYouMean(n, names, ""))
+			continue
 		}
-		errs.Addf(s.File, s.LineOf("recipe"), "substitute %s stands for a source of recipe %q, but there is no such recipe%s",
-			s.Name, s.Recipe, yamlstrict.DidYouMean(s.Recipe, sortedKeys(names), ""))
-		return errs
+		if msg := s.checkSource(r); msg != "" {
+			errs.Addf(s.File, s.LineOf("upstream"), "%s", msg)
+		}
 	}
+	return errs
+}
+
+// checkSource says why Upstream is not an archive source of r, or returns
+// "" when it is.
+func (s *Substitute) checkSource(r *recipe.Recipe) string {
 	var urls []string
 	for i, src := range r.Sources {
 		u := r.SourceURL(i)
 		if u == s.Upstream && src.URL != "" {
-			return nil // an archive source; git sources are pinned by commit
+			return "" // an archive source; git sources are pinned by commit
 		}
 		urls = append(urls, u)
 	}
-	errs.Addf(s.File, s.LineOf("upstream"), "substitute %s stands for %s, which is not a source of recipe %s %s (its sources: %s); "+
+	return fmt.Sprintf("substitute %s stands for %s, which is not a source of recipe %s %s (its sources: %s); "+
 		"update the substitute with the recipe, or delete it", s.Name, s.Upstream, r.Name, r.Version, strings.Join(urls, ", "))
-	return errs
 }
 
 // Select returns the substitutes named in names, keyed by the upstream URL
-// they stand for. An unknown name, or two names for one URL, is an error.
+// they stand for. An unknown name, or two names for one URL, is an error
+// (even when they list different recipes: one build, one stand-in for a
+// URL). A selected substitute applies only to the recipes it lists; a
+// caller checks StandsFor.
 func Select(all map[string]*Substitute, names []string) (map[string]*Substitute, error) {
 	out := map[string]*Substitute{}
 	declared := make(map[string]bool, len(all))

@@ -40,7 +40,7 @@ var (
 func decl() string {
 	return `# A stand-in for xz's upstream tarball.
 name: xz-5.4.1-debian
-recipe: xz
+recipes: [xz]
 upstream: ` + upstream + `
 origin: Debian source package xz-utils 5.4.1-1
 differs: nothing but Debian's packaging
@@ -81,7 +81,9 @@ func TestLoadValid(t *testing.T) {
 	s, err := substitute.Load(fstest.MapFS{file: {Data: []byte(decl())}}, file)
 	require.NoError(t, err)
 	assert.Equal(t, "xz-5.4.1-debian", s.Name)
-	assert.Equal(t, "xz", s.Recipe)
+	assert.Equal(t, []string{"xz"}, s.Recipes)
+	assert.True(t, s.StandsFor("xz"))
+	assert.False(t, s.StandsFor("xz-utils"), "only a listed recipe")
 	assert.Equal(t, upstream, s.Upstream)
 	assert.Equal(t, "Debian source package xz-utils 5.4.1-1", s.Origin)
 	assert.Equal(t, file, s.File)
@@ -94,7 +96,9 @@ func TestLoadValid(t *testing.T) {
 	assert.Equal(t, linePatchSum, s.LineOf("patches[0].sha256"))
 	assert.Equal(t, lineFile1, s.LineOf("files[1].note"), "a missing key falls back to its parent")
 	assert.Equal(t, lineName, s.LineOf("nosuchkey"), "and finally to the declaration")
-	assert.Equal(t, "xz: "+upstream+" is substituted by xz-5.4.1-debian (Debian source package xz-utils 5.4.1-1; "+file+")", s.Describe())
+	assert.Equal(t, "xz: "+upstream+" is substituted by xz-5.4.1-debian (Debian source package xz-utils 5.4.1-1; "+file+")", s.Describe("xz"))
+	assert.Equal(t, "liblzma: "+upstream+" is substituted by xz-5.4.1-debian (Debian source package xz-utils 5.4.1-1; "+file+")", s.Describe("liblzma"),
+		"it names the recipe being built")
 }
 
 func TestTreeFile(t *testing.T) {
@@ -134,8 +138,26 @@ func TestLoadProblems(t *testing.T) {
 		{"invalid name", "vendor-hashes/substitutes/Xz.yaml", replace("name: xz-5.4.1-debian", "name: Xz"), []string{
 			"vendor-hashes/substitutes/Xz.yaml:2: invalid substitute name \"Xz\": use lower case letters, digits and + . _ -",
 		}},
-		{"recipe missing", "", replace("recipe: xz\n", "recipe: \"\"\n"), []string{
-			at(lineRecipe, `recipe: the recipe whose source this stands for is required (got "")`),
+		{"recipes missing", "", replace("recipes: [xz]\n", ""), []string{
+			at(lineName, "recipes: at least one recipe whose source this stands for is required"),
+		}},
+		{"recipes empty", "", replace("recipes: [xz]", "recipes: []"), []string{
+			at(lineRecipe, "recipes: at least one recipe whose source this stands for is required"),
+		}},
+		{"a blank recipe name", "", replace("recipes: [xz]", `recipes: [xz, ""]`), []string{
+			at(lineRecipe, `recipes: invalid recipe name "": use lower case letters, digits and + . _ -`),
+		}},
+		{"an invalid recipe name, block list", "", replace("recipes: [xz]", "recipes:\n  - xz\n  - Liblzma"), []string{
+			at(lineRecipe+2, `recipes: invalid recipe name "Liblzma": use lower case letters, digits and + . _ -`),
+		}},
+		{"a recipe listed twice", "", replace("recipes: [xz]", "recipes: [xz, xz]"), []string{
+			at(lineRecipe, "recipes: xz listed twice"),
+		}},
+		{"a single recipe is not a list", "", replace("recipes: [xz]", "recipes: xz"), []string{
+			at(lineRecipe, `recipes: expected a list, got "xz"`),
+		}},
+		{"the old recipe key", "", replace("recipes: [xz]", "recipe: xz"), []string{
+			at(lineRecipe, "unknown key `recipe`; did you mean `recipes`?"),
 		}},
 		{"upstream not http", "", replace("upstream: https://", "upstream: ftp://"), []string{
 			at(lineUpstream, `upstream: the upstream URL this stands for: URL "ftp://example.org/src/xz-5.4.1.tar.gz": only http:// and https:// are allowed`),
@@ -250,7 +272,7 @@ func TestLoadRealExample(t *testing.T) {
 	require.NoError(t, err)
 	s, ok := all["linux-7.2.8-debian"]
 	require.True(t, ok, "declared: %v", all)
-	assert.Equal(t, "linux", s.Recipe)
+	assert.Equal(t, []string{"linux"}, s.Recipes)
 	assert.Equal(t, "https://cdn.kernel.org/pub/linux/kernel/v7.x/linux-7.2.8.tar.xz", s.Upstream)
 	assert.Equal(t, "linux_7.2.8.orig.tar.xz", s.TreeFile())
 	assert.Len(t, s.Patches, 4)
@@ -261,7 +283,7 @@ func TestLoadRealExample(t *testing.T) {
 }
 
 func TestLoadAll(t *testing.T) {
-	other := strings.NewReplacer("xz-5.4.1-debian", "zlib-1.3-debian", "recipe: xz", "recipe: zlib").Replace(decl())
+	other := strings.NewReplacer("xz-5.4.1-debian", "zlib-1.3-debian", "recipes: [xz]", "recipes: [zlib]").Replace(decl())
 	tests := []struct {
 		name      string
 		fsys      fstest.MapFS
@@ -320,28 +342,60 @@ func recipes(t *testing.T, specs ...projecttest.Spec) map[string]*recipe.Recipe 
 	return out
 }
 
+// xzSource is a recipe called name that fetches xz 5.4.1's tarball, like
+// a second package built from one upstream tree (linux and linux-headers).
+func xzSource(t *testing.T, name string) *recipe.Recipe {
+	t.Helper()
+	f := "recipes/" + name + "/recipe.yaml"
+	data := strings.NewReplacer("name: xz\n", "name: "+name+"\n", "${name}", "xz").
+		Replace(string(projecttest.Spec{Name: "xz", Version: "5.4.1"}.RecipeYAML()))
+	r, err := recipe.LoadFile(fstest.MapFS{f: {Data: []byte(data)}}, f)
+	require.NoError(t, err)
+	require.Equal(t, upstream, r.SourceURL(0))
+	return r
+}
+
 func TestCheckAgainst(t *testing.T) {
+	xz541 := []projecttest.Spec{{Name: "xz", Version: "5.4.1"}, {Name: "zlib"}}
+	at := func(line int, msg string) string { return file + ":" + itoa(line) + ": " + msg }
 	tests := []struct {
 		name    string
 		edit    func(string) string
 		recipes []projecttest.Spec
+		alsoXZ  []string // more recipes that fetch xz 5.4.1's tarball
 		want    []string
 	}{
-		{"stands for a source of its recipe", nil, []projecttest.Spec{{Name: "xz", Version: "5.4.1"}, {Name: "zlib"}}, nil},
-		{"unknown recipe, close", replace("recipe: xz", "recipe: xx"), []projecttest.Spec{{Name: "xz", Version: "5.4.1"}, {Name: "zlib"}}, []string{
-			file + ":" + itoa(lineRecipe) + `: substitute xz-5.4.1-debian stands for a source of recipe "xx", but there is no such recipe; did you mean ` + "`xz`?",
+		{"stands for a source of its recipe", nil, xz541, nil, nil},
+		{"stands for a source of each of its recipes", replace("recipes: [xz]", "recipes: [xz, liblzma]"), xz541, []string{"liblzma"}, nil},
+		{"a recipe with the same source need not be listed", nil, xz541, []string{"liblzma"}, nil},
+		{"unknown recipe, close", replace("recipes: [xz]", "recipes: [xx]"), xz541, nil, []string{
+			at(lineRecipe, `substitute xz-5.4.1-debian stands for a source of recipe "xx", but there is no such recipe; did you mean `+"`xz`?"),
 		}},
-		{"unknown recipe, far", replace("recipe: xz", "recipe: linux"), []projecttest.Spec{{Name: "xz", Version: "5.4.1"}}, []string{
-			file + ":" + itoa(lineRecipe) + `: substitute xz-5.4.1-debian stands for a source of recipe "linux", but there is no such recipe`,
+		{"unknown recipe, far", replace("recipes: [xz]", "recipes: [linux]"), xz541[:1], nil, []string{
+			at(lineRecipe, `substitute xz-5.4.1-debian stands for a source of recipe "linux", but there is no such recipe`),
 		}},
-		{"the recipe moved on to another version", nil, []projecttest.Spec{{Name: "xz", Version: "5.4.2"}}, []string{
-			file + ":" + itoa(lineUpstream) + ": substitute xz-5.4.1-debian stands for " + upstream +
-				", which is not a source of recipe xz 5.4.2 (its sources: https://example.org/src/xz-5.4.2.tar.gz); " +
-				"update the substitute with the recipe, or delete it",
+		{"an unknown recipe among known ones, on its own line", replace("recipes: [xz]", "recipes:\n  - xz\n  - liblzmaa"), xz541, []string{"liblzma"}, []string{
+			at(lineRecipe+2, `substitute xz-5.4.1-debian stands for a source of recipe "liblzmaa", but there is no such recipe; did you mean `+"`liblzma`?"),
 		}},
-		{"a URL the recipe does not fetch", replace("upstream: "+upstream, "upstream: https://tukaani.org/xz/xz-5.4.1.tar.gz"), []projecttest.Spec{{Name: "xz", Version: "5.4.1"}}, []string{
-			file + ":" + itoa(lineUpstream) + ": substitute xz-5.4.1-debian stands for https://tukaani.org/xz/xz-5.4.1.tar.gz" +
-				", which is not a source of recipe xz 5.4.1 (its sources: " + upstream + "); update the substitute with the recipe, or delete it",
+		{"the recipe moved on to another version", nil, []projecttest.Spec{{Name: "xz", Version: "5.4.2"}}, nil, []string{
+			at(lineUpstream, "substitute xz-5.4.1-debian stands for "+upstream+
+				", which is not a source of recipe xz 5.4.2 (its sources: https://example.org/src/xz-5.4.2.tar.gz); "+
+				"update the substitute with the recipe, or delete it"),
+		}},
+		{"one of two recipes does not fetch it", replace("recipes: [xz]", "recipes: [xz, zlib]"), xz541, nil, []string{
+			at(lineUpstream, "substitute xz-5.4.1-debian stands for "+upstream+
+				", which is not a source of recipe zlib 1.0 (its sources: https://example.org/src/zlib-1.0.tar.gz); "+
+				"update the substitute with the recipe, or delete it"),
+		}},
+		{"every listed recipe is checked", replace("recipes: [xz]", "recipes: [zlib, xx, xz]"), xz541, nil, []string{
+			at(lineRecipe, `substitute xz-5.4.1-debian stands for a source of recipe "xx", but there is no such recipe; did you mean `+"`xz`?"),
+			at(lineUpstream, "substitute xz-5.4.1-debian stands for "+upstream+
+				", which is not a source of recipe zlib 1.0 (its sources: https://example.org/src/zlib-1.0.tar.gz); "+
+				"update the substitute with the recipe, or delete it"),
+		}},
+		{"a URL the recipe does not fetch", replace("upstream: "+upstream, "upstream: https://tukaani.org/xz/xz-5.4.1.tar.gz"), xz541[:1], nil, []string{
+			at(lineUpstream, "substitute xz-5.4.1-debian stands for https://tukaani.org/xz/xz-5.4.1.tar.gz"+
+				", which is not a source of recipe xz 5.4.1 (its sources: "+upstream+"); update the substitute with the recipe, or delete it"),
 		}},
 	}
 	for _, tt := range tests {
@@ -352,12 +406,16 @@ func TestCheckAgainst(t *testing.T) {
 			}
 			s, err := substitute.Load(fstest.MapFS{file: {Data: []byte(src)}}, file)
 			require.NoError(t, err)
-			errs := s.CheckAgainst(recipes(t, tt.recipes...))
+			rs := recipes(t, tt.recipes...)
+			for _, n := range tt.alsoXZ {
+				rs[n] = xzSource(t, n)
+			}
+			errs := s.CheckAgainst(rs)
 			if tt.want == nil {
 				assert.Empty(t, errs)
 				return
 			}
-			assert.Equal(t, strings.Join(tt.want, "\n"), errs.Error())
+			assert.Equal(t, strings.Join(tt.want, "\n"), errs.Sorted().Error())
 		})
 	}
 }
