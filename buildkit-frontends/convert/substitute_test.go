@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -55,6 +56,8 @@ type substitution struct {
 	files   []substFile
 	inner   string
 	patches [][3]string
+	// recipes are the recipes it stands for (default: hello).
+	recipes []string
 }
 
 func sums(data []byte) (string, string) {
@@ -65,7 +68,12 @@ func sums(data []byte) (string, string) {
 // yaml renders the declaration.
 func (s substitution) yaml() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name: %s\nrecipes: [hello]\nupstream: %s\norigin: %s\ndiffers: a friendlier greeting\nfiles:\n", substName, helloSpec.URL(), substOrigin)
+	recipes := s.recipes
+	if len(recipes) == 0 {
+		recipes = []string{"hello"}
+	}
+	fmt.Fprintf(&b, "name: %s\nrecipes: [%s]\nupstream: %s\norigin: %s\ndiffers: a friendlier greeting\nfiles:\n",
+		substName, strings.Join(recipes, ", "), helloSpec.URL(), substOrigin)
 	for _, f := range s.files {
 		s256, s512 := sums(f.data)
 		fmt.Fprintf(&b, "  - url: %s\n    sha256: %s\n    sha512: %s\n    size: %d\n", f.url, s256, s512, len(f.data))
@@ -118,11 +126,18 @@ func substTree(s substitution) fstest.MapFS {
 // and the converter.
 func convertHello(t *testing.T, fsys fstest.MapFS, o convert.Options) ([]vertex, *convert.Converter) {
 	t.Helper()
+	return convertPackage(t, fsys, o, "hello")
+}
+
+// convertPackage converts the package name of fsys and returns its
+// vertices and the converter.
+func convertPackage(t *testing.T, fsys fstest.MapFS, o convert.Options, name string) ([]vertex, *convert.Converter) {
+	t.Helper()
 	tree, err := project.Load(fsys)
 	require.NoError(t, err)
-	c, err := convert.New(tree, o, "hello")
+	c, err := convert.New(tree, o, name)
 	require.NoError(t, err)
-	st, err := c.Target("hello")
+	st, err := c.Target(name)
 	require.NoError(t, err)
 	def, err := st.Marshal(context.Background(), llb.LinuxAmd64)
 	require.NoError(t, err)
@@ -239,6 +254,71 @@ func TestSubstituteLLB(t *testing.T) {
 			}
 			assert.Equal(t, origSum, srcs[0].SHA256)
 			assert.Equal(t, debSum, srcs[1].SHA256)
+		})
+	}
+}
+
+// addHelloDoc adds the recipe hello-doc to fsys: built from hello's own
+// upstream tarball (like linux-headers from the kernel's), after hello.
+func addHelloDoc(fsys fstest.MapFS) {
+	spec := projecttest.Spec{Name: "hello-doc", Build: []string{"hello"}, Style: recipe.StyleCustom}
+	fsys["recipes/hello-doc/recipe.yaml"] = &fstest.MapFile{Data: []byte(
+		strings.Replace(string(spec.RecipeYAML()), "${name}-", "hello-", 1))}
+	fsys["vendor-hashes/hello-doc.lock"] = &fstest.MapFile{Data: []byte(
+		strings.Replace(string(helloSpec.LockYAML()), "recipe: hello\n", "recipe: hello-doc\n", 1))}
+}
+
+// TestSubstituteRecipes: a substitute stands in for its URL in exactly the
+// recipes it lists, each with its own step named for that recipe; a
+// recipe it does not list fetches the URL upstream, pinned by its lock.
+func TestSubstituteRecipes(t *testing.T) {
+	tests := []struct {
+		name       string
+		recipes    []string
+		substitute []string // the recipes built from the substitute
+	}{
+		{"listed for one of two", []string{"hello"}, []string{"hello"}},
+		{"listed for both", []string{"hello", "hello-doc"}, []string{"hello", "hello-doc"}},
+		{"listed for the other only", []string{"hello-doc"}, []string{"hello-doc"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := standard(t)
+			s.recipes = tt.recipes
+			fsys := substTree(s)
+			addHelloDoc(fsys)
+			o := opts()
+			o.Substitutes = []string{substName}
+			vs, c := convertPackage(t, fsys, o, "hello-doc")
+
+			names := map[string]bool{}
+			for _, v := range vs {
+				names[v.name] = true
+			}
+			byRecipe := map[string]bool{}
+			for _, sr := range c.Sources() {
+				if sr.Substitute != nil {
+					byRecipe[sr.Recipe] = true
+					assert.Equal(t, helloSpec.URL(), sr.URL)
+					continue
+				}
+				assert.Equal(t, helloSpec.URL(), sr.Fetched, "%s fetches upstream", sr.Recipe)
+				assert.NotContains(t, tt.substitute, sr.Recipe)
+			}
+			assert.ElementsMatch(t, tt.substitute, keys(byRecipe))
+			for _, r := range []string{"hello", "hello-doc"} {
+				vertexName := r + ": substitute " + substName + " for " + helloSpec.URL() + " (" + substOrigin + ")"
+				if !slices.Contains(tt.substitute, r) {
+					assert.False(t, names[vertexName], "%s is not listed: no substitute step", r)
+					assert.True(t, names[r+": fetch "+helloSpec.URL()], "%s is not listed: it fetches upstream", r)
+					continue
+				}
+				assert.False(t, names[r+": fetch "+helloSpec.URL()], "%s does not fetch upstream", r)
+				script := vertexNamed(t, vs, vertexName).op.Op.(*pb.Op_Exec).Exec.Meta.Args[2]
+				assert.Contains(t, script, "substitute "+substName+" for recipe "+r+" ("+helloSpec.URL()+"): $*", "failures name the recipe being built")
+				assert.Contains(t, script, "using "+r+": "+helloSpec.URL()+" is substituted by "+substName)
+			}
+			assert.NotContains(t, httpSources(vs), "https://example.org/src/hello-doc-1.0.tar.gz", "hello-doc's source is hello's")
 		})
 	}
 }
