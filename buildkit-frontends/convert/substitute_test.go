@@ -319,6 +319,13 @@ func TestSubstituteRecipes(t *testing.T) {
 				assert.Contains(t, script, "using "+r+": "+helloSpec.URL()+" is substituted by "+substName)
 			}
 			assert.NotContains(t, httpSources(vs), "https://example.org/src/hello-doc-1.0.tar.gz", "hello-doc's source is hello's")
+			fetches := 0
+			for _, v := range vs {
+				if src, ok := v.op.Op.(*pb.Op_Source); ok && src.Source.Identifier == substOrig {
+					fetches++
+				}
+			}
+			assert.Equal(t, 1, fetches, "a substitute's file is one vertex, whichever recipes use it")
 		})
 	}
 }
