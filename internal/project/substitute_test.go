@@ -1,6 +1,8 @@
 package project_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -79,4 +81,24 @@ func TestLoadWithoutSubstitutes(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotNil(t, tree.Substitutes)
 	assert.Empty(t, tree.Substitutes)
+}
+
+// TestLoadSubstituteTreePatch: the tree a substitute is loaded from holds
+// its patches kept in the tree; a missing one is reported with file:line.
+func TestLoadSubstituteTreePatch(t *testing.T) {
+	const patchFile = "vendor-hashes/substitutes/patches/zlib-fix.patch"
+	data := "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"
+	sum := sha256.Sum256([]byte(data))
+	decl := substYAML() + "patches:\n  - file: " + patchFile + "\n    sha256: " + hex.EncodeToString(sum[:]) + "\n    why: test\n"
+
+	fsys := base()
+	fsys[substFile] = &fstest.MapFile{Data: []byte(decl)}
+	fsys[patchFile] = &fstest.MapFile{Data: []byte(data)}
+	tree, err := project.Load(fsys)
+	require.NoError(t, err)
+	assert.Equal(t, []string{patchFile}, tree.Substitutes["zlib-1.0-debian"].TreeFiles())
+
+	delete(fsys, patchFile)
+	_, err = project.Load(fsys)
+	require.EqualError(t, err, substFile+":12: patch "+patchFile+": no such file in the tree")
 }

@@ -13,6 +13,9 @@
 package substitute
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -67,16 +70,43 @@ type Substitute struct {
 	lines yamlstrict.Lines
 }
 
-// Patch is one patch taken out of one of the substitute's files.
+// Patch is one patch the substitute applies: either taken out of one of
+// its files (From and Path) or kept in the project tree (File).
 type Patch struct {
+	// File is the patch's path relative to the tree root, below Dir
+	// (e.g. vendor-hashes/substitutes/patches/<name>.patch).
+	// It is set instead of From and Path.
+	File string `yaml:"file"`
 	// From is the base name of the file (one of Files) holding the patch.
 	From string `yaml:"from"`
 	// Path is the patch's path inside From.
 	Path string `yaml:"path"`
-	// SHA256 is the patch file's own digest, checked before it is applied.
+	// SHA256 is the patch file's own digest, checked when the tree is
+	// loaded (a File) and before the patch is applied (every patch).
 	SHA256 string `yaml:"sha256"`
 	// Why says what the patch is for.
 	Why string `yaml:"why"`
+}
+
+// Name is how messages name the patch: its File, or its Path inside From.
+func (p Patch) Name() string {
+	if p.File != "" {
+		return p.File
+	}
+	return p.Path
+}
+
+// TreeFiles returns the paths (relative to the tree root) of the patches
+// kept in the project tree, sorted, each once.
+func (s *Substitute) TreeFiles() []string {
+	var out []string
+	for _, p := range s.Patches {
+		if p.File != "" && !slices.Contains(out, p.File) {
+			out = append(out, p.File)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // LineOf returns the line of the key at path ("files[1].sha256"), or of its
@@ -111,8 +141,10 @@ func (s *Substitute) Describe(name string) string {
 	return fmt.Sprintf("%s: %s is substituted by %s (%s; %s)", name, s.Upstream, s.Name, s.Origin, s.File)
 }
 
-// Load reads and checks one declaration. On problems it returns the
-// substitute as far as it was read together with an errlist.List.
+// Load reads and checks one declaration; fsys is the project tree, which
+// also holds the patches kept in the tree (Patch.File). On problems it
+// returns the substitute as far as it was read together with an
+// errlist.List.
 func Load(fsys fs.FS, file string) (*Substitute, error) {
 	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
@@ -128,10 +160,10 @@ func Load(fsys fs.FS, file string) (*Substitute, error) {
 	if err != nil {
 		return s, err
 	}
-	return s, s.validate().Sorted().Err()
+	return s, s.validate(fsys).Sorted().Err()
 }
 
-func (s *Substitute) validate() errlist.List {
+func (s *Substitute) validate(fsys fs.FS) errlist.List {
 	var errs errlist.List
 	at := func(key, format string, args ...any) { errs.Addf(s.File, s.LineOf(key), format, args...) }
 	base := strings.TrimSuffix(path.Base(s.File), path.Ext(s.File))
@@ -201,18 +233,88 @@ func (s *Substitute) validate() errlist.List {
 	}
 	for i, p := range s.Patches {
 		key := fmt.Sprintf("patches[%d]", i)
-		if !names[p.From] {
-			at(key+".from", "patch %s: from %q is not one of the files%s", p.Path, p.From,
-				yamlstrict.DidYouMean(p.From, known, " ("+strings.Join(known, ", ")+")"))
+		wellFormed := textcheck.LowerHex(p.SHA256, 64)
+		if !wellFormed {
+			at(key+".sha256", "patch %s: malformed sha256 %q (want 64 lower-case hex digits)", p.Name(), p.SHA256)
 		}
-		if msg := recipe.CheckRelPath(p.Path); msg != "" {
-			at(key+".path", "patch path %s", msg)
-		}
-		if !textcheck.LowerHex(p.SHA256, 64) {
-			at(key+".sha256", "patch %s: malformed sha256 %q (want 64 lower-case hex digits)", p.Path, p.SHA256)
+		switch {
+		case p.File != "" && (p.From != "" || p.Path != ""):
+			at(key+".file", "patch %s: give either file (a patch kept in the tree) or from and path (a patch inside one of the files), not both", p.File)
+		case p.File != "":
+			checkTreePatch(fsys, key, p, wellFormed, at)
+		case p.From == "" && p.Path == "":
+			at(key, "patch: give either file (a patch kept in the tree, below %s/) or from and path (a patch inside one of the files)", Dir)
+		default:
+			if !names[p.From] {
+				at(key+".from", "patch %s: from %q is not one of the files%s", p.Path, p.From,
+					yamlstrict.DidYouMean(p.From, known, " ("+strings.Join(known, ", ")+")"))
+			}
+			if msg := recipe.CheckRelPath(p.Path); msg != "" {
+				at(key+".path", "patch path %s", msg)
+			}
 		}
 	}
 	return errs
+}
+
+// checkTreePatch checks p, a patch kept in the tree, at key: a clean path
+// below Dir, a regular file that no symbolic link leads to (BuildKit's
+// local source would send the link, not the patch), and, when its pinned
+// sha256 is wellFormed, with that digest.
+func checkTreePatch(fsys fs.FS, key string, p Patch, wellFormed bool, at func(key, format string, args ...any)) {
+	file, clean := p.File, path.Clean(p.File)
+	bad := func(format string, args ...any) {
+		at(key+".file", "patch %s: "+format, append([]any{file}, args...)...)
+	}
+	switch {
+	case strings.HasPrefix(file, "/"):
+		bad("file must be relative to the tree root, not absolute")
+		return
+	case strings.Contains(file, `\`):
+		bad("use / as the separator")
+		return
+	case !strings.HasPrefix(clean, Dir+"/"):
+		bad("file must be below %s/ (e.g. %s/patches/<name>.patch, relative to the tree root)", Dir, Dir)
+		return
+	case clean != file:
+		bad("write the file as %s", clean)
+		return
+	case strings.ContainsAny(file, "*?["):
+		bad("* ? and [ are not allowed in the file name (BuildKit reads it as a pattern)")
+		return
+	}
+	for dir := path.Dir(file); dir != Dir; dir = path.Dir(dir) {
+		if info, err := fs.Lstat(fsys, dir); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+			bad("%s is a symbolic link; keep the patch itself in the tree", dir)
+			return
+		}
+	}
+	info, err := fs.Lstat(fsys, file)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		bad("no such file in the tree")
+		return
+	case err != nil:
+		bad("%v", err)
+		return
+	case info.Mode()&fs.ModeSymlink != 0:
+		bad("the file is a symbolic link; keep the patch itself in the tree")
+		return
+	case !info.Mode().IsRegular():
+		bad("not a regular file")
+		return
+	case !wellFormed:
+		return // reported as malformed
+	}
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		bad("read: %v", err)
+		return
+	}
+	if got := sha256.Sum256(data); hex.EncodeToString(got[:]) != p.SHA256 {
+		at(key+".sha256", "patch %s: pinned sha256 %s, but the file's is %s; review the patch and pin it again",
+			file, p.SHA256, hex.EncodeToString(got[:]))
+	}
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -1,6 +1,9 @@
 package substitute_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -256,6 +259,151 @@ func TestLoadProblems(t *testing.T) {
 			require.ErrorAs(t, err, &list)
 			got := strings.Split(err.Error(), "\n")
 			assert.Equal(t, tt.want, got, "declaration:\n%s", src)
+		})
+	}
+}
+
+// A patch kept in the tree, and its declaration in place of decl's patch
+// from the Debian tarball.
+const (
+	treePatch     = "vendor-hashes/substitutes/patches/xz-fix-tests.patch"
+	treePatchData = "--- a/tests/x\n+++ b/tests/x\n@@ -1 +1 @@\n-a\n+b\n"
+	// line numbers in treeDecl.
+	lineTreePatch    = 18
+	lineTreePatchSum = 19
+)
+
+func treePatchSum() string {
+	h := sha256.Sum256([]byte(treePatchData))
+	return hex.EncodeToString(h[:])
+}
+
+// treeDecl is decl with its patch kept in the tree.
+func treeDecl() string {
+	return replace("  - from: "+deb+"\n    path: "+patch+"\n    sha256: "+p256+"\n",
+		"  - file: "+treePatch+"\n    sha256: "+treePatchSum()+"\n")(decl())
+}
+
+// treeFS holds the declaration src and the patch kept in the tree.
+func treeFS(src string) fstest.MapFS {
+	return fstest.MapFS{file: {Data: []byte(src)}, treePatch: {Data: []byte(treePatchData)}}
+}
+
+func TestLoadTreePatch(t *testing.T) {
+	s, err := substitute.Load(treeFS(treeDecl()), file)
+	require.NoError(t, err)
+	want := substitute.Patch{File: treePatch, SHA256: treePatchSum(), Why: "the tests need a writable HOME"}
+	assert.Equal(t, []substitute.Patch{want}, s.Patches)
+	assert.Equal(t, treePatch, s.Patches[0].Name())
+	assert.Equal(t, []string{treePatch}, s.TreeFiles())
+	assert.Equal(t, lineTreePatchSum, s.LineOf("patches[0].sha256"))
+
+	// Both kinds in one declaration, in order; a file listed twice is
+	// mounted once.
+	both := replace("    why: the tests need a writable HOME\n", "    why: the tests need a writable HOME\n"+
+		"  - from: "+deb+"\n    path: "+patch+"\n    sha256: "+p256+"\n    why: carrier\n"+
+		"  - file: "+treePatch+"\n    sha256: "+treePatchSum()+"\n    why: again\n")(treeDecl())
+	s, err = substitute.Load(treeFS(both), file)
+	require.NoError(t, err)
+	require.Len(t, s.Patches, 3)
+	assert.Equal(t, []string{treePatch, patch, treePatch}, []string{s.Patches[0].Name(), s.Patches[1].Name(), s.Patches[2].Name()})
+	assert.Equal(t, []string{treePatch}, s.TreeFiles())
+	assert.Empty(t, (&substitute.Substitute{Patches: []substitute.Patch{{From: deb, Path: patch}}}).TreeFiles())
+}
+
+func TestLoadTreePatchProblems(t *testing.T) {
+	at := func(line int, msg string) string { return file + ":" + itoa(line) + ": " + msg }
+	other := strings.Repeat("0", 64)
+	link := func(target string) *fstest.MapFile {
+		return &fstest.MapFile{Mode: fs.ModeSymlink | 0o777, Data: []byte(target)}
+	}
+	tests := []struct {
+		name string
+		edit func(string) string // of treeDecl; nil: none
+		fsys func(fstest.MapFS)  // of treeFS; nil: none
+		want []string
+	}{
+		{"missing file", nil, func(m fstest.MapFS) { delete(m, treePatch) }, []string{
+			at(lineTreePatch, "patch "+treePatch+": no such file in the tree"),
+		}},
+		{"digest mismatch", replace("sha256: "+treePatchSum(), "sha256: "+other), nil, []string{
+			at(lineTreePatchSum, "patch "+treePatch+": pinned sha256 "+other+", but the file's is "+treePatchSum()+"; review the patch and pin it again"),
+		}},
+		{"the file changed", nil, func(m fstest.MapFS) { m[treePatch] = &fstest.MapFile{Data: []byte(treePatchData + " ")} }, []string{
+			at(lineTreePatchSum, "patch "+treePatch+": pinned sha256 "+treePatchSum()+", but the file's is "),
+		}},
+		{"malformed sha256 is reported, not compared", replace("sha256: "+treePatchSum(), "sha256: abc"), nil, []string{
+			at(lineTreePatchSum, "patch "+treePatch+`: malformed sha256 "abc" (want 64 lower-case hex digits)`),
+		}},
+		{"both file and from", replace("  - file: "+treePatch+"\n", "  - file: "+treePatch+"\n    from: "+deb+"\n"), nil, []string{
+			at(lineTreePatch, "patch "+treePatch+": give either file (a patch kept in the tree) or from and path (a patch inside one of the files), not both"),
+		}},
+		{"both file and path", replace("  - file: "+treePatch+"\n", "  - file: "+treePatch+"\n    path: "+patch+"\n"), nil, []string{
+			at(lineTreePatch, "patch "+treePatch+": give either file (a patch kept in the tree) or from and path (a patch inside one of the files), not both"),
+		}},
+		{"neither file nor from and path", replace("  - file: "+treePatch+"\n    sha256:", "  - sha256:"), nil, []string{
+			at(lineTreePatch, "patch: give either file (a patch kept in the tree, below vendor-hashes/substitutes/) or from and path (a patch inside one of the files)"),
+		}},
+		{"outside vendor-hashes/substitutes", replace("file: "+treePatch, "file: recipes/xz/patches/fix-tests.patch"),
+			func(m fstest.MapFS) { m["recipes/xz/patches/fix-tests.patch"] = m[treePatch] }, []string{
+				at(lineTreePatch, "patch recipes/xz/patches/fix-tests.patch: file must be below vendor-hashes/substitutes/ (e.g. vendor-hashes/substitutes/patches/<name>.patch, relative to the tree root)"),
+			}},
+		{"relative to the declaration, not the tree root", replace("file: "+treePatch, "file: patches/xz-fix-tests.patch"), nil, []string{
+			at(lineTreePatch, "patch patches/xz-fix-tests.patch: file must be below vendor-hashes/substitutes/ (e.g. vendor-hashes/substitutes/patches/<name>.patch, relative to the tree root)"),
+		}},
+		{"escapes through ..", replace("file: "+treePatch, "file: vendor-hashes/substitutes/../../etc/passwd"), nil, []string{
+			at(lineTreePatch, "patch vendor-hashes/substitutes/../../etc/passwd: file must be below vendor-hashes/substitutes/ (e.g. vendor-hashes/substitutes/patches/<name>.patch, relative to the tree root)"),
+		}},
+		{"the folder itself", replace("file: "+treePatch, "file: vendor-hashes/substitutes/"), nil, []string{
+			at(lineTreePatch, "patch vendor-hashes/substitutes/: file must be below vendor-hashes/substitutes/ (e.g. vendor-hashes/substitutes/patches/<name>.patch, relative to the tree root)"),
+		}},
+		{"not clean", replace("file: "+treePatch, "file: vendor-hashes/substitutes/patches/../patches/xz-fix-tests.patch"), nil, []string{
+			at(lineTreePatch, "patch vendor-hashes/substitutes/patches/../patches/xz-fix-tests.patch: write the file as "+treePatch),
+		}},
+		{"absolute", replace("file: "+treePatch, "file: /"+treePatch), nil, []string{
+			at(lineTreePatch, "patch /"+treePatch+": file must be relative to the tree root, not absolute"),
+		}},
+		{"backslashes", replace("file: "+treePatch, `file: vendor-hashes\substitutes\x.patch`), nil, []string{
+			at(lineTreePatch, `patch vendor-hashes\substitutes\x.patch: use / as the separator`),
+		}},
+		{"a pattern", replace("file: "+treePatch, "file: vendor-hashes/substitutes/patches/*.patch"), nil, []string{
+			at(lineTreePatch, "patch vendor-hashes/substitutes/patches/*.patch: * ? and [ are not allowed in the file name (BuildKit reads it as a pattern)"),
+		}},
+		{"a folder", replace("file: "+treePatch, "file: vendor-hashes/substitutes/patches"), nil, []string{
+			at(lineTreePatch, "patch vendor-hashes/substitutes/patches: not a regular file"),
+		}},
+		{"a symbolic link", nil, func(m fstest.MapFS) {
+			m["vendor-hashes/substitutes/patches/real.patch"] = m[treePatch]
+			m[treePatch] = link("real.patch")
+		}, []string{
+			at(lineTreePatch, "patch "+treePatch+": the file is a symbolic link; keep the patch itself in the tree"),
+		}},
+		{"a folder that is a symbolic link", nil, func(m fstest.MapFS) {
+			m["elsewhere/xz-fix-tests.patch"] = m[treePatch]
+			delete(m, treePatch)
+			m["vendor-hashes/substitutes/patches"] = link("../../elsewhere")
+		}, []string{
+			at(lineTreePatch, "patch "+treePatch+": vendor-hashes/substitutes/patches is a symbolic link; keep the patch itself in the tree"),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := treeDecl()
+			if tt.edit != nil {
+				src = tt.edit(src)
+			}
+			fsys := treeFS(src)
+			if tt.fsys != nil {
+				tt.fsys(fsys)
+			}
+			s, err := substitute.Load(fsys, file)
+			require.Error(t, err, "declaration:\n%s", src)
+			require.NotNil(t, s)
+			got := strings.Split(err.Error(), "\n")
+			require.Len(t, got, len(tt.want), "got:\n%v", err)
+			for i, w := range tt.want {
+				assert.True(t, strings.HasPrefix(got[i], w), "line %d:\n got %q\nwant %q", i, got[i], w)
+			}
 		})
 	}
 }
