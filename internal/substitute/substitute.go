@@ -84,7 +84,7 @@ type Patch struct {
 	// SHA256 is the patch file's own digest, checked when the tree is
 	// loaded (a File) and before the patch is applied (every patch).
 	SHA256 string `yaml:"sha256"`
-	// Why says what the patch is for.
+	// Why says what the patch is for and when it can go (required).
 	Why string `yaml:"why"`
 }
 
@@ -236,6 +236,9 @@ func (s *Substitute) validate(fsys fs.FS) errlist.List {
 		wellFormed := textcheck.LowerHex(p.SHA256, 64)
 		if !wellFormed {
 			at(key+".sha256", "patch %s: malformed sha256 %q (want 64 lower-case hex digits)", p.Name(), p.SHA256)
+		}
+		if strings.TrimSpace(p.Why) == "" {
+			at(key+".why", "patch %s: why is required: say what the patch is for and when it can go", p.Name())
 		}
 		switch {
 		case p.File != "" && (p.From != "" || p.Path != ""):

@@ -220,6 +220,12 @@ func TestLoadProblems(t *testing.T) {
 		{"patch sha256 missing", "", replace("    sha256: "+p256+"\n", ""), []string{
 			at(linePatch, `patch `+patch+`: malformed sha256 "" (want 64 lower-case hex digits)`),
 		}},
+		{"patch why missing", "", replace("    why: the tests need a writable HOME\n", ""), []string{
+			at(linePatch, "patch "+patch+": why is required: say what the patch is for and when it can go"),
+		}},
+		{"patch why blank", "", replace("why: the tests need a writable HOME", `why: " "`), []string{
+			at(linePatchSum+1, "patch "+patch+": why is required: say what the patch is for and when it can go"),
+		}},
 		{"patch path escapes", "", replace("path: "+patch, "path: debian/../../etc/passwd"), []string{
 			at(linePatchTo, `patch path "debian/../../etc/passwd" escapes the recipe folder`),
 		}},
@@ -331,6 +337,9 @@ func TestLoadTreePatchProblems(t *testing.T) {
 		}},
 		{"the file changed", nil, func(m fstest.MapFS) { m[treePatch] = &fstest.MapFile{Data: []byte(treePatchData + " ")} }, []string{
 			at(lineTreePatchSum, "patch "+treePatch+": pinned sha256 "+treePatchSum()+", but the file's is "),
+		}},
+		{"why is required here too", replace("    why: the tests need a writable HOME\n", ""), nil, []string{
+			at(lineTreePatch, "patch "+treePatch+": why is required: say what the patch is for and when it can go"),
 		}},
 		{"malformed sha256 is reported, not compared", replace("sha256: "+treePatchSum(), "sha256: abc"), nil, []string{
 			at(lineTreePatchSum, "patch "+treePatch+`: malformed sha256 "abc" (want 64 lower-case hex digits)`),
