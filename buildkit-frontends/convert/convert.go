@@ -109,7 +109,7 @@ type Converter struct {
 	layers   map[string]llb.State
 	sources  []SourceRef
 	// substitutes are the selected substitutes by the upstream URL they
-	// stand for.
+	// stand for; each applies only to the recipes it lists.
 	substitutes map[string]*substitute.Substitute
 	// kernels memoises kernel builds by "<recipe>@<board>", kernelTrees
 	// the unpacked kernel recipe they share; boardSet is the tree's
@@ -451,7 +451,11 @@ func (c *Converter) sourceStates(r *recipe.Recipe, lock *lockfile.Lock) ([]fetch
 			out = append(out, fetched{state: st, dest: s.Dest})
 			continue
 		}
-		if sub, ok := c.substitutes[url]; ok {
+		// A selected substitute stands in only for the recipes it lists:
+		// another recipe with the same URL was never declared to use it
+		// (nor checked against it by project.Load), so it fetches
+		// upstream as usual.
+		if sub, ok := c.substitutes[url]; ok && sub.StandsFor(r.Name) {
 			out = append(out, fetched{state: c.substituteState(r, sub), dest: s.Dest})
 			continue
 		}

@@ -12,11 +12,16 @@ import (
 	digest "github.com/opencontainers/go-digest"
 )
 
+// substTreeDir is where the substitute step sees the patches kept in the
+// project tree (substitute.Patch.File), at their paths from the tree root.
+const substTreeDir = "/subst/tree"
+
 // substituteState fetches the pinned files of sub and turns them into the
 // upstream source tree of r it stands for: unpack (an inner tarball when
 // declared), apply the declared patches after checking their digests. The
-// result is a directory, used like a git checkout. The vertex name says
-// which source is substituted, by what and from where.
+// patches kept in the project tree come from the build context, only
+// those files. The result is a directory, used like a git checkout. The
+// vertex name says which source is substituted, by what and from where.
 func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute) llb.State {
 	// Its /out is a source tree, not a layer: only the files the patches
 	// touched get the epoch (see substituteScript), not every file.
@@ -30,13 +35,25 @@ func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute
 		c.sources = append(c.sources, SourceRef{Recipe: r.Name, URL: sub.Upstream, Fetched: get, SHA256: f.SHA256, Substitute: sub})
 		ro = append(ro, llb.AddMount(fmt.Sprintf("/subst/%d", i), st, llb.Readonly))
 	}
+	if files := sub.TreeFiles(); len(files) > 0 {
+		opts := []llb.LocalOption{
+			llb.IncludePatterns(files),
+			llb.SharedKeyHint(c.opts.ContextName + ":" + sub.File),
+			llb.WithCustomNamef("%s: substitute %s patches", r.Name, sub.Name),
+		}
+		if c.opts.SessionID != "" {
+			opts = append(opts, llb.SessionID(c.opts.SessionID))
+		}
+		ro = append(ro, llb.AddMount(substTreeDir, llb.Local(c.opts.ContextName, opts...), llb.Readonly))
+	}
 	name := fmt.Sprintf("%s: substitute %s for %s (%s)", r.Name, sub.Name, sub.Upstream, sub.Origin)
-	return outMount(c.hermetic.run(name, substituteScript(sub), ro...))
+	return outMount(c.hermetic.run(name, substituteScript(r.Name, sub), ro...))
 }
 
-// substituteScript is the shell that substituteState runs. Every failure
-// names the substitute, the recipe and the upstream URL it stands for.
-func substituteScript(sub *substitute.Substitute) string {
+// substituteScript is the shell that substituteState runs for recipe
+// name. Every failure names the substitute, that recipe and the upstream
+// URL it stands for.
+func substituteScript(name string, sub *substitute.Substitute) string {
 	file := map[string]string{}
 	for i, f := range sub.Files {
 		n := path.Base(f.URL)
@@ -45,8 +62,8 @@ func substituteScript(sub *substitute.Substitute) string {
 	var sb strings.Builder
 	sb.WriteString("set -eu\n")
 	fmt.Fprintf(&sb, "fail() { echo \"substitute %s for recipe %s (%s): $*\" >&2; exit 1; }\n",
-		sub.Name, sub.Recipe, sub.Upstream)
-	fmt.Fprintf(&sb, "echo %s\n", shellQuote("using "+sub.Describe()))
+		sub.Name, name, sub.Upstream)
+	fmt.Fprintf(&sb, "echo %s\n", shellQuote("using "+sub.Describe(name)))
 	tree := file[sub.TreeFile()]
 	if sub.Inner != "" {
 		fmt.Fprintf(&sb, "tar -xOf %s %s >/work/inner 2>/work/err || fail %s\n",
@@ -58,13 +75,22 @@ func substituteScript(sub *substitute.Substitute) string {
 	sb.WriteString("touch /work/unpacked\n")
 	for i, p := range sub.Patches {
 		patch := fmt.Sprintf("/work/%d.patch", i)
-		fmt.Fprintf(&sb, "tar -xOf %s %s >%s 2>/work/err || fail %s\n",
-			shellQuote(file[p.From]), shellQuote(p.Path), patch, shellQuote("patch "+p.Path+" not found in "+p.From))
+		what := "patch " + p.Path + " from " + p.From
+		if p.File != "" {
+			// Copied like a patch taken out of a file: checked and
+			// applied the same way.
+			what = "patch " + p.File
+			fmt.Fprintf(&sb, "cp %s %s 2>/work/err || fail %s\n", shellQuote(path.Join(substTreeDir, p.File)), patch,
+				shellQuote(what+" not found in the build context"))
+		} else {
+			fmt.Fprintf(&sb, "tar -xOf %s %s >%s 2>/work/err || fail %s\n",
+				shellQuote(file[p.From]), shellQuote(p.Path), patch, shellQuote("patch "+p.Path+" not found in "+p.From))
+		}
 		fmt.Fprintf(&sb, "got=$(sha256sum %s | cut -d' ' -f1)\n", patch)
 		fmt.Fprintf(&sb, "[ \"$got\" = %s ] || fail %s\"$got\"\n", p.SHA256,
-			shellQuote("patch "+p.Path+" from "+p.From+": expected sha256 "+p.SHA256+", got "))
-		fmt.Fprintf(&sb, "echo %s\npatch -p1 -N -s -d /out <%s || fail %s\n", shellQuote("applying "+p.Path), patch,
-			shellQuote("patch "+p.Path+" does not apply"))
+			shellQuote(what+": expected sha256 "+p.SHA256+", got "))
+		fmt.Fprintf(&sb, "echo %s\npatch -p1 -N -s -d /out <%s || fail %s\n", shellQuote("applying "+p.Name()), patch,
+			shellQuote("patch "+p.Name()+" does not apply"))
 	}
 	// Patched files get the epoch, not the time of the build.
 	sb.WriteString("find /out -newer /work/unpacked -exec touch -h -d \"@$SOURCE_DATE_EPOCH\" {} +\n")

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -55,6 +56,11 @@ type substitution struct {
 	files   []substFile
 	inner   string
 	patches [][3]string
+	// recipes are the recipes it stands for (default: hello).
+	recipes []string
+	// local are the patches kept in the tree, {file, content}, applied
+	// after patches.
+	local [][2]string
 }
 
 func sums(data []byte) (string, string) {
@@ -65,7 +71,12 @@ func sums(data []byte) (string, string) {
 // yaml renders the declaration.
 func (s substitution) yaml() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name: %s\nrecipe: hello\nupstream: %s\norigin: %s\ndiffers: a friendlier greeting\nfiles:\n", substName, helloSpec.URL(), substOrigin)
+	recipes := s.recipes
+	if len(recipes) == 0 {
+		recipes = []string{"hello"}
+	}
+	fmt.Fprintf(&b, "name: %s\nrecipes: [%s]\nupstream: %s\norigin: %s\ndiffers: a friendlier greeting\nfiles:\n",
+		substName, strings.Join(recipes, ", "), helloSpec.URL(), substOrigin)
 	for _, f := range s.files {
 		s256, s512 := sums(f.data)
 		fmt.Fprintf(&b, "  - url: %s\n    sha256: %s\n    sha512: %s\n    size: %d\n", f.url, s256, s512, len(f.data))
@@ -73,12 +84,16 @@ func (s substitution) yaml() string {
 	if s.inner != "" {
 		fmt.Fprintf(&b, "inner: %s\n", s.inner)
 	}
-	if len(s.patches) > 0 {
+	if len(s.patches)+len(s.local) > 0 {
 		b.WriteString("patches:\n")
 	}
 	for _, p := range s.patches {
 		s256, _ := sums([]byte(p[2]))
 		fmt.Fprintf(&b, "  - from: %s\n    path: %s\n    sha256: %s\n    why: test\n", p[0], p[1], s256)
+	}
+	for _, p := range s.local {
+		s256, _ := sums([]byte(p[1]))
+		fmt.Fprintf(&b, "  - file: %s\n    sha256: %s\n    why: test\n", p[0], s256)
 	}
 	return b.String()
 }
@@ -94,6 +109,24 @@ const greetingPatch = `Make the greeting friendlier.
 -hello
 +hello from the substitute
 `
+
+// localPatch is where the tests keep a patch in the tree.
+const localPatch = "vendor-hashes/substitutes/patches/hello-readme.patch"
+
+const readmePatch = `Say where the tree comes from.
+--- a/README
++++ b/README
+@@ -1 +1 @@
+-read me
++read me: made by a substitute
+`
+
+// withLocal is standard plus the patch kept in the tree, localPatch.
+func withLocal(t *testing.T) substitution {
+	s := standard(t)
+	s.local = [][2]string{{localPatch, readmePatch}}
+	return s
+}
 
 // standard is a substitute with a tree and one patch.
 func standard(t *testing.T) substitution {
@@ -111,6 +144,9 @@ func standard(t *testing.T) substitution {
 func substTree(s substitution) fstest.MapFS {
 	fsys := projecttest.Tree(helloSpec)
 	fsys[substDecl] = &fstest.MapFile{Data: []byte(s.yaml())}
+	for _, p := range s.local {
+		fsys[p[0]] = &fstest.MapFile{Data: []byte(p[1])}
+	}
 	return fsys
 }
 
@@ -118,11 +154,18 @@ func substTree(s substitution) fstest.MapFS {
 // and the converter.
 func convertHello(t *testing.T, fsys fstest.MapFS, o convert.Options) ([]vertex, *convert.Converter) {
 	t.Helper()
+	return convertPackage(t, fsys, o, "hello")
+}
+
+// convertPackage converts the package name of fsys and returns its
+// vertices and the converter.
+func convertPackage(t *testing.T, fsys fstest.MapFS, o convert.Options, name string) ([]vertex, *convert.Converter) {
+	t.Helper()
 	tree, err := project.Load(fsys)
 	require.NoError(t, err)
-	c, err := convert.New(tree, o, "hello")
+	c, err := convert.New(tree, o, name)
 	require.NoError(t, err)
-	st, err := c.Target("hello")
+	st, err := c.Target(name)
 	require.NoError(t, err)
 	def, err := st.Marshal(context.Background(), llb.LinuxAmd64)
 	require.NoError(t, err)
@@ -243,6 +286,140 @@ func TestSubstituteLLB(t *testing.T) {
 	}
 }
 
+// TestSubstituteLocalPatchLLB: a patch kept in the tree reaches the
+// substitute step from the build context, only that file, read-only, and
+// the script checks its digest before it applies it; without one, the
+// step mounts nothing from the context.
+func TestSubstituteLocalPatchLLB(t *testing.T) {
+	readmeSum, _ := sums([]byte(readmePatch))
+	for name, session := range map[string]string{"no session": "", "a session": "sess-1"} {
+		t.Run(name, func(t *testing.T) {
+			o := opts()
+			o.Substitutes = []string{substName}
+			o.SessionID = session
+			vs, _ := convertHello(t, substTree(withLocal(t)), o)
+			sv := vertexNamed(t, vs, substVertex)
+			ex := sv.op.Op.(*pb.Op_Exec).Exec
+			var mount *pb.Mount
+			for _, m := range ex.Mounts {
+				if m.Dest == "/subst/tree" {
+					mount = m
+				}
+			}
+			require.NotNil(t, mount, "the tree's patches are mounted")
+			assert.True(t, mount.Readonly)
+			assert.Empty(t, mount.Selector, "at their paths from the tree root")
+
+			lv := vertexNamed(t, vs, "hello: substitute "+substName+" patches")
+			assert.Equal(t, lv.digest, digest.Digest(sv.op.Inputs[mount.Input].Digest), "/subst/tree is the context local")
+			src := lv.op.Op.(*pb.Op_Source).Source
+			assert.Equal(t, "local://context", src.Identifier)
+			assert.Equal(t, `["`+localPatch+`"]`, src.Attrs[pb.AttrIncludePatterns], "only the patch")
+			assert.Equal(t, "context:"+substDecl, src.Attrs[pb.AttrSharedKeyHint])
+			if session == "" {
+				assert.NotContains(t, src.Attrs, pb.AttrLocalSessionID)
+			} else {
+				assert.Equal(t, session, src.Attrs[pb.AttrLocalSessionID])
+			}
+
+			script := ex.Meta.Args[2]
+			cp := "cp /subst/tree/" + localPatch + " /work/1.patch 2>/work/err || fail 'patch " + localPatch + " not found in the build context'\n"
+			check := "got=$(sha256sum /work/1.patch | cut -d' ' -f1)\n" +
+				"[ \"$got\" = " + readmeSum + " ] || fail 'patch " + localPatch + ": expected sha256 " + readmeSum + ", got '\"$got\"\n"
+			apply := "patch -p1 -N -s -d /out </work/1.patch"
+			require.Contains(t, script, cp)
+			require.Contains(t, script, check)
+			assert.Less(t, strings.Index(script, cp), strings.Index(script, check), "copied, then checked")
+			assert.Less(t, strings.Index(script, check), strings.Index(script, apply), "checked, then applied")
+			assert.Less(t, strings.Index(script, "/work/0.patch"), strings.Index(script, cp), "in declaration order")
+		})
+	}
+
+	o := opts()
+	o.Substitutes = []string{substName}
+	vs, _ := convertHello(t, substTree(standard(t)), o)
+	for _, v := range vs {
+		if src, ok := v.op.Op.(*pb.Op_Source); ok {
+			assert.False(t, strings.HasPrefix(src.Source.Identifier, "local://"), "no patch kept in the tree, nothing from the context: %s", v.name)
+		}
+	}
+	for _, m := range vertexNamed(t, vs, substVertex).op.Op.(*pb.Op_Exec).Exec.Mounts {
+		assert.NotEqual(t, "/subst/tree", m.Dest)
+	}
+}
+
+// addHelloDoc adds the recipe hello-doc to fsys: built from hello's own
+// upstream tarball (like linux-headers from the kernel's), after hello.
+func addHelloDoc(fsys fstest.MapFS) {
+	spec := projecttest.Spec{Name: "hello-doc", Build: []string{"hello"}, Style: recipe.StyleCustom}
+	fsys["recipes/hello-doc/recipe.yaml"] = &fstest.MapFile{Data: []byte(
+		strings.Replace(string(spec.RecipeYAML()), "${name}-", "hello-", 1))}
+	fsys["vendor-hashes/hello-doc.lock"] = &fstest.MapFile{Data: []byte(
+		strings.Replace(string(helloSpec.LockYAML()), "recipe: hello\n", "recipe: hello-doc\n", 1))}
+}
+
+// TestSubstituteRecipes: a substitute stands in for its URL in exactly the
+// recipes it lists, each with its own step named for that recipe; a
+// recipe it does not list fetches the URL upstream, pinned by its lock.
+func TestSubstituteRecipes(t *testing.T) {
+	tests := []struct {
+		name       string
+		recipes    []string
+		substitute []string // the recipes built from the substitute
+	}{
+		{"listed for one of two", []string{"hello"}, []string{"hello"}},
+		{"listed for both", []string{"hello", "hello-doc"}, []string{"hello", "hello-doc"}},
+		{"listed for the other only", []string{"hello-doc"}, []string{"hello-doc"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := standard(t)
+			s.recipes = tt.recipes
+			fsys := substTree(s)
+			addHelloDoc(fsys)
+			o := opts()
+			o.Substitutes = []string{substName}
+			vs, c := convertPackage(t, fsys, o, "hello-doc")
+
+			names := map[string]bool{}
+			for _, v := range vs {
+				names[v.name] = true
+			}
+			byRecipe := map[string]bool{}
+			for _, sr := range c.Sources() {
+				if sr.Substitute != nil {
+					byRecipe[sr.Recipe] = true
+					assert.Equal(t, helloSpec.URL(), sr.URL)
+					continue
+				}
+				assert.Equal(t, helloSpec.URL(), sr.Fetched, "%s fetches upstream", sr.Recipe)
+				assert.NotContains(t, tt.substitute, sr.Recipe)
+			}
+			assert.ElementsMatch(t, tt.substitute, keys(byRecipe))
+			for _, r := range []string{"hello", "hello-doc"} {
+				vertexName := r + ": substitute " + substName + " for " + helloSpec.URL() + " (" + substOrigin + ")"
+				if !slices.Contains(tt.substitute, r) {
+					assert.False(t, names[vertexName], "%s is not listed: no substitute step", r)
+					assert.True(t, names[r+": fetch "+helloSpec.URL()], "%s is not listed: it fetches upstream", r)
+					continue
+				}
+				assert.False(t, names[r+": fetch "+helloSpec.URL()], "%s does not fetch upstream", r)
+				script := vertexNamed(t, vs, vertexName).op.Op.(*pb.Op_Exec).Exec.Meta.Args[2]
+				assert.Contains(t, script, "substitute "+substName+" for recipe "+r+" ("+helloSpec.URL()+"): $*", "failures name the recipe being built")
+				assert.Contains(t, script, "using "+r+": "+helloSpec.URL()+" is substituted by "+substName)
+			}
+			assert.NotContains(t, httpSources(vs), "https://example.org/src/hello-doc-1.0.tar.gz", "hello-doc's source is hello's")
+			fetches := 0
+			for _, v := range vs {
+				if src, ok := v.op.Op.(*pb.Op_Source); ok && src.Source.Identifier == substOrig {
+					fetches++
+				}
+			}
+			assert.Equal(t, 1, fetches, "a substitute's file is one vertex, whichever recipes use it")
+		})
+	}
+}
+
 // TestSubstituteNotSelected: a declared substitute is used only when the
 // build names it.
 func TestSubstituteNotSelected(t *testing.T) {
@@ -303,29 +480,37 @@ func TestSubstituteScript(t *testing.T) {
 		return s
 	}
 	tests := []struct {
-		name    string
-		subst   func(t *testing.T) substitution
+		name  string
+		subst func(t *testing.T) substitution
+		// context, when set, replaces the content of the build context's
+		// patches (file to content; "" leaves a file out).
+		context map[string]string
 		wantErr string // "" for success
 	}{
-		{"tree and patch", standard, ""},
-		{"inner tarball", func(t *testing.T) substitution { return withInner(t, "hello_1.0/hello-1.0.tar.gz") }, ""},
+		{"tree and patch", standard, nil, ""},
+		{"a patch kept in the tree", withLocal, nil, ""},
+		{"a patch kept in the tree differs from its pin", withLocal, map[string]string{localPatch: readmePatch + " "},
+			"patch " + localPatch + ": expected sha256 "},
+		{"a patch kept in the tree is not in the build context", withLocal, map[string]string{localPatch: ""},
+			prefix + "patch " + localPatch + " not found in the build context"},
+		{"inner tarball", func(t *testing.T) substitution { return withInner(t, "hello_1.0/hello-1.0.tar.gz") }, nil, ""},
 		{"no patches", func(t *testing.T) substitution {
 			s := standard(t)
 			s.patches = nil
 			return s
-		}, ""},
-		{"inner tarball missing", func(t *testing.T) substitution { return withInner(t, "hello_1.0/nope.tar.gz") },
+		}, nil, ""},
+		{"inner tarball missing", func(t *testing.T) substitution { return withInner(t, "hello_1.0/nope.tar.gz") }, nil,
 			prefix + "inner tarball hello_1.0/nope.tar.gz not found in hello_1.0.orig.tar.gz"},
 		{"patch not in its file", func(t *testing.T) substitution {
 			s := standard(t)
 			s.patches[0][1] = "debian/patches/missing.patch"
 			return s
-		}, prefix + "patch debian/patches/missing.patch not found in hello_1.0-1.debian.tar.gz"},
+		}, nil, prefix + "patch debian/patches/missing.patch not found in hello_1.0-1.debian.tar.gz"},
 		{"patch differs from its pin", func(t *testing.T) substitution {
 			s := standard(t)
 			s.patches[0][2] = greetingPatch + " "
 			return s
-		}, "patch " + substPatch + " from hello_1.0-1.debian.tar.gz: expected sha256 "},
+		}, nil, "patch " + substPatch + " from hello_1.0-1.debian.tar.gz: expected sha256 "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -341,6 +526,18 @@ func TestSubstituteScript(t *testing.T) {
 				p := filepath.Join(root, "subst", fmt.Sprint(i), path.Base(f.url))
 				require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 				require.NoError(t, os.WriteFile(p, f.data, 0o644))
+			}
+			for _, p := range s.local {
+				content, ok := tt.context[p[0]]
+				if !ok {
+					content = p[1]
+				}
+				if content == "" {
+					continue
+				}
+				f := filepath.Join(root, "subst", "tree", filepath.FromSlash(p[0]))
+				require.NoError(t, os.MkdirAll(filepath.Dir(f), 0o755))
+				require.NoError(t, os.WriteFile(f, []byte(content), 0o644))
 			}
 			for _, d := range []string{"work", "out"} {
 				require.NoError(t, os.Mkdir(filepath.Join(root, d), 0o755))
@@ -364,6 +561,11 @@ func TestSubstituteScript(t *testing.T) {
 			out := filepath.Join(root, "out")
 			readme, err := os.ReadFile(filepath.Join(out, "README"))
 			require.NoError(t, err, "the top folder is stripped")
+			if len(s.local) > 0 {
+				assert.Contains(t, stdout.String(), "applying "+localPatch)
+				assert.Equal(t, "read me: made by a substitute\n", string(readme), "the patch kept in the tree is applied")
+				return
+			}
 			assert.Equal(t, "read me\n", string(readme))
 			greeting, err := os.ReadFile(filepath.Join(out, "greeting.txt"))
 			require.NoError(t, err)

@@ -27,7 +27,7 @@ func TestExplainSolveErrorSubstitute(t *testing.T) {
 	)
 	origSum, debSum, got := strings.Repeat("a", 64), strings.Repeat("d", 64), strings.Repeat("b", 64)
 	sub := &substitute.Substitute{
-		Name: "linux-7.2.8-debian", Recipe: "linux", Upstream: upstream, File: declFile,
+		Name: "linux-7.2.8-debian", Recipes: []string{"linux"}, Upstream: upstream, File: declFile,
 		Files: []lockfile.Pin{{URL: origURL, SHA256: origSum}, {URL: debURL, SHA256: debSum}},
 	}
 	srcs := []convert.SourceRef{

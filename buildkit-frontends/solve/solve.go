@@ -111,7 +111,8 @@ func Build(ctx context.Context, c *client.Client, r Request) (*client.SolveRespo
 
 // Run solves plan, made by Plan(r), on c in-process and waits for the
 // progress display to finish. The tree is not read or converted again:
-// BuildKit gets only the recipes' local files from r.Dir.
+// BuildKit gets only the local files the plan names from r.Dir (recipes'
+// patches and files, substitutes' patches kept in the tree).
 func Run(ctx context.Context, c *client.Client, r Request, plan *frontend.Plan) (*client.SolveResponse, error) {
 	dir, err := filepath.Abs(r.Dir)
 	if err != nil {

@@ -137,11 +137,16 @@ func planBuild(req solve.Request, log io.Writer) (*frontend.Plan, error) {
 		return nil, err
 	}
 	for _, pp := range plan.Platforms {
-		printed := map[string]bool{}
+		// Once per substitute and recipe: a substitute's files are
+		// sources of every recipe it is used for.
+		printed := map[[2]string]bool{}
 		for _, s := range pp.Converter.Sources() {
-			if s.Substitute != nil && !printed[s.Substitute.Name] {
-				printed[s.Substitute.Name] = true
-				fmt.Fprintf(log, "substitute (%s): %s\n", pp.Arch, s.Substitute.Describe())
+			if s.Substitute == nil {
+				continue
+			}
+			if key := [2]string{s.Substitute.Name, s.Recipe}; !printed[key] {
+				printed[key] = true
+				fmt.Fprintf(log, "substitute (%s): %s\n", pp.Arch, s.Substitute.Describe(s.Recipe))
 			}
 		}
 	}

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
+	"github.com/hadron-linux/hadron/internal/project/projecttest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -62,4 +68,40 @@ func TestBuildUnreachableBuildKit(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "cannot reach BuildKit at tcp://127.0.0.1:1")
 	assert.Less(t, time.Since(start), 30*time.Second)
+}
+
+// TestPlanBuildPrintsSubstitutes: before it builds, `hadron build` prints
+// every substitute it uses once for each recipe it stands in for, naming
+// that recipe; a recipe the substitute does not list is not mentioned.
+func TestPlanBuildPrintsSubstitutes(t *testing.T) {
+	const (
+		name     = "make-1.0-alt"
+		file     = "vendor-hashes/substitutes/" + name + ".yaml"
+		upstream = "https://example.org/src/make-1.0.tar.gz"
+		origin   = "Example source package make 1.0-1"
+	)
+	// make-doc and make-man are built from make's own tarball.
+	fsys := smallTree()
+	for _, r := range []string{"make-doc", "make-man"} {
+		sp := projecttest.Spec{Name: r, Build: []string{"make"}}
+		fsys["recipes/"+r+"/recipe.yaml"] = &fstest.MapFile{Data: []byte(strings.Replace(string(sp.RecipeYAML()), "${name}-", "make-", 1))}
+		fsys["vendor-hashes/"+r+".lock"] = &fstest.MapFile{Data: []byte(strings.Replace(string(projecttest.Spec{Name: "make"}.LockYAML()), "recipe: make\n", "recipe: "+r+"\n", 1))}
+	}
+	projecttest.Image(fsys, "docs", "make-doc", "make-man")
+	var decl strings.Builder
+	decl.WriteString("name: " + name + "\nrecipes: [make, make-doc]\nupstream: " + upstream + "\norigin: " + origin + "\ndiffers: nothing\nfiles:\n")
+	for _, u := range []string{"http://deb.example.org/make_1.0.orig.tar.gz", "http://deb.example.org/make_1.0-1.debian.tar.gz"} {
+		decl.WriteString("  - url: " + u + "\n    sha256: " + strings.Repeat("ab", 32) + "\n    sha512: " + strings.Repeat("cd", 64) + "\n    size: 10\n")
+	}
+	fsys[file] = &fstest.MapFile{Data: []byte(decl.String())}
+
+	var log bytes.Buffer
+	_, err := planBuild(solve.Request{Dir: writeTree(t, fsys), Options: frontend.Options{
+		Target:   "docs",
+		Settings: convert.Settings{Substitutes: []string{name}},
+	}}, &log)
+	require.NoError(t, err)
+	// In the order of the converter's sources (recipe and URL joined).
+	assert.Equal(t, "substitute (amd64): make-doc: "+upstream+" is substituted by "+name+" ("+origin+"; "+file+")\n"+
+		"substitute (amd64): make: "+upstream+" is substituted by "+name+" ("+origin+"; "+file+")\n", log.String())
 }

@@ -1,6 +1,8 @@
 package project_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -15,7 +17,7 @@ const substFile = "vendor-hashes/substitutes/zlib-1.0-debian.yaml"
 // substYAML declares a substitute for zlib's source in base().
 func substYAML() string {
 	return `name: zlib-1.0-debian
-recipe: zlib
+recipes: [zlib]
 upstream: https://example.org/src/zlib-1.0.tar.gz
 origin: Debian source package zlib 1:1.0-1
 differs: nothing
@@ -41,7 +43,7 @@ func TestLoadSubstitutes(t *testing.T) {
 				"(its sources: https://example.org/src/zlib-1.0.tar.gz); update the substitute with the recipe, or delete it",
 		}},
 		{"a recipe that is not in the tree", func(s string) string {
-			return strings.Replace(s, "recipe: zlib", "recipe: zlb", 1)
+			return strings.Replace(s, "recipes: [zlib]", "recipes: [zlb]", 1)
 		}, []string{
 			substFile + `:2: substitute zlib-1.0-debian stands for a source of recipe "zlb", but there is no such recipe; did you mean ` + "`zlib`?",
 		}},
@@ -79,4 +81,24 @@ func TestLoadWithoutSubstitutes(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotNil(t, tree.Substitutes)
 	assert.Empty(t, tree.Substitutes)
+}
+
+// TestLoadSubstituteTreePatch: the tree a substitute is loaded from holds
+// its patches kept in the tree; a missing one is reported with file:line.
+func TestLoadSubstituteTreePatch(t *testing.T) {
+	const patchFile = "vendor-hashes/substitutes/patches/zlib-fix.patch"
+	data := "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"
+	sum := sha256.Sum256([]byte(data))
+	decl := substYAML() + "patches:\n  - file: " + patchFile + "\n    sha256: " + hex.EncodeToString(sum[:]) + "\n    why: test\n"
+
+	fsys := base()
+	fsys[substFile] = &fstest.MapFile{Data: []byte(decl)}
+	fsys[patchFile] = &fstest.MapFile{Data: []byte(data)}
+	tree, err := project.Load(fsys)
+	require.NoError(t, err)
+	assert.Equal(t, []string{patchFile}, tree.Substitutes["zlib-1.0-debian"].TreeFiles())
+
+	delete(fsys, patchFile)
+	_, err = project.Load(fsys)
+	require.EqualError(t, err, substFile+":12: patch "+patchFile+": no such file in the tree")
 }

@@ -1,6 +1,9 @@
 package substitute_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -40,7 +43,7 @@ var (
 func decl() string {
 	return `# A stand-in for xz's upstream tarball.
 name: xz-5.4.1-debian
-recipe: xz
+recipes: [xz]
 upstream: ` + upstream + `
 origin: Debian source package xz-utils 5.4.1-1
 differs: nothing but Debian's packaging
@@ -81,7 +84,9 @@ func TestLoadValid(t *testing.T) {
 	s, err := substitute.Load(fstest.MapFS{file: {Data: []byte(decl())}}, file)
 	require.NoError(t, err)
 	assert.Equal(t, "xz-5.4.1-debian", s.Name)
-	assert.Equal(t, "xz", s.Recipe)
+	assert.Equal(t, []string{"xz"}, s.Recipes)
+	assert.True(t, s.StandsFor("xz"))
+	assert.False(t, s.StandsFor("xz-utils"), "only a listed recipe")
 	assert.Equal(t, upstream, s.Upstream)
 	assert.Equal(t, "Debian source package xz-utils 5.4.1-1", s.Origin)
 	assert.Equal(t, file, s.File)
@@ -94,7 +99,9 @@ func TestLoadValid(t *testing.T) {
 	assert.Equal(t, linePatchSum, s.LineOf("patches[0].sha256"))
 	assert.Equal(t, lineFile1, s.LineOf("files[1].note"), "a missing key falls back to its parent")
 	assert.Equal(t, lineName, s.LineOf("nosuchkey"), "and finally to the declaration")
-	assert.Equal(t, "xz: "+upstream+" is substituted by xz-5.4.1-debian (Debian source package xz-utils 5.4.1-1; "+file+")", s.Describe())
+	assert.Equal(t, "xz: "+upstream+" is substituted by xz-5.4.1-debian (Debian source package xz-utils 5.4.1-1; "+file+")", s.Describe("xz"))
+	assert.Equal(t, "liblzma: "+upstream+" is substituted by xz-5.4.1-debian (Debian source package xz-utils 5.4.1-1; "+file+")", s.Describe("liblzma"),
+		"it names the recipe being built")
 }
 
 func TestTreeFile(t *testing.T) {
@@ -134,8 +141,26 @@ func TestLoadProblems(t *testing.T) {
 		{"invalid name", "vendor-hashes/substitutes/Xz.yaml", replace("name: xz-5.4.1-debian", "name: Xz"), []string{
 			"vendor-hashes/substitutes/Xz.yaml:2: invalid substitute name \"Xz\": use lower case letters, digits and + . _ -",
 		}},
-		{"recipe missing", "", replace("recipe: xz\n", "recipe: \"\"\n"), []string{
-			at(lineRecipe, `recipe: the recipe whose source this stands for is required (got "")`),
+		{"recipes missing", "", replace("recipes: [xz]\n", ""), []string{
+			at(lineName, "recipes: at least one recipe whose source this stands for is required"),
+		}},
+		{"recipes empty", "", replace("recipes: [xz]", "recipes: []"), []string{
+			at(lineRecipe, "recipes: at least one recipe whose source this stands for is required"),
+		}},
+		{"a blank recipe name", "", replace("recipes: [xz]", `recipes: [xz, ""]`), []string{
+			at(lineRecipe, `recipes: invalid recipe name "": use lower case letters, digits and + . _ -`),
+		}},
+		{"an invalid recipe name, block list", "", replace("recipes: [xz]", "recipes:\n  - xz\n  - Liblzma"), []string{
+			at(lineRecipe+2, `recipes: invalid recipe name "Liblzma": use lower case letters, digits and + . _ -`),
+		}},
+		{"a recipe listed twice", "", replace("recipes: [xz]", "recipes: [xz, xz]"), []string{
+			at(lineRecipe, "recipes: xz listed twice"),
+		}},
+		{"a single recipe is not a list", "", replace("recipes: [xz]", "recipes: xz"), []string{
+			at(lineRecipe, `recipes: expected a list, got "xz"`),
+		}},
+		{"the old recipe key", "", replace("recipes: [xz]", "recipe: xz"), []string{
+			at(lineRecipe, "unknown key `recipe`; did you mean `recipes`?"),
 		}},
 		{"upstream not http", "", replace("upstream: https://", "upstream: ftp://"), []string{
 			at(lineUpstream, `upstream: the upstream URL this stands for: URL "ftp://example.org/src/xz-5.4.1.tar.gz": only http:// and https:// are allowed`),
@@ -195,6 +220,12 @@ func TestLoadProblems(t *testing.T) {
 		{"patch sha256 missing", "", replace("    sha256: "+p256+"\n", ""), []string{
 			at(linePatch, `patch `+patch+`: malformed sha256 "" (want 64 lower-case hex digits)`),
 		}},
+		{"patch why missing", "", replace("    why: the tests need a writable HOME\n", ""), []string{
+			at(linePatch, "patch "+patch+": why is required: say what the patch is for and when it can go"),
+		}},
+		{"patch why blank", "", replace("why: the tests need a writable HOME", `why: " "`), []string{
+			at(linePatchSum+1, "patch "+patch+": why is required: say what the patch is for and when it can go"),
+		}},
 		{"patch path escapes", "", replace("path: "+patch, "path: debian/../../etc/passwd"), []string{
 			at(linePatchTo, `patch path "debian/../../etc/passwd" escapes the recipe folder`),
 		}},
@@ -238,6 +269,154 @@ func TestLoadProblems(t *testing.T) {
 	}
 }
 
+// A patch kept in the tree, and its declaration in place of decl's patch
+// from the Debian tarball.
+const (
+	treePatch     = "vendor-hashes/substitutes/patches/xz-fix-tests.patch"
+	treePatchData = "--- a/tests/x\n+++ b/tests/x\n@@ -1 +1 @@\n-a\n+b\n"
+	// line numbers in treeDecl.
+	lineTreePatch    = 18
+	lineTreePatchSum = 19
+)
+
+func treePatchSum() string {
+	h := sha256.Sum256([]byte(treePatchData))
+	return hex.EncodeToString(h[:])
+}
+
+// treeDecl is decl with its patch kept in the tree.
+func treeDecl() string {
+	return replace("  - from: "+deb+"\n    path: "+patch+"\n    sha256: "+p256+"\n",
+		"  - file: "+treePatch+"\n    sha256: "+treePatchSum()+"\n")(decl())
+}
+
+// treeFS holds the declaration src and the patch kept in the tree.
+func treeFS(src string) fstest.MapFS {
+	return fstest.MapFS{file: {Data: []byte(src)}, treePatch: {Data: []byte(treePatchData)}}
+}
+
+func TestLoadTreePatch(t *testing.T) {
+	s, err := substitute.Load(treeFS(treeDecl()), file)
+	require.NoError(t, err)
+	want := substitute.Patch{File: treePatch, SHA256: treePatchSum(), Why: "the tests need a writable HOME"}
+	assert.Equal(t, []substitute.Patch{want}, s.Patches)
+	assert.Equal(t, treePatch, s.Patches[0].Name())
+	assert.Equal(t, []string{treePatch}, s.TreeFiles())
+	assert.Equal(t, lineTreePatchSum, s.LineOf("patches[0].sha256"))
+
+	// Both kinds in one declaration, in order; a file listed twice is
+	// mounted once.
+	both := replace("    why: the tests need a writable HOME\n", "    why: the tests need a writable HOME\n"+
+		"  - from: "+deb+"\n    path: "+patch+"\n    sha256: "+p256+"\n    why: carrier\n"+
+		"  - file: "+treePatch+"\n    sha256: "+treePatchSum()+"\n    why: again\n")(treeDecl())
+	s, err = substitute.Load(treeFS(both), file)
+	require.NoError(t, err)
+	require.Len(t, s.Patches, 3)
+	assert.Equal(t, []string{treePatch, patch, treePatch}, []string{s.Patches[0].Name(), s.Patches[1].Name(), s.Patches[2].Name()})
+	assert.Equal(t, []string{treePatch}, s.TreeFiles())
+	assert.Empty(t, (&substitute.Substitute{Patches: []substitute.Patch{{From: deb, Path: patch}}}).TreeFiles())
+}
+
+func TestLoadTreePatchProblems(t *testing.T) {
+	at := func(line int, msg string) string { return file + ":" + itoa(line) + ": " + msg }
+	other := strings.Repeat("0", 64)
+	link := func(target string) *fstest.MapFile {
+		return &fstest.MapFile{Mode: fs.ModeSymlink | 0o777, Data: []byte(target)}
+	}
+	tests := []struct {
+		name string
+		edit func(string) string // of treeDecl; nil: none
+		fsys func(fstest.MapFS)  // of treeFS; nil: none
+		want []string
+	}{
+		{"missing file", nil, func(m fstest.MapFS) { delete(m, treePatch) }, []string{
+			at(lineTreePatch, "patch "+treePatch+": no such file in the tree"),
+		}},
+		{"digest mismatch", replace("sha256: "+treePatchSum(), "sha256: "+other), nil, []string{
+			at(lineTreePatchSum, "patch "+treePatch+": pinned sha256 "+other+", but the file's is "+treePatchSum()+"; review the patch and pin it again"),
+		}},
+		{"the file changed", nil, func(m fstest.MapFS) { m[treePatch] = &fstest.MapFile{Data: []byte(treePatchData + " ")} }, []string{
+			at(lineTreePatchSum, "patch "+treePatch+": pinned sha256 "+treePatchSum()+", but the file's is "),
+		}},
+		{"why is required here too", replace("    why: the tests need a writable HOME\n", ""), nil, []string{
+			at(lineTreePatch, "patch "+treePatch+": why is required: say what the patch is for and when it can go"),
+		}},
+		{"malformed sha256 is reported, not compared", replace("sha256: "+treePatchSum(), "sha256: abc"), nil, []string{
+			at(lineTreePatchSum, "patch "+treePatch+`: malformed sha256 "abc" (want 64 lower-case hex digits)`),
+		}},
+		{"both file and from", replace("  - file: "+treePatch+"\n", "  - file: "+treePatch+"\n    from: "+deb+"\n"), nil, []string{
+			at(lineTreePatch, "patch "+treePatch+": give either file (a patch kept in the tree) or from and path (a patch inside one of the files), not both"),
+		}},
+		{"both file and path", replace("  - file: "+treePatch+"\n", "  - file: "+treePatch+"\n    path: "+patch+"\n"), nil, []string{
+			at(lineTreePatch, "patch "+treePatch+": give either file (a patch kept in the tree) or from and path (a patch inside one of the files), not both"),
+		}},
+		{"neither file nor from and path", replace("  - file: "+treePatch+"\n    sha256:", "  - sha256:"), nil, []string{
+			at(lineTreePatch, "patch: give either file (a patch kept in the tree, below vendor-hashes/substitutes/) or from and path (a patch inside one of the files)"),
+		}},
+		{"outside vendor-hashes/substitutes", replace("file: "+treePatch, "file: recipes/xz/patches/fix-tests.patch"),
+			func(m fstest.MapFS) { m["recipes/xz/patches/fix-tests.patch"] = m[treePatch] }, []string{
+				at(lineTreePatch, "patch recipes/xz/patches/fix-tests.patch: file must be below vendor-hashes/substitutes/ (e.g. vendor-hashes/substitutes/patches/<name>.patch, relative to the tree root)"),
+			}},
+		{"relative to the declaration, not the tree root", replace("file: "+treePatch, "file: patches/xz-fix-tests.patch"), nil, []string{
+			at(lineTreePatch, "patch patches/xz-fix-tests.patch: file must be below vendor-hashes/substitutes/ (e.g. vendor-hashes/substitutes/patches/<name>.patch, relative to the tree root)"),
+		}},
+		{"escapes through ..", replace("file: "+treePatch, "file: vendor-hashes/substitutes/../../etc/passwd"), nil, []string{
+			at(lineTreePatch, "patch vendor-hashes/substitutes/../../etc/passwd: file must be below vendor-hashes/substitutes/ (e.g. vendor-hashes/substitutes/patches/<name>.patch, relative to the tree root)"),
+		}},
+		{"the folder itself", replace("file: "+treePatch, "file: vendor-hashes/substitutes/"), nil, []string{
+			at(lineTreePatch, "patch vendor-hashes/substitutes/: file must be below vendor-hashes/substitutes/ (e.g. vendor-hashes/substitutes/patches/<name>.patch, relative to the tree root)"),
+		}},
+		{"not clean", replace("file: "+treePatch, "file: vendor-hashes/substitutes/patches/../patches/xz-fix-tests.patch"), nil, []string{
+			at(lineTreePatch, "patch vendor-hashes/substitutes/patches/../patches/xz-fix-tests.patch: write the file as "+treePatch),
+		}},
+		{"absolute", replace("file: "+treePatch, "file: /"+treePatch), nil, []string{
+			at(lineTreePatch, "patch /"+treePatch+": file must be relative to the tree root, not absolute"),
+		}},
+		{"backslashes", replace("file: "+treePatch, `file: vendor-hashes\substitutes\x.patch`), nil, []string{
+			at(lineTreePatch, `patch vendor-hashes\substitutes\x.patch: use / as the separator`),
+		}},
+		{"a pattern", replace("file: "+treePatch, "file: vendor-hashes/substitutes/patches/*.patch"), nil, []string{
+			at(lineTreePatch, "patch vendor-hashes/substitutes/patches/*.patch: * ? and [ are not allowed in the file name (BuildKit reads it as a pattern)"),
+		}},
+		{"a folder", replace("file: "+treePatch, "file: vendor-hashes/substitutes/patches"), nil, []string{
+			at(lineTreePatch, "patch vendor-hashes/substitutes/patches: not a regular file"),
+		}},
+		{"a symbolic link", nil, func(m fstest.MapFS) {
+			m["vendor-hashes/substitutes/patches/real.patch"] = m[treePatch]
+			m[treePatch] = link("real.patch")
+		}, []string{
+			at(lineTreePatch, "patch "+treePatch+": the file is a symbolic link; keep the patch itself in the tree"),
+		}},
+		{"a folder that is a symbolic link", nil, func(m fstest.MapFS) {
+			m["elsewhere/xz-fix-tests.patch"] = m[treePatch]
+			delete(m, treePatch)
+			m["vendor-hashes/substitutes/patches"] = link("../../elsewhere")
+		}, []string{
+			at(lineTreePatch, "patch "+treePatch+": vendor-hashes/substitutes/patches is a symbolic link; keep the patch itself in the tree"),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := treeDecl()
+			if tt.edit != nil {
+				src = tt.edit(src)
+			}
+			fsys := treeFS(src)
+			if tt.fsys != nil {
+				tt.fsys(fsys)
+			}
+			s, err := substitute.Load(fsys, file)
+			require.Error(t, err, "declaration:\n%s", src)
+			require.NotNil(t, s)
+			got := strings.Split(err.Error(), "\n")
+			require.Len(t, got, len(tt.want), "got:\n%v", err)
+			for i, w := range tt.want {
+				assert.True(t, strings.HasPrefix(got[i], w), "line %d:\n got %q\nwant %q", i, got[i], w)
+			}
+		})
+	}
+}
+
 func TestLoadUnreadable(t *testing.T) {
 	s, err := substitute.Load(fstest.MapFS{}, file)
 	assert.Nil(t, s)
@@ -250,7 +429,7 @@ func TestLoadRealExample(t *testing.T) {
 	require.NoError(t, err)
 	s, ok := all["linux-7.2.8-debian"]
 	require.True(t, ok, "declared: %v", all)
-	assert.Equal(t, "linux", s.Recipe)
+	assert.Equal(t, []string{"linux"}, s.Recipes)
 	assert.Equal(t, "https://cdn.kernel.org/pub/linux/kernel/v7.x/linux-7.2.8.tar.xz", s.Upstream)
 	assert.Equal(t, "linux_7.2.8.orig.tar.xz", s.TreeFile())
 	assert.Len(t, s.Patches, 4)
@@ -261,7 +440,7 @@ func TestLoadRealExample(t *testing.T) {
 }
 
 func TestLoadAll(t *testing.T) {
-	other := strings.NewReplacer("xz-5.4.1-debian", "zlib-1.3-debian", "recipe: xz", "recipe: zlib").Replace(decl())
+	other := strings.NewReplacer("xz-5.4.1-debian", "zlib-1.3-debian", "recipes: [xz]", "recipes: [zlib]").Replace(decl())
 	tests := []struct {
 		name      string
 		fsys      fstest.MapFS
@@ -320,28 +499,60 @@ func recipes(t *testing.T, specs ...projecttest.Spec) map[string]*recipe.Recipe 
 	return out
 }
 
+// xzSource is a recipe called name that fetches xz 5.4.1's tarball, like
+// a second package built from one upstream tree (linux and linux-headers).
+func xzSource(t *testing.T, name string) *recipe.Recipe {
+	t.Helper()
+	f := "recipes/" + name + "/recipe.yaml"
+	data := strings.NewReplacer("name: xz\n", "name: "+name+"\n", "${name}", "xz").
+		Replace(string(projecttest.Spec{Name: "xz", Version: "5.4.1"}.RecipeYAML()))
+	r, err := recipe.LoadFile(fstest.MapFS{f: {Data: []byte(data)}}, f)
+	require.NoError(t, err)
+	require.Equal(t, upstream, r.SourceURL(0))
+	return r
+}
+
 func TestCheckAgainst(t *testing.T) {
+	xz541 := []projecttest.Spec{{Name: "xz", Version: "5.4.1"}, {Name: "zlib"}}
+	at := func(line int, msg string) string { return file + ":" + itoa(line) + ": " + msg }
 	tests := []struct {
 		name    string
 		edit    func(string) string
 		recipes []projecttest.Spec
+		alsoXZ  []string // more recipes that fetch xz 5.4.1's tarball
 		want    []string
 	}{
-		{"stands for a source of its recipe", nil, []projecttest.Spec{{Name: "xz", Version: "5.4.1"}, {Name: "zlib"}}, nil},
-		{"unknown recipe, close", replace("recipe: xz", "recipe: xx"), []projecttest.Spec{{Name: "xz", Version: "5.4.1"}, {Name: "zlib"}}, []string{
-			file + ":" + itoa(lineRecipe) + `: substitute xz-5.4.1-debian stands for a source of recipe "xx", but there is no such recipe; did you mean ` + "`xz`?",
+		{"stands for a source of its recipe", nil, xz541, nil, nil},
+		{"stands for a source of each of its recipes", replace("recipes: [xz]", "recipes: [xz, liblzma]"), xz541, []string{"liblzma"}, nil},
+		{"a recipe with the same source need not be listed", nil, xz541, []string{"liblzma"}, nil},
+		{"unknown recipe, close", replace("recipes: [xz]", "recipes: [xx]"), xz541, nil, []string{
+			at(lineRecipe, `substitute xz-5.4.1-debian stands for a source of recipe "xx", but there is no such recipe; did you mean `+"`xz`?"),
 		}},
-		{"unknown recipe, far", replace("recipe: xz", "recipe: linux"), []projecttest.Spec{{Name: "xz", Version: "5.4.1"}}, []string{
-			file + ":" + itoa(lineRecipe) + `: substitute xz-5.4.1-debian stands for a source of recipe "linux", but there is no such recipe`,
+		{"unknown recipe, far", replace("recipes: [xz]", "recipes: [linux]"), xz541[:1], nil, []string{
+			at(lineRecipe, `substitute xz-5.4.1-debian stands for a source of recipe "linux", but there is no such recipe`),
 		}},
-		{"the recipe moved on to another version", nil, []projecttest.Spec{{Name: "xz", Version: "5.4.2"}}, []string{
-			file + ":" + itoa(lineUpstream) + ": substitute xz-5.4.1-debian stands for " + upstream +
-				", which is not a source of recipe xz 5.4.2 (its sources: https://example.org/src/xz-5.4.2.tar.gz); " +
-				"update the substitute with the recipe, or delete it",
+		{"an unknown recipe among known ones, on its own line", replace("recipes: [xz]", "recipes:\n  - xz\n  - liblzmaa"), xz541, []string{"liblzma"}, []string{
+			at(lineRecipe+2, `substitute xz-5.4.1-debian stands for a source of recipe "liblzmaa", but there is no such recipe; did you mean `+"`liblzma`?"),
 		}},
-		{"a URL the recipe does not fetch", replace("upstream: "+upstream, "upstream: https://tukaani.org/xz/xz-5.4.1.tar.gz"), []projecttest.Spec{{Name: "xz", Version: "5.4.1"}}, []string{
-			file + ":" + itoa(lineUpstream) + ": substitute xz-5.4.1-debian stands for https://tukaani.org/xz/xz-5.4.1.tar.gz" +
-				", which is not a source of recipe xz 5.4.1 (its sources: " + upstream + "); update the substitute with the recipe, or delete it",
+		{"the recipe moved on to another version", nil, []projecttest.Spec{{Name: "xz", Version: "5.4.2"}}, nil, []string{
+			at(lineUpstream, "substitute xz-5.4.1-debian stands for "+upstream+
+				", which is not a source of recipe xz 5.4.2 (its sources: https://example.org/src/xz-5.4.2.tar.gz); "+
+				"update the substitute with the recipe, or delete it"),
+		}},
+		{"one of two recipes does not fetch it", replace("recipes: [xz]", "recipes: [xz, zlib]"), xz541, nil, []string{
+			at(lineUpstream, "substitute xz-5.4.1-debian stands for "+upstream+
+				", which is not a source of recipe zlib 1.0 (its sources: https://example.org/src/zlib-1.0.tar.gz); "+
+				"update the substitute with the recipe, or delete it"),
+		}},
+		{"every listed recipe is checked", replace("recipes: [xz]", "recipes: [zlib, xx, xz]"), xz541, nil, []string{
+			at(lineRecipe, `substitute xz-5.4.1-debian stands for a source of recipe "xx", but there is no such recipe; did you mean `+"`xz`?"),
+			at(lineUpstream, "substitute xz-5.4.1-debian stands for "+upstream+
+				", which is not a source of recipe zlib 1.0 (its sources: https://example.org/src/zlib-1.0.tar.gz); "+
+				"update the substitute with the recipe, or delete it"),
+		}},
+		{"a URL the recipe does not fetch", replace("upstream: "+upstream, "upstream: https://tukaani.org/xz/xz-5.4.1.tar.gz"), xz541[:1], nil, []string{
+			at(lineUpstream, "substitute xz-5.4.1-debian stands for https://tukaani.org/xz/xz-5.4.1.tar.gz"+
+				", which is not a source of recipe xz 5.4.1 (its sources: "+upstream+"); update the substitute with the recipe, or delete it"),
 		}},
 	}
 	for _, tt := range tests {
@@ -352,12 +563,16 @@ func TestCheckAgainst(t *testing.T) {
 			}
 			s, err := substitute.Load(fstest.MapFS{file: {Data: []byte(src)}}, file)
 			require.NoError(t, err)
-			errs := s.CheckAgainst(recipes(t, tt.recipes...))
+			rs := recipes(t, tt.recipes...)
+			for _, n := range tt.alsoXZ {
+				rs[n] = xzSource(t, n)
+			}
+			errs := s.CheckAgainst(rs)
 			if tt.want == nil {
 				assert.Empty(t, errs)
 				return
 			}
-			assert.Equal(t, strings.Join(tt.want, "\n"), errs.Error())
+			assert.Equal(t, strings.Join(tt.want, "\n"), errs.Sorted().Error())
 		})
 	}
 }

@@ -73,7 +73,7 @@ build:
 	writeFile(t, dir, "vendor-hashes/"+substRecipe+".lock", upstream.lock(substRecipe, "1.0"))
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "name: %s\nrecipe: %s\nupstream: %s\norigin: %s\ndiffers: a friendlier greeting\nfiles:\n", substName, substRecipe, substUpstream, substOrigin)
+	fmt.Fprintf(&b, "name: %s\nrecipes: [%s]\nupstream: %s\norigin: %s\ndiffers: a friendlier greeting\nfiles:\n", substName, substRecipe, substUpstream, substOrigin)
 	for i, f := range []fixture{orig, carrier} {
 		s256, s512 := substSums(f.data)
 		if i == 0 && treeSHA256 != "" {
