@@ -429,7 +429,7 @@ func TestLoadRealExample(t *testing.T) {
 	require.NoError(t, err)
 	s, ok := all["linux-7.2.8-debian"]
 	require.True(t, ok, "declared: %v", all)
-	assert.Equal(t, []string{"linux"}, s.Recipes)
+	assert.Equal(t, []string{"linux", "linux-headers"}, s.Recipes)
 	assert.Equal(t, "https://cdn.kernel.org/pub/linux/kernel/v7.x/linux-7.2.8.tar.xz", s.Upstream)
 	assert.Equal(t, "linux_7.2.8.orig.tar.xz", s.TreeFile())
 	assert.Len(t, s.Patches, 4)

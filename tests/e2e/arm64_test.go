@@ -11,14 +11,17 @@ import (
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/tests/harness"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // TestMiniArm64Cross builds mini for linux/arm64 on the amd64 stage 0 with
-// its cross gcc (no emulation in the build), then runs the results under
-// qemu-user to prove they are working aarch64 musl binaries.
+// Hadron's aarch64 cross toolchain (no emulation in the build), then runs
+// the results under qemu-user to prove they are working aarch64 musl
+// binaries. Full tier: the arm64 toolchain is a second cold gcc build.
 func TestMiniArm64Cross(t *testing.T) {
+	harness.RequireFull(t)
 	e := setup(t)
 	out := t.TempDir()
 	req := e.request(repoRoot(t), "mini")

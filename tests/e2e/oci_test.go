@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
+	"github.com/hadron-linux/hadron/tests/harness"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,8 +75,11 @@ func TestCLIBuildOCI(t *testing.T) {
 }
 
 // TestReproducible: a build with --no-cache gives the same layer digests as
-// the earlier (cached) build: two clean builds, identical results.
+// the earlier (cached) build: two clean builds, identical results. Full
+// tier: --no-cache rebuilds the cross toolchain too (about 40 minutes on 2
+// cores).
 func TestReproducible(t *testing.T) {
+	harness.RequireFull(t)
 	e := setup(t)
 	export := func(noCache bool) []string {
 		oci := filepath.Join(t.TempDir(), "mini.tar")

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -63,20 +65,21 @@ func (l *vertexLog) record(s *client.SolveStatus) {
 
 // TestRegistryCacheSharedBetweenEngines is the CI-fleet setup on one
 // machine: two independent buildkitd instances, each with an empty state
-// dir of its own. The first builds images/mini exporting its cache to the
+// dir of its own. The first builds an image exporting its cache to the
 // loopback registry (type=registry, mode=max); the second builds it
 // importing that cache and executes no build step at all (every exec
 // vertex in its status stream is cached).
 //
-// It costs a cold build of mini on a fresh engine (musl, busybox, xz:
-// about 8 minutes on 2 loaded cores); the second build takes under a
-// second. Without the frontend passing the client's cache imports on with
-// its solve requests (frontend.CacheImports), every step re-ran there.
+// The image is a small tree of its own (tinyTree): what is tested is the
+// cache path through Hadron's frontend, and on a fresh engine a real
+// package would first need the cross toolchain (a cold gcc build). Without
+// the frontend passing the client's cache imports on with its solve
+// requests (frontend.CacheImports), every step re-ran on the second engine.
 func TestRegistryCacheSharedBetweenEngines(t *testing.T) {
 	harness.Require(t)
 	e := setup(t)
-	ref := e.registry + "/hadron/cache:mini"
-	req := e.request(repoRoot(t), "mini")
+	ref := e.registry + "/hadron/cache:tiny"
+	req := e.request(tinyTree(t), "tiny")
 	execs := execDigests(t, req)
 	require.NotEmpty(t, execs)
 
@@ -91,7 +94,7 @@ func TestRegistryCacheSharedBetweenEngines(t *testing.T) {
 	start := time.Now()
 	_, err = solve.Build(context.Background(), c1, first)
 	require.NoError(t, err, "build with --cache-to on the first engine")
-	t.Logf("first engine (empty state): mini built and cache exported to %s in %s", ref, time.Since(start).Round(time.Millisecond))
+	t.Logf("first engine (empty state): tiny built and cache exported to %s in %s", ref, time.Since(start).Round(time.Millisecond))
 
 	addr2 := harness.StartIsolatedEngine(t)
 	require.NotEqual(t, addr1, addr2)
@@ -106,7 +109,7 @@ func TestRegistryCacheSharedBetweenEngines(t *testing.T) {
 	start = time.Now()
 	_, err = solve.Build(context.Background(), c2, second)
 	require.NoError(t, err, "build with --cache-from on the second engine")
-	t.Logf("second engine (empty state): mini built from the registry cache in %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("second engine (empty state): tiny built from the registry cache in %s", time.Since(start).Round(time.Millisecond))
 
 	var cachedExecs int
 	for d := range execs {
@@ -126,4 +129,45 @@ func TestRegistryCacheSharedBetweenEngines(t *testing.T) {
 	// otherwise escape the check above.
 	assert.Equal(t, len(execs), cachedExecs, "the status stream reports every build step as cached")
 	t.Logf("%d build steps in the graph, %d reported cached, 0 executed", len(execs), cachedExecs)
+}
+
+// tinyTree writes a project tree without a toolchain: recipe tiny-b is
+// built against tiny-a (in its /sysroot) and image tiny holds tiny-b and,
+// at run time, tiny-a. Its steps run on stage 0 alone, in seconds.
+func tinyTree(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"recipes/tiny-a/recipe.yaml": `name: tiny-a
+version: "1"
+license: MIT
+build:
+  style: custom
+  install: |
+    mkdir -p /out/usr/share/tiny
+    echo a >/out/usr/share/tiny/a
+`,
+		"recipes/tiny-b/recipe.yaml": `name: tiny-b
+version: "1"
+license: MIT
+dependencies:
+  build: [tiny-a]
+  runtime: [tiny-a]
+build:
+  style: custom
+  compile: |
+    cat /sysroot/usr/share/tiny/a >b
+    echo b >>b
+  install: |
+    mkdir -p /out/usr/share/tiny
+    cp b /out/usr/share/tiny/b
+`,
+		"images/tiny.yaml": "name: tiny\npackages: [tiny-b]\narches: [amd64]\n",
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(data), 0o644))
+	}
+	return dir
 }

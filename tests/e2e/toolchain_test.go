@@ -1,0 +1,209 @@
+package e2e
+
+import (
+	"context"
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/tests/harness"
+	"github.com/hadron-linux/hadron/toolchain/elfcheck"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// helloC and helloCXX are the programs the toolchain tests compile.
+const (
+	helloC = `#include <stdio.h>
+int main(void) { printf("hello from C on musl\n"); return 0; }
+`
+	helloCXX = `#include <iostream>
+#include <string>
+#include <vector>
+int main() {
+	std::vector<std::string> w{"hello", "from", "C++", "on", "musl"};
+	std::string s;
+	for (const auto &x : w) s += (s.empty() ? "" : " ") + x;
+	try { throw std::runtime_error(s); } catch (const std::exception &e) { std::cout << e.what() << std::endl; }
+	return 0;
+}
+`
+)
+
+// helloTree copies the project tree and adds recipe hello (a C and a C++
+// program built with the tree's cross toolchain, $CC and $CXX) and image
+// hello (hello and busybox, for a shell). When glibc is set the recipe is
+// compiled by stage 0's own gcc instead: the deliberately wrong binary the
+// ELF gate must reject.
+func helloTree(t *testing.T, glibc bool) string {
+	t.Helper()
+	dir := copyTree(t)
+	env := ""
+	if glibc {
+		env = "  env:\n    CC: gcc\n    CXX: g++\n"
+	}
+	files := map[string]string{
+		"recipes/hello/files/hello.c":  helloC,
+		"recipes/hello/files/hello.cc": helloCXX,
+		"recipes/hello/recipe.yaml": `name: hello
+version: "1"
+license: MIT
+files: [files/hello.c, files/hello.cc]
+dependencies:
+  build: [musl]
+  runtime: [musl, gcc-libs]
+build:
+  style: custom
+` + env + `  compile: |
+    $CC $CFLAGS -o hello-c /recipe/files/hello.c
+    $CXX $CXXFLAGS -o hello-cxx /recipe/files/hello.cc
+  install: |
+    install -D -m 0755 hello-c /out/usr/bin/hello-c
+    install -D -m 0755 hello-cxx /out/usr/bin/hello-cxx
+`,
+		"images/hello.yaml": "name: hello\npackages: [hello, busybox]\narches: [amd64, arm64]\n",
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(data), 0o644))
+	}
+	return dir
+}
+
+// needed returns the DT_NEEDED entries of an ELF file.
+func needed(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := elf.Open(path)
+	require.NoError(t, err, path)
+	defer f.Close()
+	libs, err := f.ImportedLibraries()
+	require.NoError(t, err, path)
+	slices.Sort(libs)
+	return libs
+}
+
+// assertHelloLinkage checks what the hello programs of an exported image
+// link against: musl only for C; libstdc++ (and libgcc_s) on top for C++.
+func assertHelloLinkage(t *testing.T, root string, arch recipe.Arch) {
+	t.Helper()
+	assert.Equal(t, []string{"libc.so"}, needed(t, filepath.Join(root, "usr/bin/hello-c")), "C links only against musl")
+	cxx := needed(t, filepath.Join(root, "usr/bin/hello-cxx"))
+	assert.Contains(t, cxx, "libstdc++.so.6")
+	assert.Contains(t, cxx, "libc.so")
+	for _, l := range cxx {
+		assert.Contains(t, []string{"libc.so", "libstdc++.so.6", "libgcc_s.so.1"}, l, "C++ links against musl, libstdc++ and libgcc_s only")
+	}
+	assertELFClean(t, root, arch)
+}
+
+// TestToolchainHello builds C and C++ programs with the amd64 cross
+// toolchain (x86_64-hadron-linux-musl-gcc/g++), runs them natively in a
+// BuildKit step whose root is the image (no stage 0), and checks their
+// linkage and the ELF gate on the exported image.
+func TestToolchainHello(t *testing.T) {
+	e := setup(t)
+	dir := helloTree(t, false)
+	out := t.TempDir()
+	req := e.request(dir, "hello")
+	req.Outputs = []string{"type=local,dest=" + out}
+	start := time.Now()
+	_, err := solve.Build(context.Background(), e.client, req)
+	require.NoError(t, err)
+	t.Logf("hello (amd64) built in %s", time.Since(start).Round(time.Millisecond))
+	assertHelloLinkage(t, out, recipe.ArchAMD64)
+
+	tree, err := project.Load(os.DirFS(dir))
+	require.NoError(t, err)
+	plan, err := frontend.NewPlan(tree, req.Options, target.Target{Kind: target.Image, Name: "hello"})
+	require.NoError(t, err)
+	rootfs := plan.Platforms[0].States[0]
+	run := rootfs.Run(
+		llb.Args([]string{"/bin/sh", "-c", "{ set -e; /usr/bin/hello-c; /usr/bin/hello-cxx; } > /out/result 2>&1"}),
+		llb.Network(pb.NetMode_NONE),
+		llb.WithCustomName("hello: run in the image"),
+	)
+	def, err := run.AddMount("/out", llb.Scratch()).Marshal(context.Background(), llb.LinuxAmd64)
+	require.NoError(t, err)
+	var got []byte
+	_, err = e.client.Build(context.Background(), client.SolveOpt{}, "hadron-e2e", func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+		res, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
+		if err != nil {
+			return nil, err
+		}
+		ref, err := res.SingleRef()
+		if err != nil {
+			return nil, err
+		}
+		got, err = ref.ReadFile(ctx, gwclient.ReadRequest{Filename: "result"})
+		return res, err
+	}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "hello from C on musl\nhello from C++ on musl\n", string(got))
+}
+
+// TestToolchainHelloArm64 builds the same programs with the aarch64 cross
+// toolchain and runs them under qemu-user. Full tier: a second cold gcc.
+func TestToolchainHelloArm64(t *testing.T) {
+	harness.RequireFull(t)
+	e := setup(t)
+	dir := helloTree(t, false)
+	out := t.TempDir()
+	req := e.request(dir, "hello")
+	req.Platforms = platformsOf(t, "linux/arm64")
+	req.Outputs = []string{"type=local,dest=" + out}
+	start := time.Now()
+	_, err := solve.Build(context.Background(), e.client, req)
+	require.NoError(t, err)
+	t.Logf("hello (arm64) built in %s", time.Since(start).Round(time.Millisecond))
+	assertHelloLinkage(t, out, recipe.ArchARM64)
+
+	qemu, err := exec.LookPath("qemu-aarch64-static")
+	require.NoError(t, err, "qemu-aarch64-static is needed (make deps installs qemu-user-static)")
+	for prog, want := range map[string]string{"hello-c": "hello from C on musl", "hello-cxx": "hello from C++ on musl"} {
+		// musl's loader run directly, with the image's library path (see
+		// TestMiniArm64Cross for why not -L).
+		got, err := exec.Command(qemu, filepath.Join(out, "usr/lib/libc.so"), "--library-path", filepath.Join(out, "usr/lib"),
+			filepath.Join(out, "usr/bin", prog)).CombinedOutput()
+		require.NoError(t, err, "%s: %s", prog, got)
+		assert.Equal(t, want, strings.TrimSpace(string(got)), prog)
+	}
+}
+
+// TestELFGateRejectsGlibcBinary compiles the hello recipe with stage 0's
+// gcc (glibc) on purpose: the gate must name the package's files and the
+// rules they break.
+func TestELFGateRejectsGlibcBinary(t *testing.T) {
+	e := setup(t)
+	dir := helloTree(t, true)
+	out := t.TempDir()
+	req := e.request(dir, "hello")
+	req.Outputs = []string{"type=local,dest=" + out}
+	_, err := solve.Build(context.Background(), e.client, req)
+	require.NoError(t, err)
+	rep, err := elfcheck.Check(os.DirFS(out), elfcheck.Options{Arch: recipe.ArchAMD64, Package: "hello"})
+	require.NoError(t, err)
+	var got []string
+	for _, v := range rep.Violations {
+		got = append(got, v.String())
+	}
+	t.Logf("violations:\n%s", strings.Join(got, "\n"))
+	joined := strings.Join(got, "\n")
+	assert.Contains(t, joined, "hello: usr/bin/hello-c: interpreter:")
+	assert.Contains(t, joined, "hello: usr/bin/hello-c: glibc-symbol-version:")
+	assert.Contains(t, joined, "hello: usr/bin/hello-cxx: needed:")
+}
