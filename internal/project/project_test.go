@@ -93,3 +93,46 @@ func TestLoadRandomTreeIsValid(t *testing.T) {
 	assert.Len(t, tree.Recipes, 60)
 	assert.Len(t, tree.Locks, 60)
 }
+
+// hostRecipe marks the generated recipe name in fsys as a host recipe.
+func hostRecipe(fsys fstest.MapFS, dir, name string) {
+	f := fsys[dir+"/"+name+"/recipe.yaml"]
+	f.Data = append(f.Data, "host: true\n"...)
+}
+
+// TestToolchainLinked: every recipe that is not a host recipe builds with
+// every host recipe of the tree; host recipes build only with each other.
+func TestToolchainLinked(t *testing.T) {
+	fsys := base()
+	fsys["toolchain/binutils/recipe.yaml"] = &fstest.MapFile{Data: projecttest.Spec{Name: "binutils"}.RecipeYAML()}
+	fsys["vendor-hashes/binutils.lock"] = &fstest.MapFile{Data: projecttest.Spec{Name: "binutils"}.LockYAML()}
+	fsys["toolchain/gcc/recipe.yaml"] = &fstest.MapFile{Data: projecttest.Spec{Name: "gcc", Build: []string{"binutils"}}.RecipeYAML()}
+	fsys["vendor-hashes/gcc.lock"] = &fstest.MapFile{Data: projecttest.Spec{Name: "gcc"}.LockYAML()}
+	hostRecipe(fsys, "toolchain", "binutils")
+	hostRecipe(fsys, "toolchain", "gcc")
+	tree, err := project.Load(fsys)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"binutils", "gcc"}, tree.Toolchain())
+	for _, n := range []string{"musl", "make", "zlib"} {
+		assert.Equal(t, []string{"binutils", "gcc"}, tree.Recipes[n].Dependencies.Toolchain, n)
+	}
+	assert.Empty(t, tree.Recipes["gcc"].Dependencies.Toolchain, "host recipes name what they build with")
+	assert.Equal(t, []string{"binutils"}, tree.Recipes["gcc"].Dependencies.Build)
+}
+
+// TestHostRecipeProblems: a host recipe building with a package, a host
+// recipe with runtime dependencies and an image holding a host recipe are
+// errors with file:line.
+func TestHostRecipeProblems(t *testing.T) {
+	fsys := base()
+	fsys["toolchain/gcc/recipe.yaml"] = &fstest.MapFile{Data: projecttest.Spec{Name: "gcc", Build: []string{"musl"}, Runtime: []string{"musl"}}.RecipeYAML()}
+	fsys["vendor-hashes/gcc.lock"] = &fstest.MapFile{Data: projecttest.Spec{Name: "gcc"}.LockYAML()}
+	hostRecipe(fsys, "toolchain", "gcc")
+	projecttest.Image(fsys, "base", "zlib", "gcc")
+	_, err := project.Load(fsys)
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, "toolchain/gcc/recipe.yaml:8: host recipe gcc: build dependency musl is not a host recipe")
+	assert.Contains(t, msg, "host recipe gcc: runtime dependencies make no sense")
+	assert.Contains(t, msg, "images/base.yaml:4: package gcc is a host recipe")
+}

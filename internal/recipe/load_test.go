@@ -290,3 +290,15 @@ func TestSchemesInDocs(t *testing.T) {
 	}
 	assert.Equal(t, impl, Schemes)
 }
+
+// TestSourcelessRecipe: a custom recipe with its own install may have no
+// sources (it repackages its build environment); any other may not.
+func TestSourcelessRecipe(t *testing.T) {
+	ok := "name: gcc-libs\nversion: 1\nlicense: MIT\nbuild:\n  style: custom\n  install: |\n    cp /toolchain/x /out/\n"
+	r, err := LoadFile(fstest.MapFS{"toolchain/gcc-libs/recipe.yaml": {Data: []byte(ok)}}, "toolchain/gcc-libs/recipe.yaml")
+	require.NoError(t, err)
+	assert.Empty(t, r.Sources)
+	bad := "name: x\nversion: 1\nlicense: MIT\nbuild:\n  style: make\n"
+	_, err = LoadFile(fstest.MapFS{"recipes/x/recipe.yaml": {Data: []byte(bad)}}, "recipes/x/recipe.yaml")
+	require.ErrorContains(t, err, "recipes/x/recipe.yaml:1: at least one source is required")
+}
