@@ -106,6 +106,23 @@ func TestConverterToolInvocationsParse(t *testing.T) {
 	assert.ElementsMatch(t, []string{"initrd pack", "uki build", "sign"}, names)
 }
 
+// TestEveryToolParses: one value of each typed invocation, with every
+// field set, parses through the real command tree.
+func TestEveryToolParses(t *testing.T) {
+	for _, tool := range []toolcmd.Tool{
+		toolcmd.InitrdPack{Dir: "/rootfs", Out: "/out/initrd.cpio.gz", Gzip: true},
+		toolcmd.UKIBuild{Output: "/out/a.efi", Stub: "/stub", Kernel: "/k", Initrds: []string{"/i1", "/i2"}, Cmdline: "quiet it's",
+			OSRelease: "/os-release", PCRKey: "/run/secrets/pcr.key", SignKey: "/run/secrets/db.key", SignCert: "/run/secrets/db.crt"},
+		toolcmd.Sign{Key: "/k", Cert: "/c", In: "/in", Out: "/out"},
+		toolcmd.ELFCheck{Arch: string(recipe.ArchARM64), Package: "xz", Dir: "/closure"},
+	} {
+		inv := tool.Invocation()
+		t.Run(inv.String(), func(t *testing.T) {
+			assert.NoError(t, parseInvocation(newRootCmd(), inv))
+		})
+	}
+}
+
 // TestParseInvocationCatchesDrift: the check fails for a flag the command
 // does not have, a value that parses differently, a missing positional
 // argument and an unknown command.
