@@ -92,8 +92,9 @@ func bootInvocations(t *testing.T) []toolcmd.Invocation {
 }
 
 // TestConverterToolInvocationsParse: every hadron command line a boot
-// target runs inside BuildKit parses through the real command tree with
-// the typed values; a renamed or retyped flag fails here, not in a build.
+// target runs inside BuildKit (its image's ELF gates included) parses
+// through the real command tree with the typed values; a renamed or
+// retyped flag fails here, not in a build.
 func TestConverterToolInvocationsParse(t *testing.T) {
 	invs := bootInvocations(t)
 	var names []string
@@ -103,7 +104,7 @@ func TestConverterToolInvocationsParse(t *testing.T) {
 			assert.NoError(t, parseInvocation(newRootCmd(), inv))
 		})
 	}
-	assert.ElementsMatch(t, []string{"initrd pack", "uki build", "sign"}, names)
+	assert.ElementsMatch(t, []string{"elf-check", "initrd pack", "uki build", "sign"}, names, "hello's gate, then the boot steps")
 }
 
 // TestEveryToolParses: one value of each typed invocation, with every
