@@ -50,8 +50,9 @@ type Options struct {
 	SessionID string
 	// ToolsImage is the frontend image when the frontend runs from one
 	// (gwclient.Client.CurrentFrontend, pinned by digest): it carries the
-	// hadron binary at ToolsDir/ToolBinary, so boot steps need no local.
-	// Nil in-process (the CLI), where Settings.ToolsContext is used.
+	// hadron binary at ToolsDir/ToolBinary, so tool steps (ELF gates,
+	// boot steps) need no local. Nil in-process (the CLI), where
+	// Settings.ToolsContext is used.
 	ToolsImage *llb.State
 	Settings
 }
@@ -76,10 +77,10 @@ type Settings struct {
 	Substitutes []string
 	// ContextName is the llb.Local holding the tree (DefaultContext if empty).
 	ContextName string
-	// ToolsContext is the llb.Local holding the hadron binary that boot
-	// steps run (DefaultToolsContext if empty), used when
-	// Options.ToolsImage is nil: the CLI runs the frontend in-process and
-	// sends the binary.
+	// ToolsContext is the llb.Local holding the hadron binary that tool
+	// steps (ELF gates, boot steps) run (DefaultToolsContext if empty),
+	// used when Options.ToolsImage is nil: the CLI runs the frontend
+	// in-process and sends the binary.
 	ToolsContext string
 }
 
@@ -119,7 +120,7 @@ type Converter struct {
 	kernels     map[string]*kernelBuild
 	kernelTrees map[string]*workspace
 	boardSet    map[string]*board.Board
-	// toolInvocations are the hadron command lines boot steps run.
+	// toolInvocations are the hadron command lines tool steps run.
 	toolInvocations []toolcmd.Invocation
 }
 
