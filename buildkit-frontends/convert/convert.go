@@ -346,7 +346,9 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 	}
 	// The build environment: host recipes (the cross toolchain) are
 	// mounted at recipe.ToolchainPrefix, the rest is merged into the
-	// sysroot.
+	// sysroot. These are the ungated package layers: a build does not
+	// wait for its dependencies' ELF gates, which the targets holding
+	// them run (see gate).
 	var tools, depLayers []llb.State
 	for _, d := range c.graph.BuildEnv(r.Name) {
 		st, err := c.Package(d)
