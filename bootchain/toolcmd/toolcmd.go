@@ -1,6 +1,6 @@
 // Package toolcmd holds the command lines of hadron's own tools as build
-// steps inside BuildKit run them (initrd packing, UKI assembly, signing),
-// as typed values. buildkit-frontends/convert renders them into step
+// steps inside BuildKit run them (initrd packing, UKI assembly, signing,
+// the ELF hygiene gate), as typed values. buildkit-frontends/convert renders them into step
 // scripts; cmd/hadron's tests parse every one of them back through the
 // real command tree, so a renamed or retyped flag fails a unit test rather
 // than a build.
@@ -147,4 +147,20 @@ func (s Sign) Invocation() Invocation {
 	f.str("key", s.Key)
 	f.str("cert", s.Cert)
 	return Invocation{Command: []string{"sign"}, Flags: f, Args: []string{s.In, s.Out}}
+}
+
+// ELFCheck is `hadron elf-check`: the ELF hygiene gate on the tree under
+// Dir (a package's runtime closure), for architecture Arch ("amd64",
+// "arm64"), each violation starting with Package. It exits with status 1
+// when there is any violation.
+type ELFCheck struct {
+	Arch, Package, Dir string
+}
+
+// Invocation implements Tool.
+func (e ELFCheck) Invocation() Invocation {
+	var f flags
+	f.str("arch", e.Arch)
+	f.str("package", e.Package)
+	return Invocation{Command: []string{"elf-check"}, Flags: f, Args: []string{e.Dir}}
 }

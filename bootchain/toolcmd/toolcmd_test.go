@@ -21,6 +21,8 @@ func TestShell(t *testing.T) {
 			`/t/hadron uki build --output /o.efi --kernel /k --initrd /a --initrd /b --cmdline 'quiet it'\''s'`},
 		{"sign", toolcmd.Sign{Key: "/run/secrets/db.key", Cert: "/c", In: "/in", Out: "/out x"},
 			"/t/hadron sign --key /run/secrets/db.key --cert /c /in '/out x'"},
+		{"elf-check", toolcmd.ELFCheck{Arch: "arm64", Package: "xz", Dir: "/closure"},
+			"/t/hadron elf-check --arch arm64 --package xz /closure"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, tc.tool.Invocation().Shell("/t/hadron"))

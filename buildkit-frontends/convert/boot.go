@@ -13,8 +13,8 @@ import (
 )
 
 // DefaultToolsContext is the name of the llb.Local holding the hadron
-// binary that boot steps run inside BuildKit (UKI assembly, signing,
-// initrd packing are Hadron's own Go code).
+// binary that tool steps run inside BuildKit (the ELF gate, UKI assembly,
+// signing, initrd packing are Hadron's own Go code).
 const DefaultToolsContext = "hadron-tools"
 
 // The BuildKit secret ids of the signing keys. They reach the steps only as
@@ -29,11 +29,11 @@ const (
 // errors name them.
 var BootSecrets = []string{SecretDBKey, SecretDBCert, SecretPCRKey}
 
-// Paths inside the boot steps.
+// Paths inside the boot and tool steps.
 const (
 	// SecretsDir is where secrets are mounted.
 	SecretsDir = "/run/secrets"
-	// ToolsDir is where boot steps find ToolBinary: the DefaultToolsContext
+	// ToolsDir is where tool steps find ToolBinary: the DefaultToolsContext
 	// local is mounted there, and the frontend image carries the binary at
 	// the same path (see Options.ToolsImage).
 	ToolsDir = "/hadron-tools"
@@ -130,7 +130,8 @@ func LoaderConf(img *imagedef.Image) string {
 }
 
 // ToolInvocations lists the command lines of hadron's own tools that the
-// conversion so far runs inside BuildKit, in the order they were made.
+// conversion so far runs inside BuildKit (ELF gates, boot steps), in the
+// order they were made.
 func (c *Converter) ToolInvocations() []toolcmd.Invocation {
 	return append([]toolcmd.Invocation(nil), c.toolInvocations...)
 }

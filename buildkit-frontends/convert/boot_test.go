@@ -171,7 +171,7 @@ func TestBootToolsImage(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, 3, tools, "initrd, uki and sign run the image's hadron")
+	assert.Equal(t, 6, tools, "initrd, uki, sign and the gates of musl, busybox and xz run the image's hadron")
 }
 
 // TestBootTargetErrors: bad boot targets fail at conversion time.

@@ -50,8 +50,9 @@ type Options struct {
 	SessionID string
 	// ToolsImage is the frontend image when the frontend runs from one
 	// (gwclient.Client.CurrentFrontend, pinned by digest): it carries the
-	// hadron binary at ToolsDir/ToolBinary, so boot steps need no local.
-	// Nil in-process (the CLI), where Settings.ToolsContext is used.
+	// hadron binary at ToolsDir/ToolBinary, so tool steps (ELF gates,
+	// boot steps) need no local. Nil in-process (the CLI), where
+	// Settings.ToolsContext is used.
 	ToolsImage *llb.State
 	Settings
 }
@@ -76,10 +77,10 @@ type Settings struct {
 	Substitutes []string
 	// ContextName is the llb.Local holding the tree (DefaultContext if empty).
 	ContextName string
-	// ToolsContext is the llb.Local holding the hadron binary that boot
-	// steps run (DefaultToolsContext if empty), used when
-	// Options.ToolsImage is nil: the CLI runs the frontend in-process and
-	// sends the binary.
+	// ToolsContext is the llb.Local holding the hadron binary that tool
+	// steps (ELF gates, boot steps) run (DefaultToolsContext if empty),
+	// used when Options.ToolsImage is nil: the CLI runs the frontend
+	// in-process and sends the binary.
 	ToolsContext string
 }
 
@@ -107,7 +108,9 @@ type Converter struct {
 	hermetic sandbox
 	builder  sandbox
 	layers   map[string]llb.State
-	sources  []SourceRef
+	// gates memoises the ELF gate steps by recipe (see gate).
+	gates   map[string]llb.State
+	sources []SourceRef
 	// substitutes are the selected substitutes by the upstream URL they
 	// stand for; each applies only to the recipes it lists.
 	substitutes map[string]*substitute.Substitute
@@ -117,7 +120,7 @@ type Converter struct {
 	kernels     map[string]*kernelBuild
 	kernelTrees map[string]*workspace
 	boardSet    map[string]*board.Board
-	// toolInvocations are the hadron command lines boot steps run.
+	// toolInvocations are the hadron command lines tool steps run.
 	toolInvocations []toolcmd.Invocation
 }
 
@@ -162,6 +165,7 @@ func New(tree *project.Tree, opts Options, roots ...string) (*Converter, error) 
 		hermetic: hermetic,
 		builder:  build,
 		layers:   map[string]llb.State{},
+		gates:    map[string]llb.State{},
 
 		substitutes: subs,
 		kernels:     map[string]*kernelBuild{},
@@ -178,9 +182,10 @@ func (c *Converter) Sources() []SourceRef {
 
 // Target returns the state for name, a target name (see target.Parse):
 // an image definition if one is called name, a kernel build for
-// "<recipe>@<board>", otherwise the recipe's package layer. "<image>/boot"
-// is the image's boot artifacts (see Boot), "<recipe>@<board>/config" the
-// board's checked configuration.
+// "<recipe>@<board>", otherwise the recipe's package layer once its ELF
+// gate has passed (see gatedPackage). "<image>/boot" is the image's boot
+// artifacts (see Boot), "<recipe>@<board>/config" the board's checked
+// configuration.
 func (c *Converter) Target(name string) (llb.State, error) {
 	t, err := target.Parse(name)
 	if err != nil {
@@ -213,7 +218,7 @@ func (c *Converter) State(t target.Target) (llb.State, error) {
 			return c.Image(img)
 		}
 	}
-	return c.Package(t.Name)
+	return c.gatedPackage(t.Name)
 }
 
 // kernelLayer returns the package layer that an image's `kernel:` names: a board
@@ -226,7 +231,8 @@ func (c *Converter) kernelLayer(name string) (llb.State, error) {
 }
 
 // Package returns the package layer of recipe name: the /out mount of its
-// install phase. Its build runs on stage 0 with network disabled.
+// install phase. Its build runs on stage 0 with network disabled. The
+// layer does not depend on the recipe's ELF gate: targets do (see gate).
 func (c *Converter) Package(name string) (llb.State, error) {
 	if st, ok := c.layers[name]; ok {
 		return st, nil
@@ -244,7 +250,10 @@ func (c *Converter) Package(name string) (llb.State, error) {
 }
 
 // Image returns the root filesystem of img: one llb.Merge of the runtime
-// closure's package layers and a finalize layer.
+// closure's package layers and a finalize layer. The finalize step depends
+// on the ELF gate of every package in the closure, so the image is only
+// assembled once they all passed; the gates add no layer (see
+// requireGates).
 func (c *Converter) Image(img *imagedef.Image) (llb.State, error) {
 	names := c.graph.RuntimeClosure(img.Packages...)
 	layers := make([]llb.State, 0, len(names)+1)
@@ -255,13 +264,18 @@ func (c *Converter) Image(img *imagedef.Image) (llb.State, error) {
 		}
 		layers = append(layers, st)
 	}
-	layers = append(layers, c.finalize(img, names))
+	gates, err := c.gatesOf(names)
+	if err != nil {
+		return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
+	}
+	layers = append(layers, c.finalize(img, names, gates))
 	return llb.Merge(layers, llb.WithCustomNamef("%s: assemble image", img.Name)), nil
 }
 
 // finalize writes the files that belong to the image rather than to any
-// package: os-release, hostname, the root account.
-func (c *Converter) finalize(img *imagedef.Image, pkgs []string) llb.State {
+// package: os-release, hostname, the root account. It runs after every
+// gate in gates has passed.
+func (c *Converter) finalize(img *imagedef.Image, pkgs []string, gates []llb.State) llb.State {
 	created := llb.WithCreatedTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())
 	host := img.Hostname
 	if host == "" {
@@ -291,7 +305,7 @@ func (c *Converter) finalize(img *imagedef.Image, pkgs []string) llb.State {
 		Mkdir("/usr/share/hadron", 0o755, llb.WithParents(true), created).
 		Mkfile("/usr/share/hadron/packages", 0o644, []byte(strings.Join(manifest, "\n")+"\n"), created).
 		Symlink("../usr/lib/os-release", "/etc/os-release", created)
-	return llb.Scratch().File(fa, llb.WithCustomNamef("%s: finalize", img.Name))
+	return llb.Scratch().File(requireGates(fa, gates), llb.WithCustomNamef("%s: finalize", img.Name))
 }
 
 // build converts one recipe into its fetch and phase vertices.
@@ -332,7 +346,9 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 	}
 	// The build environment: host recipes (the cross toolchain) are
 	// mounted at recipe.ToolchainPrefix, the rest is merged into the
-	// sysroot.
+	// sysroot. These are the ungated package layers: a build does not
+	// wait for its dependencies' ELF gates, which the targets holding
+	// them run (see gate).
 	var tools, depLayers []llb.State
 	for _, d := range c.graph.BuildEnv(r.Name) {
 		st, err := c.Package(d)

@@ -76,6 +76,12 @@ func roots(t testing.TB, tree *project.Tree, name string) []string {
 	return tg.Roots(tree.Images)
 }
 
+// testLocalID is the unique id of local sources in the tests' definitions:
+// llb gives each Marshal a random one otherwise, and every step that runs
+// the hadron tools (an image's and a package's ELF gates among them) would
+// get a new digest on every marshal.
+const testLocalID = "convert-test"
+
 // vertex is one LLB op as the golden file shows it.
 type vertex struct {
 	name   string
@@ -93,7 +99,14 @@ func marshal(t testing.TB, fsys fstest.MapFS, target string, o convert.Options) 
 	require.NoError(t, err)
 	st, err := c.Target(target)
 	require.NoError(t, err)
-	def, err := st.Marshal(context.Background(), llb.LinuxAmd64)
+	return marshalState(t, st)
+}
+
+// marshalState marshals st for linux/amd64 and returns its vertices, the
+// target's own (the last) included.
+func marshalState(t testing.TB, st llb.State) []vertex {
+	t.Helper()
+	def, err := st.Marshal(context.Background(), llb.LinuxAmd64, llb.LocalUniqueID(testLocalID))
 	require.NoError(t, err)
 	var out []vertex
 	for _, dt := range def.Def {

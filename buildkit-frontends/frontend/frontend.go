@@ -72,7 +72,7 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 // definition, pinned by digest, into the frontend's container, and the
 // gateway client reads it back (grpcclient's CurrentFrontend, the method
 // BuildKit's own Dockerfile frontend uses). That image carries the hadron
-// binary boot steps run. Run in-process (the CLI) there is none: nil, and
+// binary ELF gates and boot steps run. Run in-process (the CLI) there is none: nil, and
 // the client sends the binary as the tools local.
 func currentFrontend(c gwclient.Client) (*llb.State, error) {
 	cf, ok := c.(interface{ CurrentFrontend() (*llb.State, error) })
@@ -87,8 +87,8 @@ func currentFrontend(c gwclient.Client) (*llb.State, error) {
 }
 
 // checkToolsImage fails with a clear message when the frontend image does
-// not carry the hadron binary its boot steps run (an image built before
-// it did, or by hand).
+// not carry the hadron binary its ELF gates and boot steps run (an image
+// built before it did, or by hand).
 func checkToolsImage(ctx context.Context, c gwclient.Client, self llb.State, target string) error {
 	ref, err := solveRef(ctx, c, self, "read the frontend image")
 	if err != nil {

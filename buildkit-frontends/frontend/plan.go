@@ -55,7 +55,7 @@ func NewPlan(tree *project.Tree, opts Options, targets ...target.Target) (*Plan,
 }
 
 // newPlan is NewPlan for a frontend running from its image, tools: its
-// boot steps mount the hadron binary from that image (see
+// tool steps mount the hadron binary from that image (see
 // convert.Options.ToolsImage) instead of the tools local.
 func newPlan(tree *project.Tree, opts Options, tools *llb.State, targets ...target.Target) (*Plan, error) {
 	if len(targets) == 0 {
@@ -112,7 +112,8 @@ func (p *Plan) Definition(ctx context.Context, pi, ti int) (*llb.Definition, err
 }
 
 // RunsTools reports whether a step of the plan runs the hadron binary
-// inside BuildKit (a boot target's initrd, UKI and signing steps).
+// inside BuildKit: an ELF gate (image and package targets), a boot
+// target's initrd, UKI and signing steps.
 func (p *Plan) RunsTools() bool {
 	for _, pp := range p.Platforms {
 		if len(pp.Converter.ToolInvocations()) > 0 {

@@ -1,8 +1,9 @@
 // Package frontendimage assembles the gateway frontend image without a
 // Docker engine: one layer holding the static hadron-frontend binary (the
 // entrypoint BuildKit runs) and the static hadron binary that the
-// frontend's own build steps run (boot targets: initrd, UKI, signing),
-// so a gateway build needs nothing but the project tree.
+// frontend's own build steps run (the ELF gates of every image and
+// package; boot targets: initrd, UKI, signing), so a gateway build needs
+// nothing but the project tree.
 // buildkit-frontends/Dockerfile describes the same image for `docker
 // buildx build`; this package is what the tests and `make frontend-image`
 // use where no Docker engine exists.
@@ -28,7 +29,7 @@ import (
 const BinaryPath = "/bin/hadron-frontend"
 
 // ToolsPath is where the hadron binary lives inside the image: the path
-// boot steps run it at (convert.ToolsDir/convert.ToolBinary), so the
+// tool steps (ELF gates, boot steps) run it at (convert.ToolsDir/convert.ToolBinary), so the
 // frontend mounts its own image's /hadron-tools there unchanged.
 const ToolsPath = "/hadron-tools/hadron"
 

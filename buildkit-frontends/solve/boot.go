@@ -8,16 +8,10 @@ import (
 	"strings"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/tonistiigi/fsutil"
 )
-
-// runsTools reports whether r's target has steps that run the hadron
-// binary (an image's boot output).
-func (r Request) runsTools() bool {
-	t, err := target.Parse(r.Target)
-	return err == nil && t.RunsTools()
-}
 
 // SecretIDs returns the ids of buildctl-style secret specs
 // ("id=db.key,src=keys/db.key"), in order. A spec without id= is named by
@@ -45,10 +39,12 @@ func SecretIDs(specs []string) []string {
 	return ids
 }
 
-// checkBoot fails a boot target that lacks a signing secret or the
-// directory holding the hadron binary. Errors name the secret id and the
-// flag to pass, never a path's content.
-func checkBoot(r Request) error {
+// checkTarget fails a boot target that lacks a signing secret, and any
+// target whose steps run the hadron binary (see target.RunsTools: the ELF
+// gates of images and packages, the boot steps) without the directory
+// holding it. Errors name the secret id and the flag to pass, never a
+// path's content.
+func checkTarget(r Request) error {
 	t, err := target.Parse(r.Target)
 	if err != nil {
 		return err
@@ -66,7 +62,7 @@ func checkBoot(r Request) error {
 		return nil
 	}
 	if r.ToolsDir == "" {
-		return fmt.Errorf("target %s runs the hadron binary inside BuildKit: pass --tools-dir DIR, the directory holding it (solve.Request.ToolsDir)", r.Target)
+		return fmt.Errorf("target %s runs the hadron binary inside BuildKit (ELF gate, boot steps): pass --tools-dir DIR, the directory holding it (solve.Request.ToolsDir)", r.Target)
 	}
 	if _, err := os.Stat(filepath.Join(r.ToolsDir, "hadron")); err != nil {
 		return fmt.Errorf("target %s runs the hadron binary inside BuildKit: --tools-dir: %w", r.Target, err)
@@ -74,10 +70,10 @@ func checkBoot(r Request) error {
 	return nil
 }
 
-// toolsMount is the local holding the hadron binary, or nil when r does not
-// need it.
-func toolsMount(r Request) (fsutil.FS, error) {
-	if r.ToolsDir == "" || !r.runsTools() {
+// toolsMount is the local holding the hadron binary, or nil when no step
+// of plan runs it.
+func toolsMount(r Request, plan *frontend.Plan) (fsutil.FS, error) {
+	if r.ToolsDir == "" || !plan.RunsTools() {
 		return nil, nil
 	}
 	dir, err := filepath.Abs(r.ToolsDir)

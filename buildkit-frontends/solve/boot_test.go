@@ -41,8 +41,12 @@ func TestValidateBootTarget(t *testing.T) {
 		tools   string
 		want    string
 	}{
-		{"image needs nothing", "mini", nil, "", ""},
-		{"recipe needs nothing", "xz", nil, "", ""},
+		{"image needs the tools", "mini", nil, dir, ""},
+		{"recipe needs the tools", "xz", nil, dir, ""},
+		{"image without tools", "mini", nil, "", "target mini runs the hadron binary inside BuildKit (ELF gate, boot steps): pass --tools-dir DIR"},
+		{"recipe without tools", "xz", nil, "", "pass --tools-dir DIR"},
+		{"kernel needs nothing", "linux@qemu-amd64", nil, "", ""},
+		{"kernel config needs nothing", "linux@qemu-amd64/config", nil, "", ""},
 		{"boot complete", "mini/boot", all, dir, ""},
 		{"boot without secrets", "mini/boot", nil, dir, `needs the secret "db.key": pass --secret id=db.key,src=PATH`},
 		{"boot without pcr key", "mini/boot", all[:2], dir, `needs the secret "pcr.key": pass --secret id=pcr.key,src=PATH`},

@@ -45,8 +45,9 @@ type Request struct {
 	OnStatus func(*client.SolveStatus)
 	// ToolsDir is the directory holding the hadron binary (named
 	// "hadron"), shared with BuildKit as the local Options.ToolsContext
-	// for steps that run Hadron's own code (boot targets). The CLI sets it
-	// to its own executable's directory.
+	// for steps that run Hadron's own code: the ELF gates of image and
+	// package targets, the boot steps (see target.RunsTools). The CLI sets
+	// it to its own executable's directory.
 	ToolsDir string
 }
 
@@ -67,7 +68,7 @@ func Validate(r Request) error {
 			return fmt.Errorf("--secret: %w", err)
 		}
 	}
-	if err := checkBoot(r); err != nil {
+	if err := checkTarget(r); err != nil {
 		return err
 	}
 	switch r.Progress {
@@ -145,7 +146,7 @@ func Run(ctx context.Context, c *client.Client, r Request, plan *frontend.Plan) 
 	}
 	opts := plan.Options
 	locals := map[string]fsutil.FS{opts.ContextName: tree}
-	tools, err := toolsMount(r)
+	tools, err := toolsMount(r, plan)
 	if err != nil {
 		return nil, err
 	}

@@ -192,8 +192,18 @@ func (t Target) Roots(images map[string]*imagedef.Image) []string {
 func (t Target) NeedsSecrets() bool { return t.Kind == Boot }
 
 // RunsTools reports whether the target's steps run the hadron binary
-// inside BuildKit (from the tools context).
-func (t Target) RunsTools() bool { return t.Kind == Boot }
+// inside BuildKit (from the tools context or the frontend image): the ELF
+// gates of an image's or a package's packages, and a boot target's initrd,
+// UKI and signing steps. Kernel board builds and their configurations run
+// none. A recipe target naming a host recipe (which has no gate) counts
+// too: the answer depends on the name's kind only.
+func (t Target) RunsTools() bool {
+	switch t.Kind {
+	case Named, Recipe, Image, Boot:
+		return true
+	}
+	return false
+}
 
 func imageList(tree *project.Tree) string {
 	return strings.Join(sortedKeys(tree.Images), ", ")

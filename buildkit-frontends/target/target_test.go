@@ -75,13 +75,14 @@ func TestLookup(t *testing.T) {
 		want    Target
 		roots   []string
 		secrets bool
+		tools   bool
 		wantErr string
 	}{
-		{in: "mini", want: Target{Kind: Image, Name: "mini"}, roots: []string{"musl", "busybox"}},
-		{in: "musl", want: Target{Kind: Recipe, Name: "musl"}, roots: []string{"musl"}},
-		{in: "both", want: Target{Kind: Image, Name: "both"}, roots: []string{"busybox"}},
-		{in: "tboot/boot", want: Target{Kind: Boot, Name: "tboot"}, roots: []string{"musl", "linux"}, secrets: true},
-		{in: "mini/boot", want: Target{Kind: Boot, Name: "mini"}, roots: []string{"musl", "busybox"}, secrets: true},
+		{in: "mini", want: Target{Kind: Image, Name: "mini"}, roots: []string{"musl", "busybox"}, tools: true},
+		{in: "musl", want: Target{Kind: Recipe, Name: "musl"}, roots: []string{"musl"}, tools: true},
+		{in: "both", want: Target{Kind: Image, Name: "both"}, roots: []string{"busybox"}, tools: true},
+		{in: "tboot/boot", want: Target{Kind: Boot, Name: "tboot"}, roots: []string{"musl", "linux"}, secrets: true, tools: true},
+		{in: "mini/boot", want: Target{Kind: Boot, Name: "mini"}, roots: []string{"musl", "busybox"}, secrets: true, tools: true},
 		{in: "linux@qemu-amd64", want: Target{Kind: Kernel, Name: "linux", Board: "qemu-amd64"}, roots: []string{"linux"}},
 		{in: "linux@rpi4/config", want: Target{Kind: KernelConfig, Name: "linux", Board: "rpi4"}, roots: []string{"linux"}},
 
@@ -103,8 +104,22 @@ func TestLookup(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 			assert.Equal(t, tt.roots, got.Roots(tree.Images))
 			assert.Equal(t, tt.secrets, got.NeedsSecrets())
-			assert.Equal(t, tt.secrets, got.RunsTools())
+			assert.Equal(t, tt.tools, got.RunsTools())
 		})
+	}
+}
+
+// TestRunsTools: every target kind that may hold an ELF gate or a boot
+// step runs the hadron binary, a parsed bare name included (Parse cannot
+// tell an image from a recipe); kernel board builds and configurations do
+// not.
+func TestRunsTools(t *testing.T) {
+	for in, want := range map[string]bool{
+		"mini": true, "mini/boot": true, "linux@qemu-amd64": false, "linux@qemu-amd64/config": false,
+	} {
+		tg, err := Parse(in)
+		require.NoError(t, err)
+		assert.Equal(t, want, tg.RunsTools(), in)
 	}
 }
 

@@ -26,9 +26,14 @@ buildkitd; see "hadron engine". Outputs use buildctl's syntax:
   -o type=oci,dest=out/mini.tar    an OCI image layout tarball
   -o type=tar,dest=out/mini-rootfs.tar
 
+Every package of an image or recipe target passes the ELF hygiene gate
+first ("<recipe>: elf gate", hadron elf-check on the package's runtime
+closure): it runs this hadron binary inside BuildKit (--tools-dir), and a
+violation fails the build, its report in the step's log.
+
 TARGET may be IMAGE/boot for an image with boot: trusted: the ESP tree
 (signed systemd-boot, signed UKI, loader.conf). Its steps run this hadron
-binary inside BuildKit (--tools-dir) and need the signing keys as secrets:
+binary too and need the signing keys as secrets:
   --secret id=db.key,src=keys/db.key --secret id=db.crt,src=keys/db.crt
   --secret id=pcr.key,src=keys/pcr.key`,
 		Args: cobra.ExactArgs(1),
@@ -44,7 +49,7 @@ binary inside BuildKit (--tools-dir) and need the signing keys as secrets:
 	f.StringArray("cache-to", nil, "cache export spec, e.g. type=registry,ref=host/cache (repeatable)")
 	f.StringArray("cache-from", nil, "cache import spec (repeatable)")
 	f.StringArray("secret", nil, "secret for signing steps, e.g. id=db.key,src=keys/db.key (repeatable)")
-	f.String("tools-dir", "", "directory holding the hadron binary that boot steps run in BuildKit (default: this executable's)")
+	f.String("tools-dir", "", "directory holding the hadron binary that ELF gates and boot steps run in BuildKit (default: this executable's)")
 	f.Bool("dry-run", false, "plan only, as `hadron plan TARGET` does: print the LLB digest and vertex count, contact no BuildKit")
 	return cmd
 }
@@ -153,15 +158,15 @@ func planBuild(req solve.Request, log io.Writer) (*frontend.Plan, error) {
 	return plan, nil
 }
 
-// toolsDir is the directory of the running hadron binary, which boot
-// steps mount into BuildKit. It must hold a file named "hadron".
+// toolsDir is the directory of the running hadron binary, which ELF gates
+// and boot steps mount into BuildKit. It must hold a file named "hadron".
 func toolsDir() (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return "", fmt.Errorf("locate the hadron binary for boot steps: %w (pass --tools-dir)", err)
+		return "", fmt.Errorf("locate the hadron binary for ELF gates and boot steps: %w (pass --tools-dir)", err)
 	}
 	if exe, err = filepath.EvalSymlinks(exe); err != nil {
-		return "", fmt.Errorf("locate the hadron binary for boot steps: %w (pass --tools-dir)", err)
+		return "", fmt.Errorf("locate the hadron binary for ELF gates and boot steps: %w (pass --tools-dir)", err)
 	}
 	if filepath.Base(exe) != "hadron" {
 		return "", nil // a test binary or a renamed copy: only --tools-dir works

@@ -25,21 +25,33 @@ func repoDir(t *testing.T) string {
 	return d
 }
 
+// fakeTools is a tools directory for builds that are not meant to reach a
+// build step: the test binary is not called hadron, so `hadron build`
+// cannot pass its own directory (see toolsDir).
+func fakeTools(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "hadron"), nil, 0o755))
+	return dir
+}
+
 // TestBuildFailsFastBeforeBuildKit: problems in the tree or the target are
 // reported by the local planning step, before any engine is contacted
 // (the --addr below would fail differently).
 func TestBuildFailsFastBeforeBuildKit(t *testing.T) {
 	dir := writeTree(t, smallTree())
+	tools := []string{"--addr", "tcp://127.0.0.1:1", "--tools-dir", fakeTools(t)}
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
-		{"unknown target", []string{"-C", repoDir(t), "build", "nosuch", "--addr", "tcp://127.0.0.1:1"}, `no recipe named "nosuch"`},
-		{"unknown platform", []string{"-C", repoDir(t), "build", "mini", "--platform", "linux/s390x", "--addr", "tcp://127.0.0.1:1"}, "unsupported platform linux/s390x"},
-		{"bad output", []string{"-C", repoDir(t), "build", "mini", "-o", "type=", "--addr", "tcp://127.0.0.1:1"}, "--output"},
-		{"bad progress", []string{"-C", repoDir(t), "build", "mini", "--progress", "fancy", "--addr", "tcp://127.0.0.1:1"}, "--progress"},
-		{"broken tree", []string{"-C", dir, "build", "mini", "--addr", "tcp://127.0.0.1:1"}, "recipe"},
+		{"unknown target", append([]string{"-C", repoDir(t), "build", "nosuch"}, tools...), `no recipe named "nosuch"`},
+		{"unknown platform", append([]string{"-C", repoDir(t), "build", "mini", "--platform", "linux/s390x"}, tools...), "unsupported platform linux/s390x"},
+		{"bad output", append([]string{"-C", repoDir(t), "build", "mini", "-o", "type="}, tools...), "--output"},
+		{"bad progress", append([]string{"-C", repoDir(t), "build", "mini", "--progress", "fancy"}, tools...), "--progress"},
+		{"broken tree", append([]string{"-C", dir, "build", "mini"}, tools...), "recipe"},
+		{"no hadron for the ELF gates", []string{"-C", repoDir(t), "build", "mini", "--addr", "tcp://127.0.0.1:1"}, "pass --tools-dir DIR"},
 	}
 	// Break the small tree: a dangling build dependency.
 	p := filepath.Join(dir, "recipes/musl/recipe.yaml")
@@ -64,7 +76,7 @@ func TestBuildFailsFastBeforeBuildKit(t *testing.T) {
 // there fails quickly, naming the address.
 func TestBuildUnreachableBuildKit(t *testing.T) {
 	start := time.Now()
-	_, stderr, code := runHadronCLI(t, "-C", repoDir(t), "build", "mini", "--addr", "tcp://127.0.0.1:1")
+	_, stderr, code := runHadronCLI(t, "-C", repoDir(t), "build", "mini", "--addr", "tcp://127.0.0.1:1", "--tools-dir", fakeTools(t))
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "cannot reach BuildKit at tcp://127.0.0.1:1")
 	assert.Less(t, time.Since(start), 30*time.Second)
@@ -96,7 +108,7 @@ func TestPlanBuildPrintsSubstitutes(t *testing.T) {
 	fsys[file] = &fstest.MapFile{Data: []byte(decl.String())}
 
 	var log bytes.Buffer
-	_, err := planBuild(solve.Request{Dir: writeTree(t, fsys), Options: frontend.Options{
+	_, err := planBuild(solve.Request{Dir: writeTree(t, fsys), ToolsDir: fakeTools(t), Options: frontend.Options{
 		Target:   "docs",
 		Settings: convert.Settings{Substitutes: []string{name}},
 	}}, &log)

@@ -92,8 +92,9 @@ func bootInvocations(t *testing.T) []toolcmd.Invocation {
 }
 
 // TestConverterToolInvocationsParse: every hadron command line a boot
-// target runs inside BuildKit parses through the real command tree with
-// the typed values; a renamed or retyped flag fails here, not in a build.
+// target runs inside BuildKit (its image's ELF gates included) parses
+// through the real command tree with the typed values; a renamed or
+// retyped flag fails here, not in a build.
 func TestConverterToolInvocationsParse(t *testing.T) {
 	invs := bootInvocations(t)
 	var names []string
@@ -103,7 +104,24 @@ func TestConverterToolInvocationsParse(t *testing.T) {
 			assert.NoError(t, parseInvocation(newRootCmd(), inv))
 		})
 	}
-	assert.ElementsMatch(t, []string{"initrd pack", "uki build", "sign"}, names)
+	assert.ElementsMatch(t, []string{"elf-check", "initrd pack", "uki build", "sign"}, names, "hello's gate, then the boot steps")
+}
+
+// TestEveryToolParses: one value of each typed invocation, with every
+// field set, parses through the real command tree.
+func TestEveryToolParses(t *testing.T) {
+	for _, tool := range []toolcmd.Tool{
+		toolcmd.InitrdPack{Dir: "/rootfs", Out: "/out/initrd.cpio.gz", Gzip: true},
+		toolcmd.UKIBuild{Output: "/out/a.efi", Stub: "/stub", Kernel: "/k", Initrds: []string{"/i1", "/i2"}, Cmdline: "quiet it's",
+			OSRelease: "/os-release", PCRKey: "/run/secrets/pcr.key", SignKey: "/run/secrets/db.key", SignCert: "/run/secrets/db.crt"},
+		toolcmd.Sign{Key: "/k", Cert: "/c", In: "/in", Out: "/out"},
+		toolcmd.ELFCheck{Arch: string(recipe.ArchARM64), Package: "xz", Dir: "/closure"},
+	} {
+		inv := tool.Invocation()
+		t.Run(inv.String(), func(t *testing.T) {
+			assert.NoError(t, parseInvocation(newRootCmd(), inv))
+		})
+	}
 }
 
 // TestParseInvocationCatchesDrift: the check fails for a flag the command

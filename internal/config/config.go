@@ -62,7 +62,8 @@ type File struct {
 	CacheFrom []string `yaml:"cache-from"`
 	// Progress is the progress display: auto, plain, tty, rawjson, quiet.
 	Progress string `yaml:"progress"`
-	// ToolsDir holds the hadron binary that boot steps run in BuildKit.
+	// ToolsDir holds the hadron binary that ELF gates and boot steps run
+	// in BuildKit.
 	ToolsDir string `yaml:"tools-dir"`
 	// Jobs is how many recipes `hashes` and `bump` handle at once.
 	Jobs int `yaml:"jobs"`

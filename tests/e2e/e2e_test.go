@@ -35,12 +35,15 @@ import (
 
 const epoch = 1700000000
 
-// env is what every e2e test needs: an engine, a stage-0 image and mirrors.
+// env is what every e2e test needs: an engine, a stage-0 image, mirrors
+// and the directory holding a static hadron binary, which the ELF gates of
+// every image and package run (solve.Request.ToolsDir).
 type env struct {
 	addr     string
 	registry string
 	stage0   string
 	mirrors  map[string]string
+	tools    string
 	client   *client.Client
 }
 
@@ -58,6 +61,7 @@ func setup(t *testing.T) env {
 		shared.addr = harness.StartEngine(t)
 		shared.stage0 = harness.Stage0(t, reg)
 		shared.mirrors = harness.SourceMirror(t)
+		shared.tools = buildFrontendBinaries(t)
 	})
 	require.NotEmpty(t, shared.addr, "harness setup failed in an earlier test")
 	c, err := client.New(context.Background(), shared.addr)
@@ -93,7 +97,16 @@ func (e env) request(dir, target string) solve.Request {
 		Options:     opts,
 		Progress:    "plain",
 		ProgressOut: testWriter{},
+		ToolsDir:    e.tools,
 	}
+}
+
+// locals are the local sources a plan of a tree at dir, solved directly
+// (not through solve.Build), reads: the tree and the hadron binary its ELF
+// gates run.
+func (e env) locals(t *testing.T, dir string) map[string]fsutil.FS {
+	t.Helper()
+	return map[string]fsutil.FS{convert.DefaultContext: mustFS(t, dir), convert.DefaultToolsContext: mustFS(t, e.tools)}
 }
 
 // platformsOf parses OCI platform specs ("linux/arm64").
@@ -211,7 +224,7 @@ func TestBusyboxRunsInBuildKit(t *testing.T) {
 
 	var got []byte
 	_, err = e.client.Build(context.Background(), client.SolveOpt{
-		LocalMounts: map[string]fsutil.FS{"context": mustFS(t, repoRoot(t))},
+		LocalMounts: e.locals(t, repoRoot(t)),
 	}, "hadron-e2e", func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		res, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 		if err != nil {
@@ -330,8 +343,10 @@ func TestOneRecipeChange(t *testing.T) {
 	assert.Equal(t, []string{"xz: compile", "xz: configure", "xz: install", "xz: unpack"}, steps, "executed build steps")
 	assert.True(t, executed["mini: assemble image"], "the image is re-assembled")
 	assert.True(t, executed["xz: configure"], "xz was rebuilt")
+	assert.True(t, executed["xz: elf gate"], "xz's ELF gate checks the new xz")
 	assert.False(t, executed["musl: compile"])
 	assert.False(t, executed["busybox: compile"])
+	assert.False(t, executed["busybox: elf gate"], "busybox's gate has nothing new to check")
 }
 
 func keys(m map[string]bool) []string {

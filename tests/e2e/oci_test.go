@@ -54,7 +54,8 @@ func ociLayers(t *testing.T, path string) []string {
 
 // TestCLIBuildOCI runs the hadron binary as a user would: configuration from
 // hadron.yaml (mirrors, stage0), --addr, an OCI export. The image has one
-// layer per package plus the finalize layer.
+// layer per package plus the finalize layer; the packages' ELF gates,
+// which the finalize step depends on, add none.
 func TestCLIBuildOCI(t *testing.T) {
 	e := setup(t)
 	bin := filepath.Join(buildHadron(t), "hadron")
@@ -71,7 +72,10 @@ func TestCLIBuildOCI(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	layers := ociLayers(t, oci)
-	assert.Len(t, layers, 4, "musl, busybox, xz and finalize: one layer each")
+	assert.Len(t, layers, 4, "musl, busybox, xz and finalize: one layer each, none for the ELF gates")
+	for _, pkg := range []string{"musl", "busybox", "xz"} {
+		assert.Contains(t, string(out), pkg+": elf gate", "the gates run this hadron binary")
+	}
 }
 
 // TestReproducible: a build with --no-cache gives the same layer digests as

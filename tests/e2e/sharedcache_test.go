@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/tests/harness"
 	"github.com/moby/buildkit/client"
@@ -18,8 +20,12 @@ import (
 )
 
 // execDigests returns the digests of the exec ops (build steps) of
-// target's graph, marshalled as the frontend marshals it for req.
-func execDigests(t *testing.T, req solve.Request) map[digest.Digest]bool {
+// target's graph, marshalled as the frontend marshals it for req, and the
+// names of its tool steps (the ELF gates). A tool step mounts the tools
+// local, whose unique id is random in a solve (frontend.PlanLocalID is the
+// plan's): its digest in the status stream is not the plan's, so it is
+// matched by name.
+func execDigests(t *testing.T, req solve.Request) (map[digest.Digest]bool, []string) {
 	t.Helper()
 	plan, err := solve.Plan(req)
 	require.NoError(t, err)
@@ -27,14 +33,21 @@ func execDigests(t *testing.T, req solve.Request) map[digest.Digest]bool {
 	def, err := plan.Definition(context.Background(), 0, 0)
 	require.NoError(t, err)
 	execs := map[digest.Digest]bool{}
+	var tools []string
 	for _, dt := range def.Def {
 		var op pb.Op
 		require.NoError(t, op.UnmarshalVT(dt))
-		if op.GetExec() != nil {
-			execs[digest.FromBytes(dt)] = true
+		if op.GetExec() == nil {
+			continue
 		}
+		d := digest.FromBytes(dt)
+		if name := def.Metadata[d].Description["llb.customname"]; strings.HasSuffix(name, ": "+convert.StepELFGate) {
+			tools = append(tools, name)
+			continue
+		}
+		execs[d] = true
 	}
-	return execs
+	return execs, tools
 }
 
 // vertexLog records, per vertex digest, its name, whether any update
@@ -80,8 +93,9 @@ func TestRegistryCacheSharedBetweenEngines(t *testing.T) {
 	e := setup(t)
 	ref := e.registry + "/hadron/cache:tiny"
 	req := e.request(tinyTree(t), "tiny")
-	execs := execDigests(t, req)
+	execs, gates := execDigests(t, req)
 	require.NotEmpty(t, execs)
+	assert.ElementsMatch(t, []string{"tiny-a: " + convert.StepELFGate, "tiny-b: " + convert.StepELFGate}, gates)
 
 	addr1 := harness.StartIsolatedEngine(t)
 	require.NotEqual(t, e.addr, addr1)
@@ -129,6 +143,16 @@ func TestRegistryCacheSharedBetweenEngines(t *testing.T) {
 	// otherwise escape the check above.
 	assert.Equal(t, len(execs), cachedExecs, "the status stream reports every build step as cached")
 	t.Logf("%d build steps in the graph, %d reported cached, 0 executed", len(execs), cachedExecs)
+	cachedNames := map[string]bool{}
+	for d := range log.cached {
+		cachedNames[log.names[d]] = true
+	}
+	for d := range log.executed {
+		assert.NotContains(t, gates, log.names[d], "ELF gate ran on the second engine")
+	}
+	for _, g := range gates {
+		assert.True(t, cachedNames[g], "%s reported cached", g)
+	}
 }
 
 // tinyTree writes a project tree without a toolchain: recipe tiny-b is

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,11 +18,11 @@ import (
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/tests/harness"
-	"github.com/hadron-linux/hadron/toolchain/elfcheck"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -140,7 +141,7 @@ func TestToolchainHello(t *testing.T) {
 	def, err := run.AddMount("/out", llb.Scratch()).Marshal(context.Background(), llb.LinuxAmd64)
 	require.NoError(t, err)
 	var got []byte
-	_, err = e.client.Build(context.Background(), client.SolveOpt{}, "hadron-e2e", func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+	_, err = e.client.Build(context.Background(), client.SolveOpt{LocalMounts: e.locals(t, dir)}, "hadron-e2e", func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		res, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 		if err != nil {
 			return nil, err
@@ -185,25 +186,52 @@ func TestToolchainHelloArm64(t *testing.T) {
 }
 
 // TestELFGateRejectsGlibcBinary compiles the hello recipe with stage 0's
-// gcc (glibc) on purpose: the gate must name the package's files and the
-// rules they break.
+// gcc (glibc) on purpose: the build fails at the gate step "hello: elf
+// gate", whose log names the package's files and the rules they break,
+// and nothing is exported.
 func TestELFGateRejectsGlibcBinary(t *testing.T) {
 	e := setup(t)
 	dir := helloTree(t, true)
 	out := t.TempDir()
 	req := e.request(dir, "hello")
 	req.Outputs = []string{"type=local,dest=" + out}
-	_, err := solve.Build(context.Background(), e.client, req)
-	require.NoError(t, err)
-	rep, err := elfcheck.Check(os.DirFS(out), elfcheck.Options{Arch: recipe.ArchAMD64, Package: "hello"})
-	require.NoError(t, err)
-	var got []string
-	for _, v := range rep.Violations {
-		got = append(got, v.String())
+	var mu sync.Mutex
+	names := map[digest.Digest]string{}
+	logs := map[digest.Digest]*strings.Builder{}
+	failed := map[string]bool{}
+	req.OnStatus = func(s *client.SolveStatus) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, v := range s.Vertexes {
+			names[v.Digest] = v.Name
+			if v.Error != "" {
+				failed[v.Name] = true
+			}
+		}
+		for _, l := range s.Logs {
+			if logs[l.Vertex] == nil {
+				logs[l.Vertex] = &strings.Builder{}
+			}
+			logs[l.Vertex].Write(l.Data)
+		}
 	}
-	t.Logf("violations:\n%s", strings.Join(got, "\n"))
-	joined := strings.Join(got, "\n")
-	assert.Contains(t, joined, "hello: usr/bin/hello-c: interpreter:")
-	assert.Contains(t, joined, "hello: usr/bin/hello-c: glibc-symbol-version:")
-	assert.Contains(t, joined, "hello: usr/bin/hello-cxx: needed:")
+	_, err := solve.Build(context.Background(), e.client, req)
+	require.Error(t, err, "the ELF gate fails the build")
+	t.Logf("error: %v", err)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.True(t, failed["hello: elf gate"], "the step that failed is hello's gate")
+	var gate string
+	for d, n := range names {
+		if n == "hello: elf gate" && logs[d] != nil {
+			gate += logs[d].String()
+		}
+	}
+	t.Logf("gate log:\n%s", gate)
+	assert.Contains(t, gate, "hello: usr/bin/hello-c: interpreter:")
+	assert.Contains(t, gate, "hello: usr/bin/hello-c: glibc-symbol-version:")
+	assert.Contains(t, gate, "hello: usr/bin/hello-cxx: needed:")
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "a failed gate exports nothing")
 }

@@ -1,5 +1,6 @@
 // Command frontend-image writes the Hadron gateway frontend image (the
-// hadron-frontend entrypoint plus the hadron binary its boot steps run)
+// hadron-frontend entrypoint plus the hadron binary its ELF gates and boot
+// steps run)
 // as an OCI image layout tarball, without a Docker engine, as `make
 // frontend-image` does. Optionally it also pushes the image to a registry.
 //

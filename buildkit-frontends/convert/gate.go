@@ -1,0 +1,140 @@
+package convert
+
+import (
+	"fmt"
+
+	"github.com/hadron-linux/hadron/bootchain/toolcmd"
+	"github.com/moby/buildkit/client/llb"
+)
+
+// StepELFGate names a package's ELF hygiene gate step: "<recipe>: elf gate".
+const StepELFGate = "elf gate"
+
+// ClosureDir is where a gate step mounts the package's runtime closure.
+const ClosureDir = "/closure"
+
+// gatePattern is what an image or package target copies from each gate's
+// output to depend on it (see requireGates). The gate step writes nothing
+// to its /out, and nothing anywhere by this name, so the copy never adds a
+// file, whatever the gate's output holds.
+const gatePattern = "/.hadron-elf-gate-*"
+
+// gate returns the output of recipe name's ELF hygiene gate, and false when
+// name has none: host recipes (binutils, gcc: the cross toolchain, glibc
+// programs of the build platform that no image holds) are not checked.
+// Kernel board builds have no gate either; they do not come through here.
+//
+// The gate runs `hadron elf-check` (toolcmd.ELFCheck) for the converter's
+// arch on the package's runtime closure, the package layer merged with its
+// runtime dependencies' layers, mounted read-only at ClosureDir: a library
+// the package needs must be in the closure. The step's /out stays empty;
+// it is what a target depends on (see requireGates), and a violation fails
+// the step with the report ("<pkg>: <file>: <rule>: <msg>") in its log.
+//
+// The gate is a step of its own beside the package, never part of it: the
+// package layer keeps its exact LLB digest, so a change of the hadron
+// binary re-runs the gates only, never a compile. Dependents' build steps
+// mount the ungated layers in their /sysroot: a build dependency's gate is
+// run by the targets whose runtime closure holds it.
+func (c *Converter) gate(name string) (llb.State, bool, error) {
+	if st, ok := c.gates[name]; ok {
+		return st, true, nil
+	}
+	r, ok := c.tree.Recipes[name]
+	if !ok {
+		return llb.State{}, false, fmt.Errorf("no recipe or image named %q", name)
+	}
+	if r.Host {
+		return llb.State{}, false, nil
+	}
+	closure, err := c.runtimeClosure(name)
+	if err != nil {
+		return llb.State{}, false, fmt.Errorf("recipe %s: elf gate: %w", name, err)
+	}
+	run := c.toolRun(name+": "+StepELFGate, "",
+		toolcmd.ELFCheck{Arch: string(c.target.Arch), Package: name, Dir: ClosureDir},
+		llb.AddMount(ClosureDir, closure, llb.Readonly))
+	st := outMount(run)
+	c.gates[name] = st
+	return st, true, nil
+}
+
+// runtimeClosure is the package layer of name merged with the layers of
+// its runtime dependencies, in build order.
+func (c *Converter) runtimeClosure(name string) (llb.State, error) {
+	names := c.graph.RuntimeClosure(name)
+	layers := make([]llb.State, 0, len(names))
+	for _, n := range names {
+		st, err := c.Package(n)
+		if err != nil {
+			return llb.State{}, err
+		}
+		layers = append(layers, st)
+	}
+	if len(layers) == 1 {
+		return layers[0], nil
+	}
+	return llb.Merge(layers, llb.WithCustomNamef("%s: runtime closure", name)), nil
+}
+
+// gatesOf returns the gate outputs of names, skipping the recipes that
+// have none.
+func (c *Converter) gatesOf(names []string) ([]llb.State, error) {
+	var out []llb.State
+	for _, n := range names {
+		g, ok, err := c.gate(n)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// gatedPackage is the package target of recipe name: its package layer,
+// once its gate has passed. The state is the layer with a file step on top
+// that copies nothing (see requireGates), so its files are exactly the
+// package's; its name is "<recipe>: gated". A recipe without a gate is
+// its package layer.
+func (c *Converter) gatedPackage(name string) (llb.State, error) {
+	st, err := c.Package(name)
+	if err != nil {
+		return llb.State{}, err
+	}
+	gates, err := c.gatesOf([]string{name})
+	if err != nil || len(gates) == 0 {
+		return st, err
+	}
+	return st.File(requireGates(nil, gates), llb.WithCustomNamef("%s: gated", name)), nil
+}
+
+// requireGates appends to fa (nil: starts a new action chain) one copy from
+// each gate's output, so that the file step fa becomes part of depends on
+// every gate and adds no file:
+//
+//   - a copy's source state is an input of the FileOp (llb's
+//     marshalState.add makes it a pb.Input), and BuildKit solves every
+//     input of an op before it runs the op, and a failed input fails it.
+//     The copy's content checksum (its cache key) is computed on the
+//     gate's result, too, so a cached file step was made after the same
+//     gate passed;
+//   - the source is a wildcard (gatePattern) that matches nothing, and
+//     AllowEmptyWildcard makes BuildKit's file backend (docopy) return
+//     before it touches the destination when nothing matches: no file, no
+//     directory, no time stamp changes.
+//
+// An image's finalize step carries these copies: its layer, and so the
+// image's layers, are byte for byte what they would be without the gates.
+func requireGates(fa *llb.FileAction, gates []llb.State) *llb.FileAction {
+	nothing := &llb.CopyInfo{AllowWildcard: true, AllowEmptyWildcard: true}
+	for _, g := range gates {
+		if fa == nil {
+			fa = llb.Copy(g, gatePattern, "/", nothing)
+			continue
+		}
+		fa = fa.Copy(g, gatePattern, "/", nothing)
+	}
+	return fa
+}
