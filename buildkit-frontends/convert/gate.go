@@ -21,8 +21,11 @@ const gatePattern = "/.hadron-elf-gate-*"
 
 // gate returns the output of recipe name's ELF hygiene gate, and false when
 // name has none: host recipes (binutils, gcc: the cross toolchain, glibc
-// programs of the build platform that no image holds) are not checked.
-// Kernel board builds have no gate either; they do not come through here.
+// programs of the build platform that no image holds) are not checked, nor
+// are recipes of a tree without a toolchain (test fixtures, generated
+// benchmark trees: nothing there is compiled for musl, so the musl rules
+// would not apply). Kernel board builds have no gate either; they do not
+// come through here.
 //
 // The gate runs `hadron elf-check` (toolcmd.ELFCheck) for the converter's
 // arch on the package's runtime closure, the package layer merged with its
@@ -44,7 +47,7 @@ func (c *Converter) gate(name string) (llb.State, bool, error) {
 	if !ok {
 		return llb.State{}, false, fmt.Errorf("no recipe or image named %q", name)
 	}
-	if r.Host {
+	if r.Host || len(r.Dependencies.Toolchain) == 0 {
 		return llb.State{}, false, nil
 	}
 	closure, err := c.runtimeClosure(name)

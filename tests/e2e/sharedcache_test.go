@@ -95,7 +95,7 @@ func TestRegistryCacheSharedBetweenEngines(t *testing.T) {
 	req := e.request(tinyTree(t), "tiny")
 	execs, gates := execDigests(t, req)
 	require.NotEmpty(t, execs)
-	assert.ElementsMatch(t, []string{"tiny-a: " + convert.StepELFGate, "tiny-b: " + convert.StepELFGate}, gates)
+	assert.Empty(t, gates, "a tree without a toolchain has no ELF gates (the gates' cache path is the same as any step's)")
 
 	addr1 := harness.StartIsolatedEngine(t)
 	require.NotEqual(t, e.addr, addr1)
