@@ -350,6 +350,7 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 	// wait for its dependencies' ELF gates, which the targets holding
 	// them run (see gate).
 	var tools, depLayers []llb.State
+	var toolNames []string
 	for _, d := range c.graph.BuildEnv(r.Name) {
 		st, err := c.Package(d)
 		if err != nil {
@@ -357,6 +358,7 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 		}
 		if c.tree.Recipes[d].Host {
 			tools = append(tools, st)
+			toolNames = append(toolNames, d)
 		} else {
 			depLayers = append(depLayers, st)
 		}
@@ -389,7 +391,9 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 	if len(tools) > 0 {
 		tc := tools[0]
 		if len(tools) > 1 {
-			tc = llb.Merge(tools, llb.WithCustomNamef("%s: toolchain", r.Name))
+			// One vertex for every recipe that builds with the same host
+			// recipes, so it is named after them, not after r.
+			tc = llb.Merge(tools, llb.WithCustomNamef("toolchain: %s", strings.Join(toolNames, " + ")))
 		}
 		mounts = append(mounts, llb.AddMount(recipe.ToolchainPrefix, tc, llb.SourcePath(recipe.ToolchainPrefix), llb.Readonly))
 	}
