@@ -305,21 +305,22 @@ func ExplainSolveError(err error, sources []convert.SourceRef) error {
 	if m == nil {
 		return err
 	}
-	a, b := strings.TrimPrefix(m[1], "sha256:"), strings.TrimPrefix(m[2], "sha256:")
-	for _, s := range sources {
-		var ce *ChecksumError
-		switch s.SHA256 {
-		case b:
-			ce = &ChecksumError{Recipe: s.Recipe, URL: s.URL, Fetched: s.Fetched, Expected: b, Actual: "sha256:" + a}
-		case a:
-			ce = &ChecksumError{Recipe: s.Recipe, URL: s.URL, Fetched: s.Fetched, Expected: a, Actual: "sha256:" + b}
-		default:
-			continue
+	// BuildKit writes "digest mismatch for URL: GOT (expected: PINNED)".
+	// Several recipes may fetch the same URL (gcc builds with the musl
+	// tarball the musl recipe also fetches), so the pinned digest decides
+	// whose pin failed; the other order is accepted as a fallback.
+	got, pinned := strings.TrimPrefix(m[1], "sha256:"), strings.TrimPrefix(m[2], "sha256:")
+	for _, try := range [][2]string{{pinned, got}, {got, pinned}} {
+		for _, s := range sources {
+			if s.SHA256 != try[0] {
+				continue
+			}
+			ce := &ChecksumError{Recipe: s.Recipe, URL: s.URL, Fetched: s.Fetched, Expected: try[0], Actual: "sha256:" + try[1]}
+			if s.Substitute != nil {
+				ce.Substitute, ce.File = s.Substitute.Name, s.Substitute.File
+			}
+			return ce
 		}
-		if s.Substitute != nil {
-			ce.Substitute, ce.File = s.Substitute.Name, s.Substitute.File
-		}
-		return ce
 	}
 	return err
 }

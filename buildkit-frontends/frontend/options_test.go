@@ -113,3 +113,22 @@ func TestExplainMissingSecret(t *testing.T) {
 	assert.Contains(t, err.Error(), `secret "db.crt" was not passed to the build: pass --secret id=db.crt,src=PATH`)
 	assert.ErrorIs(t, err, raw, "the BuildKit error stays reachable")
 }
+
+// TestExplainSolveErrorSharedURL: two recipes fetch the same URL (gcc's
+// scratch musl and the musl recipe); the recipe whose pin BuildKit
+// expected is the one named, even when the other recipe's pin is the
+// digest of what was fetched.
+func TestExplainSolveErrorSharedURL(t *testing.T) {
+	good := strings.Repeat("a", 64) // gcc's pin = the real file
+	bad := strings.Repeat("1", 64)  // musl's edited pin
+	url := "https://musl.libc.org/releases/musl-1.2.3.tar.gz"
+	srcs := []convert.SourceRef{
+		{Recipe: "gcc", URL: url, SHA256: good},
+		{Recipe: "musl", URL: url, SHA256: bad},
+	}
+	raw := fmt.Sprintf("failed to solve: digest mismatch for http://127.0.0.1:9/musl-1.2.3.tar.gz: sha256:%s (expected: sha256:%s)", good, bad)
+	msg := ExplainSolveError(errors.New(raw), srcs).Error()
+	assert.Contains(t, msg, "checksum mismatch for recipe musl")
+	assert.Contains(t, msg, "expected sha256:"+bad)
+	assert.Contains(t, msg, "got sha256:"+good)
+}

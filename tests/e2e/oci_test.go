@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestCLIBuildOCI(t *testing.T) {
 	e := setup(t)
 	bin := filepath.Join(buildHadron(t), "hadron")
 
-	cfg := "stage0: " + e.stage0 + "\nsource-date-epoch: 1700000000\nmirrors:\n"
+	cfg := "stage0: " + e.stage0 + "\nsource-date-epoch: " + strconv.Itoa(epoch) + "\nsubstitutes: [" + strings.Join(harness.Substitutes, ", ") + "]\nmirrors:\n"
 	for k, v := range e.mirrors {
 		cfg += "  \"" + k + "\": \"" + v + "\"\n"
 	}

@@ -93,6 +93,7 @@ func TestRegistryCacheSharedBetweenEngines(t *testing.T) {
 	e := setup(t)
 	ref := e.registry + "/hadron/cache:tiny"
 	req := e.request(tinyTree(t), "tiny")
+	req.Substitutes = nil // the tiny tree declares none
 	execs, gates := execDigests(t, req)
 	require.NotEmpty(t, execs)
 	assert.Empty(t, gates, "a tree without a toolchain has no ELF gates (the gates' cache path is the same as any step's)")
