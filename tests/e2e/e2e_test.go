@@ -202,29 +202,26 @@ func progInterp(t *testing.T, f *elf.File) []byte {
 	return nil
 }
 
-// TestBusyboxRunsInBuildKit runs the built busybox and xz inside a BuildKit
-// step whose root filesystem is the mini image: no stage 0 at all.
-func TestBusyboxRunsInBuildKit(t *testing.T) {
-	e := setup(t)
-	tree, err := project.Load(os.DirFS(repoRoot(t)))
+// runInImage plans image target name of the tree in dir, runs script with
+// /bin/sh in a BuildKit step whose root file system is that image (no
+// stage 0), network off, and returns what the script wrote to stdout and
+// stderr.
+func runInImage(t *testing.T, e env, dir, name, script string) string {
+	t.Helper()
+	tree, err := project.Load(os.DirFS(dir))
 	require.NoError(t, err)
-	opts := e.request(repoRoot(t), "mini").Options
-	plan, err := frontend.NewPlan(tree, opts, target.Target{Kind: target.Image, Name: "mini"})
+	plan, err := frontend.NewPlan(tree, e.request(dir, name).Options, target.Target{Kind: target.Image, Name: name})
 	require.NoError(t, err)
-	rootfs := plan.Platforms[0].States[0]
-	script := "set -e; /bin/busybox echo hadron-ok; /lib/ld-musl-x86_64.so.1 --list /usr/bin/xz; echo data | xz | xz -d; /bin/busybox uname -s"
-	run := rootfs.Run(
+	run := plan.Platforms[0].States[0].Run(
 		llb.Args([]string{"/bin/sh", "-c", "{ " + script + "; } > /out/result 2>&1"}),
 		llb.Network(pb.NetMode_NONE),
-		llb.WithCustomName("mini: smoke test"),
+		llb.WithCustomNamef("%s: run in the image", name),
 	)
-	result := run.AddMount("/out", llb.Scratch())
-	def, err := result.Marshal(context.Background(), llb.LinuxAmd64)
+	def, err := run.AddMount("/out", llb.Scratch()).Marshal(context.Background(), llb.LinuxAmd64)
 	require.NoError(t, err)
-
 	var got []byte
 	_, err = e.client.Build(context.Background(), client.SolveOpt{
-		LocalMounts: e.locals(t, repoRoot(t)),
+		LocalMounts: e.locals(t, dir),
 	}, "hadron-e2e", func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		res, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 		if err != nil {
@@ -238,7 +235,16 @@ func TestBusyboxRunsInBuildKit(t *testing.T) {
 		return res, err
 	}, nil)
 	require.NoError(t, err)
-	out := string(got)
+	return string(got)
+}
+
+// TestBusyboxRunsInBuildKit runs the built busybox and xz inside a BuildKit
+// step whose root filesystem is the mini image: no stage 0 at all.
+func TestBusyboxRunsInBuildKit(t *testing.T) {
+	e := setup(t)
+	got := runInImage(t, e, repoRoot(t), "mini",
+		"set -e; /bin/busybox echo hadron-ok; /lib/ld-musl-x86_64.so.1 --list /usr/bin/xz; echo data | xz | xz -d; /bin/busybox uname -s")
+	out := got
 	t.Logf("smoke output:\n%s", out)
 	assert.Contains(t, out, "hadron-ok")
 	assert.Contains(t, out, "libc.so", "ld-musl --list shows xz needs musl's libc")

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -190,9 +188,7 @@ build:
 		"images/tiny.yaml": "name: tiny\npackages: [tiny-b]\narches: [amd64]\n",
 	}
 	for name, data := range files {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(data), 0o644))
+		writeFile(t, dir, name, data)
 	}
 	return dir
 }

@@ -12,16 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
-	"github.com/hadron-linux/hadron/buildkit-frontends/target"
-	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/tests/harness"
 	"github.com/moby/buildkit/client"
-	"github.com/moby/buildkit/client/llb"
-	gwclient "github.com/moby/buildkit/frontend/gateway/client"
-	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,9 +73,7 @@ build:
 		"images/hello.yaml": "name: hello\npackages: [hello, busybox]\narches: [amd64, arm64]\n",
 	}
 	for name, data := range files {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(data), 0o644))
+		writeFile(t, dir, name, data)
 	}
 	return dir
 }
@@ -128,32 +120,7 @@ func TestToolchainHello(t *testing.T) {
 	t.Logf("hello (amd64) built in %s", time.Since(start).Round(time.Millisecond))
 	assertHelloLinkage(t, out, recipe.ArchAMD64)
 
-	tree, err := project.Load(os.DirFS(dir))
-	require.NoError(t, err)
-	plan, err := frontend.NewPlan(tree, req.Options, target.Target{Kind: target.Image, Name: "hello"})
-	require.NoError(t, err)
-	rootfs := plan.Platforms[0].States[0]
-	run := rootfs.Run(
-		llb.Args([]string{"/bin/sh", "-c", "{ set -e; /usr/bin/hello-c; /usr/bin/hello-cxx; } > /out/result 2>&1"}),
-		llb.Network(pb.NetMode_NONE),
-		llb.WithCustomName("hello: run in the image"),
-	)
-	def, err := run.AddMount("/out", llb.Scratch()).Marshal(context.Background(), llb.LinuxAmd64)
-	require.NoError(t, err)
-	var got []byte
-	_, err = e.client.Build(context.Background(), client.SolveOpt{LocalMounts: e.locals(t, dir)}, "hadron-e2e", func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
-		res, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
-		if err != nil {
-			return nil, err
-		}
-		ref, err := res.SingleRef()
-		if err != nil {
-			return nil, err
-		}
-		got, err = ref.ReadFile(ctx, gwclient.ReadRequest{Filename: "result"})
-		return res, err
-	}, nil)
-	require.NoError(t, err)
+	got := runInImage(t, e, dir, "hello", "set -e; /usr/bin/hello-c; /usr/bin/hello-cxx")
 	assert.Equal(t, "hello from C on musl\nhello from C++ on musl\n", string(got))
 }
 
