@@ -31,10 +31,11 @@ import (
 // DefaultStage0 is the pinned public build environment used when no stage-0
 // image is given: Debian bookworm's buildpack-deps (gcc, make, the archive
 // tools), pinned by the digest of its linux/amd64 manifest as published and
-// pinned in public build scripts. It has no aarch64 cross compiler: arm64
-// builds pass --stage0 with one (tests/harness builds such an image from
-// Debian packages: build-essential + gcc-aarch64-linux-gnu). Nor has it
-// systemd-boot-efi, which "<image>/boot" targets need (see Boot).
+// pinned in public build scripts. It is only the build platform: packages
+// of every arch are compiled by Hadron's own cross toolchain (toolchain/,
+// built by stage 0's gcc). It has no systemd-boot-efi, which
+// "<image>/boot" targets need (see Boot); tests/harness builds a stage 0
+// with it from Debian packages.
 const DefaultStage0 = "docker.io/library/buildpack-deps:bookworm@sha256:672aaedcfec98774308e902ae592697bc34b05d58f62104015cf3511f58e318a"
 
 // DefaultContext is the name of the llb.Local that holds the project tree.
@@ -326,7 +327,7 @@ func (c *Converter) build(r *recipe.Recipe) (llb.State, error) {
 // environment) and its mounts.
 type workspace struct {
 	sb sandbox
-	// mounts are the recipe files and the compiler wrapper, mounted in
+	// mounts are the recipe files and the cross toolchain, mounted in
 	// every step of the recipe.
 	mounts []llb.RunOption
 	// buildDir is /build after unpack.
