@@ -7,6 +7,7 @@ package project
 import (
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 
@@ -126,7 +127,9 @@ func (t *Tree) Toolchain() []string {
 // without host recipes (a test fixture, a generated benchmark tree) has
 // none, and its steps run with stage 0 alone.
 func (t *Tree) linkToolchain() {
-	tc := t.Toolchain()
+	// One shared, clipped slice: an append by a reader copies it rather
+	// than writing into another recipe's list.
+	tc := slices.Clip(t.Toolchain())
 	if len(tc) == 0 {
 		return
 	}
