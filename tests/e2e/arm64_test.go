@@ -1,15 +1,12 @@
 package e2e
 
 import (
-	"context"
 	"debug/elf"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/tests/harness"
 	"github.com/stretchr/testify/assert"
@@ -23,14 +20,7 @@ import (
 func TestMiniArm64Cross(t *testing.T) {
 	harness.RequireFull(t)
 	e := setup(t)
-	out := t.TempDir()
-	req := e.request(repoRoot(t), "mini")
-	req.Platforms = platformsOf(t, "linux/arm64")
-	req.Outputs = []string{"type=local,dest=" + out}
-	start := time.Now()
-	_, err := solve.Build(context.Background(), e.client, req)
-	require.NoError(t, err)
-	t.Logf("mini (arm64, cross) built in %s", time.Since(start).Round(time.Millisecond))
+	out := buildTo(t, e, repoRoot(t), "mini", "linux/arm64")
 	assertELFClean(t, out, recipe.ArchARM64)
 
 	for _, p := range []string{"bin/busybox", "usr/bin/xz", "usr/lib/libc.so"} {

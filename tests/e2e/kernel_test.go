@@ -18,19 +18,29 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// buildKernel builds kernel target (linux@<board>) of the repository into a
-// temp dir and returns it.
-func buildKernel(t *testing.T, e env, target string, platforms ...string) string {
+// buildTo builds target of the tree in dir for platforms (the engine's
+// default when none) into a temp dir, logs how long it took and returns
+// the dir.
+func buildTo(t *testing.T, e env, dir, target string, platforms ...string) string {
 	t.Helper()
 	out := t.TempDir()
-	req := e.request(repoRoot(t), target)
-	req.Platforms = platformsOf(t, platforms...)
+	req := e.request(dir, target)
+	if len(platforms) > 0 {
+		req.Platforms = platformsOf(t, platforms...)
+	}
 	req.Outputs = []string{"type=local,dest=" + out}
 	start := time.Now()
 	_, err := solve.Build(context.Background(), e.client, req)
 	require.NoError(t, err)
-	t.Logf("%s built in %s", target, time.Since(start).Round(time.Second))
+	t.Logf("%s %v built in %s", target, platforms, time.Since(start).Round(time.Millisecond))
 	return out
+}
+
+// buildKernel builds kernel target (linux@<board>) of the repository into a
+// temp dir and returns it.
+func buildKernel(t *testing.T, e env, target string, platforms ...string) string {
+	t.Helper()
+	return buildTo(t, e, repoRoot(t), target, platforms...)
 }
 
 // TestKernelQEMUAMD64 builds Hadron's own kernel for the qemu-amd64 board

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/internal/recipe"
@@ -111,17 +110,11 @@ func assertHelloLinkage(t *testing.T, root string, arch recipe.Arch) {
 func TestToolchainHello(t *testing.T) {
 	e := setup(t)
 	dir := helloTree(t, false)
-	out := t.TempDir()
-	req := e.request(dir, "hello")
-	req.Outputs = []string{"type=local,dest=" + out}
-	start := time.Now()
-	_, err := solve.Build(context.Background(), e.client, req)
-	require.NoError(t, err)
-	t.Logf("hello (amd64) built in %s", time.Since(start).Round(time.Millisecond))
+	out := buildTo(t, e, dir, "hello")
 	assertHelloLinkage(t, out, recipe.ArchAMD64)
 
 	got := runInImage(t, e, dir, "hello", "set -e; /usr/bin/hello-c; /usr/bin/hello-cxx")
-	assert.Equal(t, "hello from C on musl\nhello from C++ on musl\n", string(got))
+	assert.Equal(t, "hello from C on musl\nhello from C++ on musl\n", got)
 }
 
 // TestToolchainHelloArm64 builds the same programs with the aarch64 cross
@@ -129,15 +122,7 @@ func TestToolchainHello(t *testing.T) {
 func TestToolchainHelloArm64(t *testing.T) {
 	harness.RequireFull(t)
 	e := setup(t)
-	dir := helloTree(t, false)
-	out := t.TempDir()
-	req := e.request(dir, "hello")
-	req.Platforms = platformsOf(t, "linux/arm64")
-	req.Outputs = []string{"type=local,dest=" + out}
-	start := time.Now()
-	_, err := solve.Build(context.Background(), e.client, req)
-	require.NoError(t, err)
-	t.Logf("hello (arm64) built in %s", time.Since(start).Round(time.Millisecond))
+	out := buildTo(t, e, helloTree(t, false), "hello", "linux/arm64")
 	assertHelloLinkage(t, out, recipe.ArchARM64)
 
 	qemu, err := exec.LookPath("qemu-aarch64-static")
