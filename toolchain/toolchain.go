@@ -34,8 +34,6 @@ type Target struct {
 	// Triplet is the GNU triplet Hadron's packages are built for, and the
 	// prefix of the cross toolchain's programs.
 	Triplet string
-	// MuslArch is musl's name for the arch (its ARCH= and loader name).
-	MuslArch string
 	// Loader is the musl dynamic loader path inside the image.
 	Loader string
 	// KernelArch is the kernel's ARCH= value.
@@ -50,7 +48,6 @@ var targets = map[recipe.Arch]Target{
 	recipe.ArchAMD64: {
 		Arch:       recipe.ArchAMD64,
 		Triplet:    "x86_64-hadron-linux-musl",
-		MuslArch:   "x86_64",
 		Loader:     "/lib/ld-musl-x86_64.so.1",
 		KernelArch: "x86_64",
 		CFlags:     "-O2 -pipe",
@@ -59,7 +56,6 @@ var targets = map[recipe.Arch]Target{
 	recipe.ArchARM64: {
 		Arch:       recipe.ArchARM64,
 		Triplet:    "aarch64-hadron-linux-musl",
-		MuslArch:   "aarch64",
 		Loader:     "/lib/ld-musl-aarch64.so.1",
 		KernelArch: "arm64",
 		CFlags:     "-O2 -pipe",
