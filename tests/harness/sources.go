@@ -75,6 +75,23 @@ var Sources = []Source{
 		DebianVersion: "1:1.35.0-4+deb12u1", // bookworm
 		SHA256:        "faeeb244c35a348a334f4a59e44626ee870fb07b6884d68c10ae8bc19f83a694",
 	},
+	// The base system's libraries (images/base, issue 9), byte-identical.
+	{
+		File:          "libcap-2.78.tar.xz",
+		URLPrefixes:   []string{"https://www.kernel.org/pub/linux/libs/security/linux-privs/libcap2/"},
+		DebianSource:  "libcap2",
+		DebianOrig:    "libcap2_2.78.orig.tar.xz",
+		DebianVersion: "1:2.78-1", // forky
+		SHA256:        "0d621e562fd932ccf67b9660fb018e468a683d7b827541df27813228c996bb11",
+	},
+	{
+		File:          "util-linux-2.42.4.tar.xz",
+		URLPrefixes:   []string{"https://www.kernel.org/pub/linux/utils/util-linux/v2.42/"},
+		DebianSource:  "util-linux",
+		DebianOrig:    "util-linux_2.42.4.orig.tar.xz",
+		DebianVersion: "2.42.4-1", // forky
+		SHA256:        "fbd62a100ab7bb8746ba0661255c3c48185b1e9021507c624da01fbc696330ec",
+	},
 	// gcc's in-tree libraries with byte-identical Debian origs.
 	{
 		File:          "mpfr-4.2.2.tar.xz",
