@@ -148,7 +148,7 @@ func TestChecksumMismatchThroughGateway(t *testing.T) {
 	}, nil)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "checksum mismatch for recipe musl")
-	require.Contains(t, err.Error(), "https://musl.libc.org/releases/musl-1.2.3.tar.gz")
+	require.Contains(t, err.Error(), "https://musl.libc.org/releases/musl-1.2.6.tar.gz")
 }
 
 // TestBootThroughGatewayImage builds a trusted <image>/boot target through

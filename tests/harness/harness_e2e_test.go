@@ -67,7 +67,7 @@ func TestHarnessEndToEnd(t *testing.T) {
 	}
 	mirrors := SourceMirror(t)
 	musl := Sources[0]
-	require.Equal(t, "musl-1.2.3.tar.gz", musl.File)
+	require.Equal(t, "musl-1.2.6.tar.gz", musl.File)
 	mirror, ok := mirrors[musl.URLPrefixes[0]]
 	require.True(t, ok, "mirror map %v lacks %s", mirrors, musl.URLPrefixes[0])
 	t.Logf("harness ready after %s", time.Since(start).Round(time.Millisecond))
@@ -106,7 +106,7 @@ if getent hosts deb.debian.org >/dev/null 2>&1; then echo on; else echo off; fi 
 	}
 	assert.Regexp(t, `^gcc \(Debian 12\.`, read("gcc.txt"))
 	assert.Equal(t, musl.SHA256, read("sha256.txt"))
-	assert.Equal(t, "musl-1.2.3/", read("first-entry.txt"))
+	assert.Equal(t, "musl-1.2.6/", read("first-entry.txt"))
 	assert.Equal(t, "off", read("network.txt"))
 
 	// A wrong pinned checksum must fail the fetch.

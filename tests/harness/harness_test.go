@@ -117,7 +117,7 @@ func TestPoolURL(t *testing.T) {
 		want         string
 	}{
 		{"musl", "http://deb.debian.org/debian", Sources[0],
-			"http://deb.debian.org/debian/pool/main/m/musl/musl_1.2.3.orig.tar.gz"},
+			"http://deb.debian.org/debian/pool/main/m/musl/musl_1.2.6.orig.tar.gz"},
 		{"mirror with slash", "http://mirror.example/debian/", Sources[2],
 			"http://mirror.example/debian/pool/main/b/busybox/busybox_1.35.0.orig.tar.bz2"},
 		{"lib package", "http://m/debian", Source{File: "libcap-2.66.tar.xz", DebianSource: "libcap2", DebianOrig: "libcap2_2.66.orig.tar.xz"},
@@ -142,7 +142,7 @@ func TestAptSourceArgPinsTheVersion(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{src: Sources[0], want: "musl=1.2.3-1"},
+		{src: Sources[0], want: "musl=1.2.6-1"},
 		{src: Sources[1], want: "xz-utils=5.4.1-1+deb12u1"},
 		{src: Sources[2], want: "busybox=1:1.35.0-4+deb12u1"},
 		{src: Source{File: "musl-1.2.3.tar.gz", DebianSource: "musl"}, wantErr: "source musl-1.2.3.tar.gz: no Debian version pinned"},
@@ -206,7 +206,7 @@ func TestFetchSourcesTakesTheExactPoolFile(t *testing.T) {
 
 	dir := t.TempDir()
 	require.NoError(t, FetchSources(context.Background(), dir, srcs[:2]))
-	assert.Equal(t, []string{"/pool/main/m/musl/musl_1.2.3.orig.tar.gz", "/pool/main/x/xz-utils/xz-utils_5.4.1.orig.tar.xz"}, asked)
+	assert.Equal(t, []string{"/pool/main/m/musl/musl_1.2.6.orig.tar.gz", "/pool/main/x/xz-utils/xz-utils_5.4.1.orig.tar.xz"}, asked)
 	for _, s := range srcs[:2] {
 		b, err := os.ReadFile(filepath.Join(dir, s.DebianOrig))
 		require.NoError(t, err)
@@ -228,7 +228,7 @@ func TestFetchSourcesTakesTheExactPoolFile(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	assert.ElementsMatch(t, []string{"musl_1.2.3.orig.tar.gz", "xz-utils_5.4.1.orig.tar.xz"}, names, "no partial or wrong file left")
+	assert.ElementsMatch(t, []string{"musl_1.2.6.orig.tar.gz", "xz-utils_5.4.1.orig.tar.xz"}, names, "no partial or wrong file left")
 }
 
 func TestSourcesTable(t *testing.T) {

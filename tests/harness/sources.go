@@ -49,12 +49,13 @@ type Source struct {
 // upstream projects' published checksums.
 var Sources = []Source{
 	{
-		File:          "musl-1.2.3.tar.gz",
+		// 1.2.6: systemd (-Dlibc=musl) requires it.
+		File:          "musl-1.2.6.tar.gz",
 		URLPrefixes:   []string{"https://musl.libc.org/releases/"},
 		DebianSource:  "musl",
-		DebianOrig:    "musl_1.2.3.orig.tar.gz",
-		DebianVersion: "1.2.3-1", // bookworm
-		SHA256:        "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4",
+		DebianOrig:    "musl_1.2.6.orig.tar.gz",
+		DebianVersion: "1.2.6-1", // forky
+		SHA256:        "d585fd3b613c66151fc3249e8ed44f77020cb5e6c1e635a616d3f9f82460512a",
 	},
 	{
 		File: "xz-5.4.1.tar.xz",

@@ -51,11 +51,16 @@ func DefaultStage0() Stage0Spec {
 		Suite:   "bookworm",
 		Variant: "minbase",
 		Arch:    "amd64",
-		Packages: []string{"build-essential", "bzip2", "xz-utils", "file", "gcc-aarch64-linux-gnu", "linux-libc-dev-arm64-cross", "systemd-boot-efi",
+		Packages: []string{"build-essential", "bzip2", "xz-utils", "file", "systemd-boot-efi",
 			// The kernel's build: Kconfig's parser, bc for timeconst,
 			// objtool (libelf), sign-file/extract-cert (libssl), depmod,
 			// headers_install (rsync), compressed modules (zstd).
-			"flex", "bison", "bc", "libelf-dev", "libssl-dev", "kmod", "rsync", "cpio", "zstd"},
+			"flex", "bison", "bc", "libelf-dev", "libssl-dev", "kmod", "rsync", "cpio", "zstd",
+			// meson builds (systemd and others): meson, ninja, pkg-config
+			// (the cross environment points it at /sysroot), and what
+			// systemd's build runs: gperf, Python's jinja2, pyelftools
+			// for systemd-boot.
+			"meson", "ninja-build", "pkgconf", "gperf", "python3-jinja2", "python3-pyelftools"},
 		Mirror: DebianMirror(),
 	}
 }
