@@ -397,6 +397,9 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 			tc = llb.Merge(tools, llb.WithCustomNamef("toolchain: %s", strings.Join(toolNames, " + ")))
 		}
 		mounts = append(mounts, llb.AddMount(recipe.ToolchainPrefix, tc, llb.SourcePath(recipe.ToolchainPrefix), llb.Readonly))
+		if !r.Host {
+			mounts = append(mounts, llb.AddMount(toolchain.CrossFilesDir, c.crossFiles(), llb.Readonly))
+		}
 	}
 
 	// unpack: sources, patches, prepare.
@@ -557,6 +560,17 @@ func toolchainEnv(t toolchain.Target) map[string]string {
 // host recipe is compiled by stage 0's gcc and finds the host recipes it
 // builds with on PATH; any other recipe with a toolchain gets the cross
 // compilers (toolchain.Target.CrossEnv).
+// crossFiles is the meson cross file and the CMake toolchain file of the
+// converter's target, mounted at toolchain.CrossFilesDir in the steps of
+// every package built with the cross toolchain. One vertex per target.
+func (c *Converter) crossFiles() llb.State {
+	created := llb.WithCreatedTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())
+	return llb.Scratch().File(
+		llb.Mkfile(path.Base(toolchain.MesonCrossFile), 0o644, []byte(c.target.MesonCross()), created).
+			Mkfile(path.Base(toolchain.CMakeToolchainFile), 0o644, []byte(c.target.CMakeToolchain()), created),
+		llb.WithCustomNamef("toolchain: cross files (%s)", c.target.Triplet))
+}
+
 func (c *Converter) env(r *recipe.Recipe, withTools bool, extra map[string]string) map[string]string {
 	m := map[string]string{}
 	switch {

@@ -95,15 +95,23 @@ func styleDefaults(b recipe.Build, t toolchain.Target, host bool) (defaults, err
 			install: "make DESTDIR=/out PREFIX=/usr install" + margs,
 		}, nil
 	case recipe.StyleMeson:
+		cross := ""
+		if !host {
+			cross = " --cross-file=" + toolchain.MesonCrossFile
+		}
 		return defaults{
-			configure: "meson setup build --prefix=/usr --buildtype=release" + args,
+			configure: "meson setup build --prefix=/usr --buildtype=release" + cross + args,
 			compile:   "ninja -C build -j \"$JOBS\"" + margs,
 			check:     "meson test -C build",
 			install:   "DESTDIR=/out ninja -C build install",
 		}, nil
 	case recipe.StyleCMake:
+		cross := ""
+		if !host {
+			cross = " -DCMAKE_TOOLCHAIN_FILE=" + toolchain.CMakeToolchainFile
+		}
 		return defaults{
-			configure: "cmake -B build -G Ninja -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=Release" + args,
+			configure: "cmake -B build -G Ninja -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=Release" + cross + args,
 			compile:   "cmake --build build -j \"$JOBS\"" + margs,
 			check:     "ctest --test-dir build",
 			install:   "DESTDIR=/out cmake --install build",

@@ -56,11 +56,11 @@ func DefaultStage0() Stage0Spec {
 			// objtool (libelf), sign-file/extract-cert (libssl), depmod,
 			// headers_install (rsync), compressed modules (zstd).
 			"flex", "bison", "bc", "libelf-dev", "libssl-dev", "kmod", "rsync", "cpio", "zstd",
-			// meson builds (systemd and others): meson, ninja, pkg-config
-			// (the cross environment points it at /sysroot), and what
-			// systemd's build runs: gperf, Python's jinja2, pyelftools
-			// for systemd-boot.
-			"meson", "ninja-build", "pkgconf", "gperf", "python3-jinja2", "python3-pyelftools"},
+			// meson and cmake builds (systemd, json-c, ...): meson, ninja,
+			// cmake, pkg-config (the cross environment points it at
+			// /sysroot), and what systemd's build runs: gperf, Python's
+			// jinja2, pyelftools for systemd-boot.
+			"meson", "ninja-build", "cmake", "pkgconf", "gperf", "python3-jinja2", "python3-pyelftools"},
 		Mirror: DebianMirror(),
 	}
 }
