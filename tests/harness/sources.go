@@ -93,6 +93,15 @@ var Sources = []Source{
 		DebianVersion: "2.42.4-1", // forky
 		SHA256:        "fbd62a100ab7bb8746ba0661255c3c48185b1e9021507c624da01fbc696330ec",
 	},
+	{
+		// Debian's orig is GitHub's tag archive, byte for byte.
+		File:          "v262.tar.gz",
+		URLPrefixes:   []string{"https://github.com/systemd/systemd/archive/refs/tags/"},
+		DebianSource:  "systemd",
+		DebianOrig:    "systemd_262.orig.tar.gz",
+		DebianVersion: "262-1", // forky
+		SHA256:        "6aa77506c0644aa67f940a48e3d3a7368601f787e4f249139516d353f107bcab",
+	},
 	// gcc's in-tree libraries with byte-identical Debian origs.
 	{
 		File:          "mpfr-4.2.2.tar.xz",

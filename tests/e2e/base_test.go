@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/hadron-linux/hadron/bootchain/initrd"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/tests/harness"
+	"github.com/hadron-linux/hadron/tests/qemu/qemutest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// bootCheckService reports on the booted system once boot has finished:
+// Type=simple, so that `is-system-running --wait` does not wait for
+// itself. Its output goes to the serial console.
+const bootCheckService = `[Unit]
+Description=Hadron boot check (tests/e2e)
+After=multi-user.target
+
+[Service]
+Type=simple
+ExecStart=/usr/libexec/hadron-boot-check
+StandardOutput=journal+console
+StandardError=journal+console
+
+[Install]
+WantedBy=multi-user.target
+`
+
+const bootCheckScript = `#!/bin/sh
+state=$(systemctl is-system-running --wait)
+echo "HADRON-STATE: $state"
+systemctl --failed --no-legend --plain | sed 's/^/HADRON-FAILED: /'
+echo "HADRON-VERSION: $(systemctl --version | head -n1)"
+echo "HADRON-LIBC: $(/lib/ld-musl-x86_64.so.1 --list /usr/lib/systemd/systemd 2>&1 | grep -o 'libc.so' | head -n1)"
+echo "HADRON-JOURNAL: $(journalctl -b --no-pager -o cat | grep -c .) lines"
+echo "HADRON-GETTY: $(systemctl is-active serial-getty@ttyS0.service)"
+systemd-analyze | head -n1 | sed 's/^/HADRON-ANALYZE: /'
+echo HADRON-BASE-BOOTED
+systemctl poweroff
+`
+
+// TestBaseBootsToMultiUser builds images/base (plus a boot-check unit)
+// for amd64 and boots it in QEMU (TCG) on Hadron's qemu-amd64 kernel,
+// systemd as PID 1 from the initramfs: it must reach multi-user.target
+// (running, or degraded with the failed units listed), run the musl build
+// of systemd, keep the boot in the journal and start a getty on ttyS0.
+// Full tier: systemd and the kernel are long compiles.
+func TestBaseBootsToMultiUser(t *testing.T) {
+	harness.RequireFull(t)
+	qemutest.Require(t, "qemu-system-x86_64")
+	e := setup(t)
+	dir := copyTree(t)
+	writeFile(t, dir, "recipes/boot-check/files/hadron-boot-check.service", bootCheckService)
+	writeFile(t, dir, "recipes/boot-check/files/hadron-boot-check", bootCheckScript)
+	writeFile(t, dir, "recipes/boot-check/recipe.yaml", `name: boot-check
+version: "1"
+license: MIT
+files: [files]
+build:
+  style: custom
+  install: |
+    install -D -m 0644 /recipe/files/hadron-boot-check.service /out/usr/lib/systemd/system/hadron-boot-check.service
+    install -D -m 0755 /recipe/files/hadron-boot-check /out/usr/libexec/hadron-boot-check
+    mkdir -p /out/usr/lib/systemd/system/multi-user.target.wants
+    ln -s ../hadron-boot-check.service /out/usr/lib/systemd/system/multi-user.target.wants/hadron-boot-check.service
+`)
+	base, err := os.ReadFile(filepath.Join(dir, "images/base.yaml"))
+	require.NoError(t, err)
+	writeFile(t, dir, "images/base-check.yaml",
+		regexp.MustCompile(`(?m)^name: base$`).ReplaceAllString(string(base), "name: base-check")+"  - boot-check\n")
+
+	kernel := buildKernel(t, e, "linux@qemu-amd64", "linux/amd64")
+	start := time.Now()
+	out := buildTo(t, e, dir, "base-check")
+	t.Logf("images/base (+ boot-check) built in %s", time.Since(start).Round(time.Second))
+	assertELFClean(t, out, recipe.ArchAMD64)
+
+	for _, d := range []string{"proc", "sys", "dev", "run", "tmp"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(out, d), 0o755))
+	}
+	var buf bytes.Buffer
+	require.NoError(t, initrd.WriteDir(&buf, out, epoch))
+	rd := filepath.Join(t.TempDir(), "base.cpio")
+	require.NoError(t, os.WriteFile(rd, buf.Bytes(), 0o644))
+	t.Logf("rootfs as initramfs: %d MiB", buf.Len()>>20)
+
+	res := qemutest.Run(t, qemutest.Config{
+		Binary: "qemu-system-x86_64",
+		Args: []string{"-machine", "q35", "-m", "1024",
+			"-kernel", filepath.Join(kernel, "boot/vmlinuz"), "-initrd", rd,
+			"-append", "console=ttyS0 rdinit=/usr/lib/systemd/systemd panic=-1 systemd.show_status=1"},
+		Marker:      "HADRON-BASE-BOOTED",
+		FailMarkers: []string{"Kernel panic", "Freezing execution"},
+		Timeout:     10 * time.Minute,
+		WaitExit:    true,
+	})
+	t.Logf("booted to the marker in %s", res.Elapsed)
+	state := regexp.MustCompile(`HADRON-STATE: (\S+)`).FindStringSubmatch(res.Serial)
+	require.NotNil(t, state, "no state line on the console")
+	assert.Contains(t, []string{"running", "degraded"}, state[1])
+	for _, m := range regexp.MustCompile(`HADRON-FAILED: .*`).FindAllString(res.Serial, -1) {
+		t.Log(m)
+	}
+	assert.Regexp(t, `HADRON-VERSION: systemd 262 `, res.Serial)
+	assert.Contains(t, res.Serial, "HADRON-LIBC: libc.so", "systemd runs on musl")
+	assert.Regexp(t, `HADRON-JOURNAL: [1-9][0-9]* lines`, res.Serial)
+	assert.Contains(t, res.Serial, "HADRON-GETTY: active")
+	if m := regexp.MustCompile(`HADRON-ANALYZE: .*`).FindString(res.Serial); m != "" {
+		t.Log(m)
+	}
+}
