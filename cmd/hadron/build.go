@@ -110,6 +110,10 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 			return err
 		}
 		opts.VCS = treeVCS(ctx, abs)
+		if _, ok := opts.Attest[frontend.AttestProvenance]; ok {
+			fmt.Fprintln(cmd.ErrOrStderr(), "note: for a frontend run in-process BuildKit's provenance records the materials and steps but no request "+
+				"(frontend, options, vcs); the tree's commit is in the SBOM (--attest type=sbom). See docs/sbom.md.")
+		}
 	}
 	req := solve.Request{
 		Dir:         v.GetString("dir"),
