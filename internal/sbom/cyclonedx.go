@@ -26,23 +26,20 @@ const (
 // dependencies and the toolchain are properties, and packages the
 // artifact does not hold have scope "excluded".
 func (d *Document) CycloneDX() ([]byte, error) {
-	bom := d.cdxBOM()
-	body, err := encodeCDX(bom)
-	if err != nil {
-		return nil, err
-	}
-	// The serial number is derived from the content, as the SPDX
-	// namespace is: a name-based (SHA-1, version 5) UUID of it.
-	bom.SerialNumber = "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, body).String()
-	return encodeCDX(bom)
-}
-
-func encodeCDX(bom *cdx.BOM) ([]byte, error) {
 	var b bytes.Buffer
-	if err := cdx.NewBOMEncoder(&b, cdx.BOMFileFormatJSON).SetPretty(true).SetEscapeHTML(false).EncodeVersion(bom, cdx.SpecVersion1_6); err != nil {
+	b.Grow(64 << 10)
+	if err := cdx.NewBOMEncoder(&b, cdx.BOMFileFormatJSON).SetEscapeHTML(false).EncodeVersion(d.cdxBOM(), cdx.SpecVersion1_6); err != nil {
 		return nil, fmt.Errorf("encode CycloneDX BOM: %w", err)
 	}
-	return b.Bytes(), nil
+	// The serial number is derived from the content, as the SPDX
+	// namespace is: a name-based (SHA-1, version 5) UUID of the compact
+	// BOM without it, put in right after the spec version.
+	serial := "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, b.Bytes()).String()
+	compact, err := insertOnce(b.Bytes(), `"specVersion":"1.6",`, `"specVersion":"1.6","serialNumber":"`+serial+`",`)
+	if err != nil {
+		return nil, fmt.Errorf("encode CycloneDX BOM: %w", err)
+	}
+	return indent(compact)
 }
 
 func (d *Document) cdxBOM() *cdx.BOM {

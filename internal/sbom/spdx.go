@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"path"
@@ -36,23 +37,43 @@ const noAssertion = "NOASSERTION"
 
 // SPDX encodes d as an SPDX 2.3 JSON document.
 func (d *Document) SPDX() ([]byte, error) {
-	doc := d.spdxDocument()
-	// The namespace is derived from the content: encode without it, hash,
-	// encode again with it.
-	body, err := encodeSPDX(doc)
-	if err != nil {
-		return nil, err
+	var b bytes.Buffer
+	b.Grow(64 << 10)
+	if err := spdxjson.Write(d.spdxDocument(), &b, spdxjson.EscapeHTML(false)); err != nil {
+		return nil, fmt.Errorf("encode SPDX document: %w", err)
 	}
-	sum := sha256.Sum256(body)
-	doc.DocumentNamespace = NamespacePrefix + url.PathEscape(d.Artifact.Name) + "/" +
+	// The namespace is derived from the content: the digest of the
+	// compact document without it. It goes where the empty one is: the
+	// top-level key comes before any other object that could hold the
+	// same bytes, and inside a JSON string quotes are escaped.
+	sum := sha256.Sum256(b.Bytes())
+	ns := NamespacePrefix + url.PathEscape(d.Artifact.Name) + "/" +
 		strings.ReplaceAll(d.Platform, "/", "-") + "-" + hex.EncodeToString(sum[:])
-	return encodeSPDX(doc)
+	compact, err := insertOnce(b.Bytes(), `"documentNamespace":""`, `"documentNamespace":"`+ns+`"`)
+	if err != nil {
+		return nil, fmt.Errorf("encode SPDX document: %w", err)
+	}
+	return indent(compact)
 }
 
-func encodeSPDX(doc *spdx.Document) ([]byte, error) {
+// insertOnce replaces the first old in b with new; old must be there.
+func insertOnce(b []byte, old, new string) ([]byte, error) {
+	i := bytes.Index(b, []byte(old))
+	if i < 0 {
+		return nil, fmt.Errorf("no %s in the encoded document", old)
+	}
+	out := make([]byte, 0, len(b)+len(new)-len(old))
+	out = append(out, b[:i]...)
+	out = append(out, new...)
+	return append(out, b[i+len(old):]...), nil
+}
+
+// indent is the document as it is written: two spaces per level.
+func indent(compact []byte) ([]byte, error) {
 	var b bytes.Buffer
-	if err := spdxjson.Write(doc, &b, spdxjson.Indent("  "), spdxjson.EscapeHTML(false)); err != nil {
-		return nil, fmt.Errorf("encode SPDX document: %w", err)
+	b.Grow(len(compact) * 2)
+	if err := json.Indent(&b, compact, "", "  "); err != nil {
+		return nil, fmt.Errorf("indent the document: %w", err)
 	}
 	return b.Bytes(), nil
 }
@@ -83,12 +104,7 @@ func (d *Document) spdxDocument() *spdx.Document {
 	for _, s := range d.Substitutes {
 		w.substitute(s)
 	}
-	sort.Slice(doc.Relationships, func(i, j int) bool {
-		a, b := doc.Relationships[i], doc.Relationships[j]
-		ka := []string{string(a.RefA.ElementRefID), a.Relationship, string(a.RefB.ElementRefID)}
-		kb := []string{string(b.RefA.ElementRefID), b.Relationship, string(b.RefB.ElementRefID)}
-		return strings.Join(ka, "\x00") < strings.Join(kb, "\x00")
-	})
+	sort.Sort(byElements(doc.Relationships))
 	return doc
 }
 
@@ -263,6 +279,23 @@ func (w *spdxWriter) substitute(s *Substitute) {
 			w.rel(fid, relPatchApplied, tree)
 		}
 	}
+}
+
+// byElements sorts relationships by their first element, type and second
+// element.
+type byElements []*spdx.Relationship
+
+func (r byElements) Len() int      { return len(r) }
+func (r byElements) Swap(i, j int) { r[i], r[j] = r[j], r[i] }
+func (r byElements) Less(i, j int) bool {
+	a, b := r[i], r[j]
+	if a.RefA.ElementRefID != b.RefA.ElementRefID {
+		return a.RefA.ElementRefID < b.RefA.ElementRefID
+	}
+	if a.Relationship != b.Relationship {
+		return a.Relationship < b.Relationship
+	}
+	return a.RefB.ElementRefID < b.RefB.ElementRefID
 }
 
 func packageID(name string) common.ElementID { return common.ElementID("Package-" + idPart(name)) }
