@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hadron-linux/hadron/internal/sbom"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,12 +17,17 @@ import (
 // the round-trip tests fail until it has one.
 func sampleValue(t *testing.T, name string, typ reflect.Type) reflect.Value {
 	t.Helper()
+	if name == "Attest" {
+		// Attestation types are checked: only BuildKit's two exist.
+		return reflect.ValueOf(map[string]string{AttestSBOM: "", AttestProvenance: "mode=max"})
+	}
 	samples := map[reflect.Type]any{
 		reflect.TypeOf(""):                  "x-" + strings.ToLower(name),
 		reflect.TypeOf(int64(0)):            int64(1700000000),
 		reflect.TypeOf(false):               true,
 		reflect.TypeOf([]string(nil)):       []string{"a-" + strings.ToLower(name), "b"},
 		reflect.TypeOf(map[string]string{}): map[string]string{"https://a/": "http://m/a/", "https://b/": "http://m/b/"},
+		reflect.TypeOf(sbom.VCS{}):          sbom.VCS{Source: "https://git.example/" + name, Revision: "0123abcd-dirty"},
 		reflect.TypeOf([]ocispecs.Platform(nil)): []ocispecs.Platform{
 			{OS: "linux", Architecture: "arm64"}, {OS: "linux", Architecture: "amd64"},
 		},
@@ -101,11 +107,15 @@ func TestOptionsAttrsKeys(t *testing.T) {
 	o.ContextName = "tree"
 	o.Filename = "images/mini.yaml"
 	o.DefinitionName = "def"
+	o.Attest = map[string]string{"sbom": "", "provenance": "mode=max"}
+	o.VCS = sbom.VCS{Source: "https://git.example/tree", Revision: "abc"}
 	assert.Equal(t, map[string]string{
 		"target": "mini/boot", "platform": "linux/amd64", "stage0": "r/s@sha256:x",
 		"source-date-epoch": "42", "mirrors": "https://a/=http://m/a/", "check": "true",
 		"no-cache": "", "substitutes": "s1,s2", "tools-context": "tools", "contextkey": "tree",
 		"filename": "images/mini.yaml", "dockerfilekey": "def",
+		"attest:sbom": "", "attest:provenance": "mode=max",
+		"vcs:source": "https://git.example/tree", "vcs:revision": "abc",
 	}, o.Attrs())
 }
 

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +15,8 @@ import (
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/sbom"
+	"github.com/moby/buildkit/frontend/attestations"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -33,6 +36,21 @@ const (
 	OptFilename        = "filename"
 	OptContextName     = "contextkey"
 	OptDefinitionName  = "dockerfilekey"
+	// OptAttestPrefix starts BuildKit's attestation requests:
+	// "attest:sbom", "attest:provenance" (buildctl --opt, buildx --sbom
+	// and --provenance). BuildKit's own processors read them too.
+	OptAttestPrefix = "attest:"
+	// OptVCSSource and OptVCSRevision name the recipe tree's repository
+	// and commit, as buildx sets them for a git context; BuildKit's
+	// provenance records them, the SBOM too.
+	OptVCSSource   = "vcs:source"
+	OptVCSRevision = "vcs:revision"
+)
+
+// The attestation types BuildKit knows (the <type> of attest:<type>).
+const (
+	AttestSBOM       = attestations.KeyTypeSbom
+	AttestProvenance = attestations.KeyTypeProvenance
 )
 
 // Defaults of the options that have one.
@@ -64,6 +82,28 @@ type Options struct {
 	// DefinitionName is the llb.Local holding the image definition
 	// (default DefaultDefinitionName).
 	DefinitionName string
+	// Attest are the attestations asked for, by type (AttestSBOM,
+	// AttestProvenance), each with its parameters as the attest:<type>
+	// attribute carries them ("mode=max"; "" for none). See WantsSBOM.
+	Attest map[string]string
+	// VCS is the recipe tree's repository and commit, when known.
+	VCS sbom.VCS
+}
+
+// WantsSBOM reports whether the build asks for an SBOM attestation that
+// Hadron writes from the recipe graph: attest:sbom without a generator
+// parameter. With generator=IMAGE, BuildKit's scanner makes it instead.
+func (o Options) WantsSBOM() bool {
+	v, ok := o.Attest[AttestSBOM]
+	if !ok {
+		return false
+	}
+	params, err := attestParams(v)
+	if err != nil {
+		return false
+	}
+	_, scanner := params["generator"]
+	return !scanner
 }
 
 // WithDefaults fills in the default of every option left empty.
@@ -122,6 +162,11 @@ func (o Options) Attrs() map[string]string {
 	set(OptToolsContext, o.ToolsContext, convert.DefaultToolsContext)
 	set(OptFilename, o.Filename, DefaultFilename)
 	set(OptDefinitionName, o.DefinitionName, DefaultDefinitionName)
+	for k, v := range o.Attest {
+		attrs[OptAttestPrefix+k] = v
+	}
+	set(OptVCSSource, o.VCS.Source, "")
+	set(OptVCSRevision, o.VCS.Revision, "")
 	return attrs
 }
 
@@ -185,7 +230,103 @@ func ParseOptions(raw map[string]string) (Options, error) {
 		}
 		o.Platforms = ps
 	}
+	attest, err := parseAttestAttrs(raw)
+	if err != nil {
+		return o, err
+	}
+	o.Attest = attest
+	o.VCS = sbom.VCS{Source: get(OptVCSSource), Revision: get(OptVCSRevision)}
 	return o.WithDefaults(), nil
+}
+
+// parseAttestAttrs reads the attestation requests of a build's attributes
+// the way BuildKit does (attestations.Parse: attest:<type> and the
+// build-arg:BUILDKIT_ATTEST_<TYPE> aliases), keeping each raw value.
+func parseAttestAttrs(raw map[string]string) (map[string]string, error) {
+	if _, err := attestations.Parse(raw); err != nil {
+		return nil, fmt.Errorf("attestations: %w", err)
+	}
+	var out map[string]string
+	for k, v := range attestations.Filter(raw) {
+		typ, ok := strings.CutPrefix(k, OptAttestPrefix)
+		if !ok {
+			typ = strings.TrimPrefix(k, "build-arg:BUILDKIT_ATTEST_")
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[strings.ToLower(typ)] = v
+	}
+	return out, nil
+}
+
+// ParseAttest reads --attest specs the way buildx writes them,
+// "type=sbom" and "type=provenance,mode=max", into Options.Attest: the
+// parameters other than type become the attest:<type> value. A spec with
+// disabled=true drops its type.
+func ParseAttest(specs []string) (map[string]string, error) {
+	var out map[string]string
+	for _, spec := range specs {
+		fields, err := csv.NewReader(strings.NewReader(spec)).Read()
+		if err != nil {
+			return nil, fmt.Errorf("--attest %q: %w", spec, err)
+		}
+		var typ string
+		var rest []string
+		disabled := false
+		for _, f := range fields {
+			k, v, _ := strings.Cut(f, "=")
+			switch strings.ToLower(strings.TrimSpace(k)) {
+			case "type":
+				typ = strings.ToLower(strings.TrimSpace(v))
+			case "disabled":
+				disabled, _ = strconv.ParseBool(v)
+			default:
+				rest = append(rest, f)
+			}
+		}
+		if typ != AttestSBOM && typ != AttestProvenance {
+			return nil, fmt.Errorf("--attest %q: want type=%s or type=%s", spec, AttestSBOM, AttestProvenance)
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		if disabled {
+			delete(out, typ)
+			continue
+		}
+		var b strings.Builder
+		w := csv.NewWriter(&b)
+		if len(rest) > 0 {
+			if err := w.Write(rest); err != nil {
+				return nil, fmt.Errorf("--attest %q: %w", spec, err)
+			}
+			w.Flush()
+		}
+		out[typ] = strings.TrimSuffix(b.String(), "\n")
+		if _, err := attestParams(out[typ]); err != nil {
+			return nil, fmt.Errorf("--attest %q: %w", spec, err)
+		}
+	}
+	return out, nil
+}
+
+// attestParams parses an attest:<type> value ("mode=max,reproducible=true")
+// into its parameters.
+func attestParams(v string) (map[string]string, error) {
+	out := map[string]string{}
+	if v == "" {
+		return out, nil
+	}
+	fields, err := csv.NewReader(strings.NewReader(v)).Read()
+	if err != nil {
+		return nil, fmt.Errorf("attestation parameters %q: %w", v, err)
+	}
+	for _, f := range fields {
+		k, val, _ := strings.Cut(f, "=")
+		out[k] = val
+	}
+	return out, nil
 }
 
 // ParsePlatforms parses OCI platform specs ("linux/arm64"), normalised.

@@ -29,6 +29,8 @@ type Plan struct {
 	Targets []target.Target
 	// Platforms hold the conversion for each of Options.Platforms.
 	Platforms []PlatformPlan
+	// tree is the project tree the plan was made from (for its SBOM).
+	tree *project.Tree
 }
 
 // PlatformPlan is a plan's conversion for one platform.
@@ -72,7 +74,7 @@ func newPlan(tree *project.Tree, opts Options, tools *llb.State, targets ...targ
 			}
 		}
 	}
-	p := &Plan{Options: opts, Targets: targets}
+	p := &Plan{Options: opts, Targets: targets, tree: tree}
 	for _, pl := range opts.Platforms {
 		arch, err := toolchain.ArchForPlatform(pl)
 		if err != nil {
@@ -165,6 +167,13 @@ func (p *Plan) Solve(ctx context.Context, c gwclient.Client) (*gwclient.Result, 
 			res.AddMeta(fmt.Sprintf("%s/%s", exptypes.ExporterImageConfigKey, id), cfg)
 		}
 		expPlatforms.Platforms = append(expPlatforms.Platforms, exptypes.Platform{ID: id, Platform: pp.Platform})
+		if p.Options.WantsSBOM() {
+			att, err := p.sbomAttestation(ctx, c, pp.Platform)
+			if err != nil {
+				return nil, err
+			}
+			res.AddAttestation(id, att)
+		}
 	}
 	if len(p.Platforms) > 1 {
 		b, err := json.Marshal(expPlatforms)

@@ -35,7 +35,14 @@ TARGET may be IMAGE/boot for an image with boot: trusted: the ESP tree
 (signed systemd-boot, signed UKI, loader.conf). Its steps run this hadron
 binary too and need the signing keys as secrets:
   --secret id=db.key,src=keys/db.key --secret id=db.crt,src=keys/db.crt
-  --secret id=pcr.key,src=keys/pcr.key`,
+  --secret id=pcr.key,src=keys/pcr.key
+
+--attest type=sbom attaches the SPDX SBOM of the target ("hadron sbom"
+prints the same document) and --attest type=provenance,mode=max BuildKit's
+SLSA provenance: to an OCI image as attestation manifests, next to a local
+output as sbom.spdx.json and provenance.json. When the tree is a git work
+tree, its commit (and origin remote) is passed as vcs:revision and
+vcs:source, as buildx does; see docs/sbom.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBuild(cmd, v, args[0])
@@ -50,6 +57,7 @@ binary too and need the signing keys as secrets:
 	f.StringArray("cache-from", nil, "cache import spec (repeatable)")
 	f.StringArray("secret", nil, "secret for signing steps, e.g. id=db.key,src=keys/db.key (repeatable)")
 	f.String("tools-dir", "", "directory holding the hadron binary that ELF gates and boot steps run in BuildKit (default: this executable's)")
+	f.StringArray("attest", nil, "attestation to attach, as buildx writes it: type=sbom (Hadron's SPDX SBOM of the recipe graph), type=provenance,mode=max (BuildKit's SLSA provenance) (repeatable)")
 	f.Bool("dry-run", false, "plan only, as `hadron plan TARGET` does: print the LLB digest and vertex count, contact no BuildKit")
 	return cmd
 }
@@ -90,6 +98,22 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 	opts, err := buildOptions(v, target)
 	if err != nil {
 		return err
+	}
+	if opts.Attest, err = frontend.ParseAttest(v.GetStringSlice("attest")); err != nil {
+		return err
+	}
+	if len(opts.Attest) > 0 {
+		// The tree's commit, which BuildKit's provenance and the SBOM
+		// record; looked up only when they are asked for.
+		abs, err := filepath.Abs(v.GetString("dir"))
+		if err != nil {
+			return err
+		}
+		opts.VCS = treeVCS(ctx, abs)
+		if _, ok := opts.Attest[frontend.AttestProvenance]; ok {
+			fmt.Fprintln(cmd.ErrOrStderr(), "note: for a frontend run in-process BuildKit's provenance records the materials and steps but no request "+
+				"(frontend, options, vcs); the tree's commit is in the SBOM (--attest type=sbom). See docs/sbom.md.")
+		}
 	}
 	req := solve.Request{
 		Dir:         v.GetString("dir"),

@@ -166,7 +166,7 @@ func writeOutput(stdout io.Writer, out string, b []byte) error {
 		return err
 	}
 	if err := atomicfile.WriteFile(out, b, 0o644); err != nil {
-		return fmt.Errorf("plan: -o %s: %w", out, err)
+		return fmt.Errorf("-o %s: %w", out, err)
 	}
 	return nil
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"testing"
 
+	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/tests/gentree"
 )
@@ -45,6 +47,24 @@ func BenchmarkValidateCommand(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := runValidate(io.Discard, io.Discard, dir, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSBOMCommand is `hadron sbom all` (SPDX, every package of the
+// generated tree) without process start-up: load, resolve, the graph walk
+// and the encoding. BenchmarkSBOM500 in internal/sbom is the walk alone.
+func BenchmarkSBOMCommand(b *testing.B) {
+	for _, n := range []int{500, 2000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			dir := generated(b, n)
+			opts := frontend.Options{Target: gentree.AllTarget}.WithDefaults()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := runSBOM(context.Background(), io.Discard, dir, opts, sbomSPDX, ""); err != nil {
 					b.Fatal(err)
 				}
 			}

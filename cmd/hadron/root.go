@@ -42,6 +42,7 @@ func newRootCmdWith(v *viper.Viper) *cobra.Command {
 		newHashesCmd(v),
 		newBuildCmd(v),
 		newPlanCmd(v),
+		newSBOMCmd(v),
 		newEngineCmd(v),
 		newBumpCmd(v),
 		newUKICmd(v),

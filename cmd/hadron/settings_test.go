@@ -50,6 +50,8 @@ var settingsTable = []setting{
 		[]string{"type=local,dest=/file"}, []string{"type=local,dest=/env"}, []string{"type=local,dest=/flag"}},
 	{"cache-from", "['type=local,src=/file']", "type=local,src=/env", "type=local,src=/flag", strs,
 		[]string{"type=local,src=/file"}, []string{"type=local,src=/env"}, []string{"type=local,src=/flag"}},
+	{"attest", "['type=sbom']", "type=provenance", "type=provenance,mode=max", strs,
+		[]string{"type=sbom"}, []string{"type=provenance"}, []string{"type=provenance,mode=max"}},
 	{"progress", "plain", "tty", "quiet", str, "plain", "tty", "quiet"},
 	{"tools-dir", "/file/tools", "/env/tools", "/flag/tools", str, "/file/tools", "/env/tools", "/flag/tools"},
 	{"jobs", "1", "2", "3", integer, int64(1), int64(2), int64(3)},

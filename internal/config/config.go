@@ -60,6 +60,9 @@ type File struct {
 	// ("type=registry,ref=host/cache,mode=max").
 	CacheTo   []string `yaml:"cache-to"`
 	CacheFrom []string `yaml:"cache-from"`
+	// Attest are the attestations builds ask for, as `--attest` takes
+	// them ("type=sbom", "type=provenance,mode=max").
+	Attest []string `yaml:"attest"`
 	// Progress is the progress display: auto, plain, tty, rawjson, quiet.
 	Progress string `yaml:"progress"`
 	// ToolsDir holds the hadron binary that ELF gates and boot steps run
@@ -182,6 +185,11 @@ func (f *File) check(c *checker, dir string) {
 			c.addf(fmt.Sprintf("cache-from[%d]", i), "%v", err)
 		}
 	}
+	for i, s := range f.Attest {
+		if err := CheckAttestSpec(s); err != nil {
+			c.addf(fmt.Sprintf("attest[%d]", i), "%v", err)
+		}
+	}
 	if f.Progress != "" {
 		c.oneOf("progress", f.Progress, "auto", "plain", "tty", "rawjson", "quiet")
 	}
@@ -222,6 +230,24 @@ func (f *File) check(c *checker, dir string) {
 			c.addf("engine.gc-keep-storage", "%q: %v", s, err)
 		}
 	}
+}
+
+// CheckAttestSpec checks an attestation request in buildx's CSV syntax:
+// type=sbom or type=provenance, then the type's parameters.
+func CheckAttestSpec(spec string) error {
+	fields, err := csv.NewReader(strings.NewReader(spec)).Read()
+	if err != nil {
+		return fmt.Errorf("%q: %w", spec, err)
+	}
+	for _, f := range fields {
+		if k, v, _ := strings.Cut(f, "="); strings.EqualFold(strings.TrimSpace(k), "type") {
+			if t := strings.ToLower(strings.TrimSpace(v)); t == "sbom" || t == "provenance" {
+				return nil
+			}
+			return fmt.Errorf("%q: unknown attestation type %q (want sbom or provenance)", spec, v)
+		}
+	}
+	return fmt.Errorf("%q: no type= (want type=sbom or type=provenance)", spec)
 }
 
 // CheckCacheSpec checks a BuildKit cache export (export true) or import
@@ -355,7 +381,7 @@ func (f *File) Values() map[string]any {
 		"tls-key": f.TLSKey, "tls-server-name": f.TLSServerName, "platform": f.Platform,
 		"source-date-epoch": f.SourceDateEpoch, "mirrors": f.Mirrors, "check": f.Check,
 		"substitutes": f.Substitutes, "no-cache": f.NoCache, "cache-to": f.CacheTo,
-		"cache-from": f.CacheFrom, "progress": f.Progress, "tools-dir": f.ToolsDir,
+		"cache-from": f.CacheFrom, "attest": f.Attest, "progress": f.Progress, "tools-dir": f.ToolsDir,
 		"jobs": f.Jobs, "retries": f.Retries, "timeout": f.Timeout, "cache-dir": f.CacheDir,
 		"github-api": f.GitHubAPI, "report": f.Report,
 	}

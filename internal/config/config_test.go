@@ -25,6 +25,7 @@ substitutes: [linux-7.2.8-debian]
 no-cache: false
 cache-to: ["type=registry,ref=registry.example/hadron/cache,mode=max"]
 cache-from: ["type=registry,ref=registry.example/hadron/cache"]
+attest: [type=sbom, "type=provenance,mode=max"]
 progress: plain
 tools-dir: out/tools
 jobs: 4
@@ -49,7 +50,8 @@ engine:
 	assert.Equal(t, int64(1700000000), v["source-date-epoch"])
 	assert.Equal(t, filepath.Join(dir, "out/engine"), v["engine"].(map[string]any)["root"])
 	assert.Equal(t, true, v["engine"].(map[string]any)["debug"])
-	assert.Len(t, v, 19, "every top-level key the file sets")
+	assert.Equal(t, []string{"type=sbom", "type=provenance,mode=max"}, v["attest"])
+	assert.Len(t, v, 20, "every top-level key the file sets")
 }
 
 func TestValuesLeaveOutUnsetKeys(t *testing.T) {
@@ -74,7 +76,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 		{"unknown key with suggestion", "stage00: x/y\n",
 			[]string{"hadron.yaml:1: unknown key `stage00`; did you mean `stage0`?"}},
 		{"unknown key lists known keys", "zzzzzz: 1\n",
-			[]string{"hadron.yaml:1: unknown key `zzzzzz`; known keys: addr, cache-dir"}},
+			[]string{"hadron.yaml:1: unknown key `zzzzzz`; known keys: addr, attest, cache-dir"}},
 		{"unknown engine key", "engine:\n  rooot: /x\n",
 			[]string{"hadron.yaml:2: unknown key `rooot` in engine; did you mean `root`?"}},
 		{"ftp mirror", "mirrors:\n  https://musl.libc.org/releases/: ftp://mirror.example/musl/\n",
@@ -101,6 +103,10 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			[]string{`hadron.yaml:1: cache-from[0]: "type=ftp,ref=x": unknown cache type "ftp"`}},
 		{"cache-to mode", "cache-to: ['type=inline,mode=all']\n",
 			[]string{`mode=all: want min or max`}},
+		{"attest type", "attest: ['type=vex']\n",
+			[]string{`hadron.yaml:1: attest[0]: "type=vex": unknown attestation type "vex" (want sbom or provenance)`}},
+		{"attest without type", "attest: ['mode=max']\n",
+			[]string{`hadron.yaml:1: attest[0]: "mode=max": no type=`}},
 		{"addr without scheme", "addr: buildkit.example:1234\n",
 			[]string{`hadron.yaml:1: addr: "buildkit.example:1234" has no scheme`}},
 		{"addr scheme", "addr: http://buildkit.example:1234\n",
