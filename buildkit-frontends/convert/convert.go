@@ -73,6 +73,12 @@ type Settings struct {
 	Check bool
 	// NoCache re-runs every build step instead of using cached results.
 	NoCache bool
+	// KeepToolchain narrows NoCache: the steps of host recipes (the cross
+	// toolchain, see project.Tree.Toolchain) may still come from the
+	// cache, every other step re-runs. `hadron repro-check --scope
+	// packages` rebuilds every package this way without rebuilding gcc.
+	// Without NoCache it changes nothing.
+	KeepToolchain bool
 	// Substitutes names the declared substitutes (vendor-hashes/substitutes)
 	// this build may use in place of unreachable upstream sources.
 	Substitutes []string
@@ -273,6 +279,29 @@ func (c *Converter) Image(img *imagedef.Image) (llb.State, error) {
 	return llb.Merge(layers, llb.WithCustomNamef("%s: assemble image", img.Name)), nil
 }
 
+// ImageLayers names the layers of target t's result as the image's
+// history describes them, bottom first: "package <recipe> <version>" for
+// each package of an image's runtime closure, in Image's merge order, then
+// "finalize <image>" for the finalize layer. Only an image's layers are
+// known this way; other targets (a recipe, whose gate may add an empty
+// layer, boot artifacts, a kernel) give nil, and BuildKit describes their
+// layers itself.
+func (c *Converter) ImageLayers(t target.Target) []string {
+	if t.Kind != target.Image && t.Kind != target.Named {
+		return nil
+	}
+	img, ok := c.tree.Images[t.Name]
+	if !ok {
+		return nil
+	}
+	names := c.graph.RuntimeClosure(img.Packages...)
+	out := make([]string, 0, len(names)+1)
+	for _, n := range names {
+		out = append(out, "package "+n+" "+c.tree.Recipes[n].Version)
+	}
+	return append(out, "finalize "+img.Name)
+}
+
 // finalize writes the files that belong to the image rather than to any
 // package: os-release, hostname, the root account. It runs after every
 // gate in gates has passed.
@@ -366,6 +395,9 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 	}
 
 	sb := c.builder.with(c.env(r, len(tools) > 0, extraEnv))
+	if r.Host && c.opts.KeepToolchain {
+		sb.noCache = false
+	}
 	var recipeFiles *llb.State
 	if len(r.Patches)+len(r.Files) > 0 {
 		inc := make([]string, 0, len(r.Patches)+len(r.Files))
