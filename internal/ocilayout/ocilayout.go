@@ -15,6 +15,7 @@ import (
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/images/archive"
 	"github.com/containerd/containerd/v2/pkg/archive/compression"
 	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/containerd/platforms"
@@ -55,6 +56,37 @@ func Open(dir string) (*Layout, error) {
 		return nil, fmt.Errorf("OCI layout %s: content store: %w", dir, err)
 	}
 	return &Layout{dir: dir, store: store, index: idx, IndexDigest: digest.FromBytes(data)}, nil
+}
+
+// ImportArchive imports an image archive — an OCI layout tarball, what
+// BuildKit's oci exporter writes by default, or a Docker archive — into a
+// content store at dir with containerd's archive importer, and returns
+// it as a Layout. For an OCI archive the index is the archive's own
+// index.json (IndexDigest is its digest); for a Docker archive it is the
+// one the importer makes.
+func ImportArchive(ctx context.Context, path, dir string) (*Layout, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("image archive: %w", err)
+	}
+	defer f.Close()
+	store, err := local.NewStore(dir)
+	if err != nil {
+		return nil, fmt.Errorf("image archive %s: content store: %w", path, err)
+	}
+	desc, err := archive.ImportIndex(ctx, store, f)
+	if err != nil {
+		return nil, fmt.Errorf("image archive %s: %w", path, err)
+	}
+	data, err := content.ReadBlob(ctx, store, desc)
+	if err != nil {
+		return nil, fmt.Errorf("image archive %s: index: %w", path, err)
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return nil, fmt.Errorf("image archive %s: index: %w", path, err)
+	}
+	return &Layout{dir: dir, store: store, index: idx, IndexDigest: desc.Digest}, nil
 }
 
 // Dir is the layout's directory.

@@ -87,3 +87,35 @@ func TestOpenErrors(t *testing.T) {
 	_, err = ocilayout.Open(dir)
 	require.ErrorContains(t, err, "index.json")
 }
+
+// TestImportArchive: an OCI layout tarball (what `-o type=oci,dest=x.tar`
+// writes) imports into a content store and reads as the layout it packs:
+// same index digest, same manifests and layers.
+func TestImportArchive(t *testing.T) {
+	dir := t.TempDir()
+	ocitest.WriteLayout(t, dir,
+		ocitest.Layer{CreatedBy: "package a 1", Files: []ocitest.File{{Path: "a", Content: "a"}}})
+	archive := filepath.Join(t.TempDir(), "image.tar")
+	f, err := os.Create(archive)
+	require.NoError(t, err)
+	tw := tar.NewWriter(f)
+	require.NoError(t, tw.AddFS(os.DirFS(dir)))
+	require.NoError(t, tw.Close())
+	require.NoError(t, f.Close())
+
+	want, err := ocilayout.Open(dir)
+	require.NoError(t, err)
+	got, err := ocilayout.ImportArchive(context.Background(), archive, t.TempDir())
+	require.NoError(t, err)
+	assert.Equal(t, want.IndexDigest, got.IndexDigest)
+	wi, err := want.Images(context.Background())
+	require.NoError(t, err)
+	gi, err := got.Images(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, wi, gi)
+
+	notImage := filepath.Join(t.TempDir(), "disk.img")
+	require.NoError(t, os.WriteFile(notImage, make([]byte, 4096), 0o644))
+	_, err = ocilayout.ImportArchive(context.Background(), notImage, t.TempDir())
+	require.Error(t, err)
+}
