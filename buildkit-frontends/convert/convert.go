@@ -303,8 +303,8 @@ func (c *Converter) ImageLayers(t target.Target) []string {
 }
 
 // finalize writes the files that belong to the image rather than to any
-// package: os-release, hostname, the root account. It runs after every
-// gate in gates has passed.
+// package: os-release, hostname, the root account, every time the epoch
+// (see atEpoch). It runs after every gate in gates has passed.
 func (c *Converter) finalize(img *imagedef.Image, pkgs []string, gates []llb.State) llb.State {
 	created := llb.WithCreatedTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())
 	host := img.Hostname
@@ -335,7 +335,20 @@ func (c *Converter) finalize(img *imagedef.Image, pkgs []string, gates []llb.Sta
 		Mkdir("/usr/share/hadron", 0o755, llb.WithParents(true), created).
 		Mkfile("/usr/share/hadron/packages", 0o644, []byte(strings.Join(manifest, "\n")+"\n"), created).
 		Symlink("../usr/lib/os-release", "/etc/os-release", created)
-	return llb.Scratch().File(requireGates(fa, gates), llb.WithCustomNamef("%s: finalize", img.Name))
+	staged := llb.Scratch().File(fa, llb.WithCustomNamef("%s: finalize files", img.Name))
+	return llb.Scratch().File(requireGates(atEpoch(staged, c.opts.SourceDateEpoch), gates), llb.WithCustomNamef("%s: finalize", img.Name))
+}
+
+// atEpoch copies the whole tree of staged into an empty state with the
+// time of every entry set to the epoch, each directory's after its
+// contents; more actions may be chained to it. File actions give what
+// they create the time they are told, but adding an entry to a directory
+// sets the directory's time to the wall clock, and so does creating its
+// parents: without the copy, two builds of the finalize layer or the ESP
+// differ in the times of /etc, /usr, /loader, /EFI.
+func atEpoch(staged llb.State, epoch int64) *llb.FileAction {
+	t := time.Unix(epoch, 0).UTC()
+	return llb.Copy(staged, "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, CreatedTime: &t})
 }
 
 // build converts one recipe into its fetch and phase vertices.

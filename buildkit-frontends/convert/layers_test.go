@@ -3,6 +3,8 @@ package convert_test
 import (
 	"strings"
 	"testing"
+	"testing/fstest"
+	"time"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
@@ -92,6 +94,49 @@ func TestKeepToolchain(t *testing.T) {
 			}
 			assert.Greater(t, hostExecs, 3, "binutils and gcc steps")
 			assert.Greater(t, otherExecs, 6, "package steps")
+		})
+	}
+}
+
+// isEpochCopy reports whether cp is the copy atEpoch makes: a staged
+// tree's contents, whole, with the epoch as every entry's time.
+func isEpochCopy(cp *pb.FileActionCopy) bool {
+	return cp.Src == "/" && cp.Dest == "/" && cp.DirCopyContents && !cp.AllowWildcard
+}
+
+// TestTreesAtEpoch: the finalize layer and the ESP are copies of their
+// staged trees with the epoch as the time of every entry, directories
+// included (a file action leaves the directory it writes into at the wall
+// clock: two builds differed in the times of /etc, /usr, /loader, /EFI).
+// The copy is the first action; the finalize step's gate copies follow.
+func TestTreesAtEpoch(t *testing.T) {
+	for _, tc := range []struct {
+		fsys        func(testing.TB) fstest.MapFS
+		target      string
+		step, files string
+	}{
+		{repoFS, "mini", "mini: finalize", "mini: finalize files"},
+		{bootFS, "tboot/boot", "tboot: esp", "tboot: esp files"},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			vs := marshal(t, tc.fsys(t), tc.target, opts())
+			byDigest := map[digest.Digest]string{}
+			var step *vertex
+			for i, v := range vs {
+				byDigest[v.digest] = v.name
+				if v.name == tc.step {
+					step = &vs[i]
+				}
+			}
+			require.NotNil(t, step, tc.step)
+			actions := step.op.GetFile().GetActions()
+			require.NotEmpty(t, actions)
+			cp := actions[0].GetCopy()
+			require.NotNil(t, cp, "%s starts with a copy", tc.step)
+			assert.True(t, isEpochCopy(cp), "%s copies the whole staged tree", tc.step)
+			assert.Equal(t, opts().SourceDateEpoch*int64(time.Second), cp.Timestamp, "every entry at the epoch")
+			assert.Equal(t, tc.files, byDigest[digest.Digest(step.op.Inputs[actions[0].SecondaryInput].Digest)])
+			assert.Equal(t, int64(-1), actions[0].Input, "onto an empty tree")
 		})
 	}
 }
