@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hadron-linux/hadron/bootchain/secureboot"
 	"github.com/hadron-linux/hadron/internal/ocilayout"
 	"github.com/hadron-linux/hadron/tests/harness"
 	"github.com/stretchr/testify/assert"
@@ -23,9 +25,10 @@ import (
 const exitNotReproducible = 3
 
 // reproConfig writes the hadron.yaml a repro-check of the harness's
-// builds reads: stage 0, epoch, mirrors and substitutes as e.request
-// sets them, and the harness's buildkitd for the fresh engines.
-func reproConfig(t *testing.T, e env, substitutes bool) string {
+// builds reads: stage 0, epoch, mirrors (and extra ones) and substitutes
+// as e.request sets them, and the harness's buildkitd for the fresh
+// engines.
+func reproConfig(t *testing.T, e env, substitutes bool, extraMirrors ...map[string]string) string {
 	t.Helper()
 	cfg, err := harness.EngineConfig()
 	require.NoError(t, err)
@@ -36,7 +39,11 @@ func reproConfig(t *testing.T, e env, substitutes bool) string {
 		b.WriteString("substitutes: [" + strings.Join(harness.Substitutes, ", ") + "]\n")
 	}
 	b.WriteString("mirrors:\n")
-	for k, v := range e.mirrors {
+	mirrors := maps.Clone(e.mirrors)
+	for _, m := range extraMirrors {
+		maps.Copy(mirrors, m)
+	}
+	for k, v := range mirrors {
 		b.WriteString("  \"" + k + "\": \"" + v + "\"\n")
 	}
 	b.WriteString("engine:\n  binary: " + cfg.Binary + "\n  insecure-registries: [" + e.registry + "]\n")
@@ -159,6 +166,45 @@ build:
 	assert.Contains(t, stderr, "not reproducible: ")
 	assert.Contains(t, stderr, work, "the outputs are kept for a look")
 	assert.DirExists(t, filepath.Join(work, "b", "out", "blobs"))
+}
+
+// TestReproCheckSignedBoot: the boot artifacts of a trusted image — an
+// ESP with systemd-boot and the UKI, both Authenticode-signed, the UKI
+// with its signed PCR policy — built twice are identical file for file:
+// signatures made with the same keys are the same bytes. The image is
+// toolchain-less (the tiny tree, the boot-init fixture, Debian's kernel
+// as a fixture recipe); scope packages, so the signing steps, which never
+// come from the cache anyway, and everything else run twice.
+func TestReproCheckSignedBoot(t *testing.T) {
+	e := setup(t)
+	dir := tinyTree(t)
+	fixtures := writeBootFixtures(t, dir)
+	writeFile(t, dir, "images/tboot.yaml", `name: tboot
+packages: [tiny-b, boot-init]
+boot: trusted
+kernel: debian-kernel
+cmdline: "console=ttyS0 rdinit=/init"
+arches: [amd64]
+`)
+	keys := filepath.Join(t.TempDir(), "keys")
+	out, err := exec.Command(filepath.Join(e.tools, "hadron"), "keys", "generate", keys).CombinedOutput()
+	require.NoError(t, err, "hadron keys generate: %s", out)
+	cfg := reproConfig(t, e, false, serveFixtures(t, fixtures...))
+	stdout, stderr, code, took := reproCheck(t, e, cfg, dir, "tboot/boot", "--scope", "packages", "--addr", e.addr, "--all",
+		"--work-dir", filepath.Join(t.TempDir(), "work"),
+		"--secret", "id=db.key,src="+secureboot.KeyFile(keys, secureboot.DBName),
+		"--secret", "id=db.crt,src="+secureboot.CertFile(keys, secureboot.DBName),
+		"--secret", "id=pcr.key,src="+secureboot.KeyFile(keys, secureboot.PCRKeyName))
+	t.Logf("repro-check tboot/boot (scope packages): %s\n%s", took.Round(time.Millisecond), stdout)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	for _, want := range []string{
+		"identical  file EFI/Linux/tboot.efi",
+		"identical  file EFI/BOOT/BOOTX64.EFI",
+		"identical  file loader/loader.conf",
+		"identical  file EFI ",
+	} {
+		assert.Contains(t, stdout, want)
+	}
 }
 
 // TestReproCheckMini is repro-check on images/mini, both scopes: first
