@@ -247,6 +247,9 @@ func (rc *reproCheck) build(ctx context.Context, s reproSide) error {
 	fmt.Fprintf(rc.log, "repro-check: build %s of %s from %s on %s\n", s.name, rc.target, s.tree, where)
 	start := time.Now()
 	if _, err := solve.Run(ctx, c, req, plan); err != nil {
+		if rc.fresh {
+			return err // its log is in the work directory, which is kept
+		}
 		return explainEngineLoss(rc.v, err)
 	}
 	rc.timings = append(rc.timings, fmt.Sprintf("build %s %s", s.name, time.Since(start).Round(time.Second)))

@@ -228,11 +228,11 @@ func CompareTrees(ctx context.Context, a, b string, opts Options) (*Report, erro
 // CompareFiles compares two single files (disk images, a signed UKI): one
 // item, with opts.Explain's lines and diffoscope's report when they differ.
 func CompareFiles(ctx context.Context, a, b string, opts Options) (*Report, error) {
-	da, na, err := hashFile(a)
+	da, na, err := hashFile(a, nil)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", a, err)
 	}
-	db, nb, err := hashFile(b)
+	db, nb, err := hashFile(b, nil)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", b, err)
 	}

@@ -246,3 +246,30 @@ func TestCompareFiles(t *testing.T) {
 func TestEmptyReportIsNotReproducible(t *testing.T) {
 	assert.False(t, (&repro.Report{}).Reproducible())
 }
+
+// BenchmarkCompareDifferingLayer compares two layouts whose second layer
+// (1000 files of 4 KiB) differs in every file: decompression, tar
+// listing and hashing of both blobs, the cost of a failing check.
+func BenchmarkCompareDifferingLayer(b *testing.B) {
+	files := func(salt string) []ocitest.File {
+		out := make([]ocitest.File, 1000)
+		for i := range out {
+			out[i] = ocitest.File{Path: fmt.Sprintf("usr/lib/f%04d", i), Content: strings.Repeat(salt, 4096)}
+		}
+		return out
+	}
+	da, db := b.TempDir(), b.TempDir()
+	ocitest.WriteLayout(b, da, ocitest.Layer{CreatedBy: "package a 1", Files: files("a")})
+	ocitest.WriteLayout(b, db, ocitest.Layer{CreatedBy: "package a 1", Files: files("b")})
+	la, err := ocilayout.Open(da)
+	require.NoError(b, err)
+	lb, err := ocilayout.Open(db)
+	require.NoError(b, err)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := repro.CompareLayouts(context.Background(), la, lb, repro.Options{})
+		if err != nil || len(r.Differing()[len(r.Differing())-1].Files) != 1000 {
+			b.Fatalf("compare: %v", err)
+		}
+	}
+}

@@ -83,6 +83,7 @@ func unixMode(m fs.FileMode) uint32 {
 // occurs twice counts as its last entry. Regular files are hashed.
 func ListTar(r io.Reader) ([]File, error) {
 	byPath := map[string]File{}
+	buf := make([]byte, 64<<10) // one copy buffer for every entry
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
@@ -103,7 +104,7 @@ func ListTar(r io.Reader) ([]File, error) {
 		switch h.Typeflag {
 		case tar.TypeReg:
 			f.Type = TypeFile
-			d, n, err := hash(tr)
+			d, n, err := hash(tr, buf)
 			if err != nil {
 				return nil, fmt.Errorf("read tar entry %s: %w", h.Name, err)
 			}
@@ -136,6 +137,7 @@ func ListTar(r io.Reader) ([]File, error) {
 // has them.
 func ListDir(root string) ([]File, error) {
 	byPath := map[string]File{}
+	buf := make([]byte, 64<<10)
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -155,7 +157,7 @@ func ListDir(root string) ([]File, error) {
 		switch t := fi.Mode().Type(); {
 		case t == 0:
 			f.Type = TypeFile
-			if f.Digest, f.Size, err = hashFile(p); err != nil {
+			if f.Digest, f.Size, err = hashFile(p, buf); err != nil {
 				return err
 			}
 		case t&fs.ModeDir != 0:
@@ -286,22 +288,27 @@ func tarMode(m int64) fs.FileMode {
 	return mode
 }
 
-func hash(r io.Reader) (digest.Digest, int64, error) {
+// hash returns the sha256 digest and length of what r holds, copied
+// through buf (nil: a new one).
+func hash(r io.Reader, buf []byte) (digest.Digest, int64, error) {
 	h := sha256.New()
-	n, err := io.Copy(h, r)
+	if buf == nil {
+		buf = make([]byte, 64<<10)
+	}
+	n, err := io.CopyBuffer(h, r, buf)
 	if err != nil {
 		return "", 0, err
 	}
 	return digest.NewDigest(digest.SHA256, h), n, nil
 }
 
-func hashFile(p string) (digest.Digest, int64, error) {
+func hashFile(p string, buf []byte) (digest.Digest, int64, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
-	return hash(f)
+	return hash(f, buf)
 }
 
 func sorted(m map[string]File) []File {
