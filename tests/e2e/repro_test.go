@@ -207,29 +207,35 @@ arches: [amd64]
 	}
 }
 
-// TestReproCheckMini is repro-check on images/mini, both scopes: first
-// every package rebuilt twice on the shared engine (the cross toolchain
-// from its cache), then from clean state on two fresh engines, so the
-// cross toolchain is built twice too (hours on 2 cores): full tier. It
-// replaces the earlier layer-digest comparison of a cached and a
-// --no-cache build, which missed the image digest.
-func TestReproCheckMini(t *testing.T) {
+// TestReproCheckImages is repro-check on the real images, full tier:
+// images/mini from clean state (two fresh engines, so the cross toolchain
+// is built twice too: hours on 2 cores), and images/base (systemd,
+// util-linux, busybox) with every package rebuilt twice on the shared
+// engine, the cross toolchain from its cache (the clean-state check of
+// the toolchain is mini's). An image the tree does not hold is skipped,
+// saying so. It replaces the earlier comparison of the layer digests of a
+// cached and a --no-cache build of mini, which missed the image digest
+// and the finalize layer's directory times.
+func TestReproCheckImages(t *testing.T) {
 	harness.RequireFull(t)
 	e := setup(t)
 	cfg := reproConfig(t, e, true)
 	for _, tc := range []struct {
-		scope string
+		image string
 		args  []string
 	}{
-		{"packages", []string{"--scope", "packages", "--addr", e.addr}},
-		{"full", []string{"--scope", "full"}},
+		{"mini", []string{"--scope", "full"}},
+		{"base", []string{"--scope", "packages", "--addr", e.addr}},
 	} {
-		t.Run(tc.scope, func(t *testing.T) {
-			args := append([]string{"mini", "--work-dir", filepath.Join(t.TempDir(), "work")}, tc.args...)
+		t.Run(tc.image, func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join(repoRoot(t), "images", tc.image+".yaml")); err != nil {
+				t.Skipf("images/%s.yaml is not in this tree", tc.image)
+			}
+			args := append([]string{tc.image, "--work-dir", filepath.Join(t.TempDir(), "work")}, tc.args...)
 			stdout, stderr, code, took := reproCheck(t, e, cfg, repoRoot(t), args...)
-			t.Logf("repro-check mini (scope %s): %s\n%s", tc.scope, took.Round(time.Second), stdout)
+			t.Logf("repro-check %s (%s): %s\n%s", tc.image, strings.Join(tc.args, " "), took.Round(time.Second), stdout)
 			require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-			assert.Contains(t, stdout, "reproducible: all 7 compared artifacts are identical", "index, manifest, config, musl, busybox, xz, finalize")
+			assert.Contains(t, stdout, "reproducible: all")
 		})
 	}
 }
