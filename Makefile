@@ -12,7 +12,7 @@ APT_PACKAGES := runc mmdebstrap qemu-system-x86 qemu-system-arm qemu-efi-aarch64
 	grub-pc-bin grub-common dracut-core fdisk busybox-static git ca-certificates \
 	openssl zstd kmod musl-tools gcc-aarch64-linux-gnu
 
-.PHONY: all deps tools frontend-image build test test-full test-unit test-e2e test-qemu bench bench-planning bldr-llb vet fmt-check clean
+.PHONY: all deps tools frontend-image build repro-check test test-full test-unit test-e2e test-qemu bench bench-planning bldr-llb vet fmt-check clean
 
 all: tools
 
@@ -52,6 +52,15 @@ frontend-image:
 build: tools
 	$(GO) run ./tests/tools/offline-build -- mini -o type=local,dest=out/mini -o type=oci,dest=out/mini.oci.tar
 	@echo "root filesystem in out/mini, OCI image in out/mini.oci.tar"
+
+## repro-check: build TARGET (default mini) twice from clean state, offline like `make build`,
+## and compare the outputs bit for bit (docs/reproducibility.md); exit status 3 when they differ.
+## SCOPE=full (default: two fresh engines, the cross toolchain built twice) or SCOPE=packages
+## (every step but the toolchain's re-run on the managed engine); REPRO_ARGS adds flags.
+TARGET ?= mini
+SCOPE  ?= full
+repro-check: tools
+	$(GO) run ./tests/tools/offline-build -command repro-check -- $(TARGET) --scope $(SCOPE) $(REPRO_ARGS)
 
 ## test: everything CI runs (unit, golden, e2e through real BuildKit, QEMU boots)
 test: tools vet fmt-check out/go.mod

@@ -2,12 +2,16 @@ package secureboot
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"unicode/utf16"
 
 	"github.com/smallstep/pkcs7"
@@ -109,8 +113,9 @@ func indirectData(digest []byte) (full, body []byte, err error) {
 // content keeps them. So the library signs the body and the SignedData's
 // content info is set to the full structure before encoding.
 //
-// The library always adds a signingTime attribute, so two signatures of
-// the same image differ; the image hash they carry does not.
+// The signature depends on the image and the key only: signing the same
+// image twice with the same key gives the same bytes, so two builds of a
+// signed UKI are identical (see dropSigningTime).
 func SignPE(image []byte, kp *KeyPair) ([]byte, error) {
 	f, err := pe.Parse(bytes.Clone(image))
 	if err != nil {
@@ -143,6 +148,9 @@ func SignPE(image []byte, kp *KeyPair) ([]byte, error) {
 	if err := sd.AddSigner(kp.Cert, kp.Key, pkcs7.SignerInfoConfig{}); err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
+	if err := dropSigningTime(sd, kp.Key); err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
 	sd.GetSignedData().ContentInfo.Content = asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: full}
 	p7, err := sd.Finish()
 	if err != nil {
@@ -163,6 +171,69 @@ func SignPE(image []byte, kp *KeyPair) ([]byte, error) {
 	f.SetCertTable(uint32(certOff), uint32(padded))
 	f.UpdateChecksum()
 	return f.Data, nil
+}
+
+// signedAttribute mirrors the library's PKCS#7 Attribute for encoding:
+// an attribute type and its SET OF values.
+type signedAttribute struct {
+	Type  asn1.ObjectIdentifier
+	Value asn1.RawValue `asn1:"set"`
+}
+
+// dropSigningTime removes the signingTime attribute from the signed
+// attributes of sd's only signer and signs them again with key.
+//
+// The library always adds signingTime with the wall-clock time, so two
+// signatures of one image would differ. Taking it from SOURCE_DATE_EPOCH
+// instead is no good either: the epoch is the sources' date, often before
+// the signing certificate was issued, and verifiers that check the
+// attribute (this package's VerifyPE through the library, Windows'
+// Authenticode) reject a signing time outside the signer's validity. The
+// attribute is an unauthenticated claim of the signer anyway (a trusted
+// time needs a timestamp authority), optional in PKCS#7 and Authenticode,
+// and UEFI firmware does not read it. Removing one attribute keeps the
+// others in DER order. RSA PKCS#1 v1.5 signatures, what Secure Boot keys
+// make, are deterministic; an ECDSA key signs deterministically (RFC 6979)
+// without a random source.
+func dropSigningTime(sd *pkcs7.SignedData, key crypto.Signer) error {
+	infos := sd.GetSignedData().SignerInfos
+	if len(infos) != 1 {
+		return fmt.Errorf("PKCS#7: %d signers, want 1", len(infos))
+	}
+	si := &infos[0]
+	attrs := si.AuthenticatedAttributes[:0]
+	var signed []signedAttribute
+	for _, a := range si.AuthenticatedAttributes {
+		if a.Type.Equal(pkcs7.OIDAttributeSigningTime) {
+			continue
+		}
+		attrs = append(attrs, a)
+		signed = append(signed, signedAttribute{Type: a.Type, Value: a.Value})
+	}
+	si.AuthenticatedAttributes = attrs
+
+	// What is signed is the DER SET OF the attributes (RFC 2315 9.3).
+	set, err := asn1.Marshal(struct {
+		A []signedAttribute `asn1:"set"`
+	}{A: signed})
+	if err != nil {
+		return fmt.Errorf("encode signed attributes: %w", err)
+	}
+	var seq asn1.RawValue
+	if _, err := asn1.Unmarshal(set, &seq); err != nil {
+		return fmt.Errorf("encode signed attributes: %w", err)
+	}
+	sum := sha256.Sum256(seq.Bytes)
+	var random io.Reader = rand.Reader // ignored by RSA PKCS#1 v1.5
+	if _, ok := key.(*ecdsa.PrivateKey); ok {
+		random = nil
+	}
+	sig, err := key.Sign(random, sum[:], crypto.SHA256)
+	if err != nil {
+		return fmt.Errorf("sign attributes: %w", err)
+	}
+	si.EncryptedDigest = sig
+	return nil
 }
 
 // Signature describes an image's Authenticode signature.

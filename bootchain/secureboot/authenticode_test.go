@@ -2,11 +2,21 @@ package secureboot
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/smallstep/pkcs7"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -145,4 +155,77 @@ func TestSignPERejectsNonPE(t *testing.T) {
 	require.NoError(t, err)
 	_, err = SignPE([]byte("not a PE file at all, just text......................................................"), kp)
 	require.ErrorIs(t, err, pe.ErrNotPE)
+}
+
+// ecdsaKeyPair is a self-signed P-256 certificate and its key.
+func ecdsaKeyPair(t *testing.T) *KeyPair {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7),
+		Subject:      pkix.Name{CommonName: "ecdsa db"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	return &KeyPair{Cert: cert, Key: key}
+}
+
+// TestSignPEIsDeterministic: two signatures of the same image with the
+// same key are byte for byte identical, whenever they are made, and still
+// verify; the PKCS#7 carries no signingTime (the library would write the
+// wall-clock time there) and keeps contentType and messageDigest. RSA (what
+// `hadron keys` makes) and ECDSA keys alike.
+func TestSignPEIsDeterministic(t *testing.T) {
+	img := readOrSkip(t, systemdBoot, "systemd-boot-efi")
+	keys := testKeys(t)
+	rsaKP, err := LoadKeyPair(KeyFile(keys, DBName), CertFile(keys, DBName))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		kp   *KeyPair
+	}{
+		{"rsa", rsaKP},
+		{"ecdsa", ecdsaKeyPair(t)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first, err := SignPE(img, tc.kp)
+			require.NoError(t, err)
+			time.Sleep(1100 * time.Millisecond) // a signingTime would differ now
+			second, err := SignPE(img, tc.kp)
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(first, second), "two signatures of one image with one key")
+
+			sig, err := VerifyPE(second, tc.kp.Cert)
+			require.NoError(t, err)
+			assert.True(t, sig.DigestMatches)
+
+			p7 := parsePKCS7(t, second)
+			require.Len(t, p7.Signers, 1)
+			var types []string
+			for _, a := range p7.Signers[0].AuthenticatedAttributes {
+				types = append(types, a.Type.String())
+			}
+			assert.ElementsMatch(t, []string{pkcs7.OIDAttributeContentType.String(), pkcs7.OIDAttributeMessageDigest.String()}, types)
+		})
+	}
+}
+
+// parsePKCS7 returns the PKCS#7 of a signed image's first WIN_CERTIFICATE.
+func parsePKCS7(t *testing.T, image []byte) *pkcs7.PKCS7 {
+	t.Helper()
+	f, err := pe.Parse(image)
+	require.NoError(t, err)
+	off, size := f.CertTable()
+	require.NotZero(t, size)
+	wc := image[off : off+size]
+	length := binary.LittleEndian.Uint32(wc)
+	p7, err := pkcs7.Parse(wc[winCertificateHdrBytes:length])
+	require.NoError(t, err)
+	return p7
 }

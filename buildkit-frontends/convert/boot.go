@@ -112,7 +112,8 @@ func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 		secretMount(SecretDBKey), secretMount(SecretDBCert))
 	bootOut := outMount(s)
 
-	// esp: the two signed binaries and loader.conf in one tree.
+	// esp: the two signed binaries and loader.conf in one tree, every
+	// time the epoch (see atEpoch).
 	created := time.Unix(c.opts.SourceDateEpoch, 0).UTC()
 	ct := llb.WithCreatedTime(created)
 	cp := &llb.CopyInfo{CreateDestPath: true, CreatedTime: &created}
@@ -120,7 +121,8 @@ func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 		Mkfile("/loader/loader.conf", 0o644, []byte(LoaderConf(img)), ct).
 		Copy(bootOut, "/EFI/BOOT/BOOTX64.EFI", "/EFI/BOOT/BOOTX64.EFI", cp).
 		Copy(ukiOut, "/"+uki, "/"+uki, cp)
-	return llb.Scratch().File(fa, llb.WithCustomName(img.Name+": esp")), nil
+	staged := llb.Scratch().File(fa, llb.WithCustomName(img.Name+": esp files"))
+	return llb.Scratch().File(atEpoch(staged, c.opts.SourceDateEpoch), llb.WithCustomName(img.Name+": esp")), nil
 }
 
 // LoaderConf is systemd-boot's loader/loader.conf for img: boot its UKI

@@ -33,7 +33,7 @@ func bootVertices(vs []vertex) []vertex {
 	var out []vertex
 	for _, v := range vs {
 		switch v.name {
-		case "tboot: initrd", "tboot: uki", "tboot: sign", "tboot: esp", "hadron tools":
+		case "tboot: initrd", "tboot: uki", "tboot: sign", "tboot: esp files", "tboot: esp", "hadron tools":
 			out = append(out, v)
 		}
 	}
@@ -98,7 +98,7 @@ func TestBootSteps(t *testing.T) {
 					assert.NotContains(t, cp.Src, "secrets", "%s copies no key file", v.name)
 				}
 			}
-			if v.name == "tboot: esp" {
+			if v.name == "tboot: esp files" {
 				var paths []string
 				for _, a := range op.File.Actions {
 					switch {

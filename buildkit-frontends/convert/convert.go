@@ -73,6 +73,12 @@ type Settings struct {
 	Check bool
 	// NoCache re-runs every build step instead of using cached results.
 	NoCache bool
+	// KeepToolchain narrows NoCache: the steps of host recipes (the cross
+	// toolchain, see project.Tree.Toolchain) may still come from the
+	// cache, every other step re-runs. `hadron repro-check --scope
+	// packages` rebuilds every package this way without rebuilding gcc.
+	// Without NoCache it changes nothing.
+	KeepToolchain bool
 	// Substitutes names the declared substitutes (vendor-hashes/substitutes)
 	// this build may use in place of unreachable upstream sources.
 	Substitutes []string
@@ -273,9 +279,32 @@ func (c *Converter) Image(img *imagedef.Image) (llb.State, error) {
 	return llb.Merge(layers, llb.WithCustomNamef("%s: assemble image", img.Name)), nil
 }
 
+// ImageLayers names the layers of target t's result as the image's
+// history describes them, bottom first: "package <recipe> <version>" for
+// each package of an image's runtime closure, in Image's merge order, then
+// "finalize <image>" for the finalize layer. Only an image's layers are
+// known this way; other targets (a recipe, whose gate may add an empty
+// layer, boot artifacts, a kernel) give nil, and BuildKit describes their
+// layers itself.
+func (c *Converter) ImageLayers(t target.Target) []string {
+	if t.Kind != target.Image && t.Kind != target.Named {
+		return nil
+	}
+	img, ok := c.tree.Images[t.Name]
+	if !ok {
+		return nil
+	}
+	names := c.graph.RuntimeClosure(img.Packages...)
+	out := make([]string, 0, len(names)+1)
+	for _, n := range names {
+		out = append(out, "package "+n+" "+c.tree.Recipes[n].Version)
+	}
+	return append(out, "finalize "+img.Name)
+}
+
 // finalize writes the files that belong to the image rather than to any
-// package: os-release, hostname, the root account. It runs after every
-// gate in gates has passed.
+// package: os-release, hostname, the root account, every time the epoch
+// (see atEpoch). It runs after every gate in gates has passed.
 func (c *Converter) finalize(img *imagedef.Image, pkgs []string, gates []llb.State) llb.State {
 	created := llb.WithCreatedTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())
 	host := img.Hostname
@@ -306,7 +335,20 @@ func (c *Converter) finalize(img *imagedef.Image, pkgs []string, gates []llb.Sta
 		Mkdir("/usr/share/hadron", 0o755, llb.WithParents(true), created).
 		Mkfile("/usr/share/hadron/packages", 0o644, []byte(strings.Join(manifest, "\n")+"\n"), created).
 		Symlink("../usr/lib/os-release", "/etc/os-release", created)
-	return llb.Scratch().File(requireGates(fa, gates), llb.WithCustomNamef("%s: finalize", img.Name))
+	staged := llb.Scratch().File(fa, llb.WithCustomNamef("%s: finalize files", img.Name))
+	return llb.Scratch().File(requireGates(atEpoch(staged, c.opts.SourceDateEpoch), gates), llb.WithCustomNamef("%s: finalize", img.Name))
+}
+
+// atEpoch copies the whole tree of staged into an empty state with the
+// time of every entry set to the epoch, each directory's after its
+// contents; more actions may be chained to it. File actions give what
+// they create the time they are told, but adding an entry to a directory
+// sets the directory's time to the wall clock, and so does creating its
+// parents: without the copy, two builds of the finalize layer or the ESP
+// differ in the times of /etc, /usr, /loader, /EFI.
+func atEpoch(staged llb.State, epoch int64) *llb.FileAction {
+	t := time.Unix(epoch, 0).UTC()
+	return llb.Copy(staged, "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, CreatedTime: &t})
 }
 
 // build converts one recipe into its fetch and phase vertices.
@@ -366,6 +408,9 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 	}
 
 	sb := c.builder.with(c.env(r, len(tools) > 0, extraEnv))
+	if r.Host && c.opts.KeepToolchain {
+		sb.noCache = false
+	}
 	var recipeFiles *llb.State
 	if len(r.Patches)+len(r.Files) > 0 {
 		inc := make([]string, 0, len(r.Patches)+len(r.Files))

@@ -102,6 +102,7 @@ func TestOptionsAttrsKeys(t *testing.T) {
 	o.Mirrors = map[string]string{"https://a/": "http://m/a/"}
 	o.Check = true
 	o.NoCache = true
+	o.KeepToolchain = true
 	o.Substitutes = []string{"s1", "s2"}
 	o.ToolsContext = "tools"
 	o.ContextName = "tree"
@@ -112,7 +113,7 @@ func TestOptionsAttrsKeys(t *testing.T) {
 	assert.Equal(t, map[string]string{
 		"target": "mini/boot", "platform": "linux/amd64", "stage0": "r/s@sha256:x",
 		"source-date-epoch": "42", "mirrors": "https://a/=http://m/a/", "check": "true",
-		"no-cache": "", "substitutes": "s1,s2", "tools-context": "tools", "contextkey": "tree",
+		"no-cache": "", "keep-toolchain": "true", "substitutes": "s1,s2", "tools-context": "tools", "contextkey": "tree",
 		"filename": "images/mini.yaml", "dockerfilekey": "def",
 		"attest:sbom": "", "attest:provenance": "mode=max",
 		"vcs:source": "https://git.example/tree", "vcs:revision": "abc",

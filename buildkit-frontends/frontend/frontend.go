@@ -160,8 +160,17 @@ func imageFromDefinition(ctx context.Context, c gwclient.Client, opts Options) (
 	return imagedef.Load(singleFileFS(name, data), name)
 }
 
-// imageConfig is the OCI image config of a Hadron root filesystem.
-func imageConfig(p ocispecs.Platform, epoch int64) ([]byte, error) {
+// HistoryComment is the comment of every history entry Hadron writes into
+// an image config: it tells Hadron's layer descriptions (see
+// convert.Converter.ImageLayers) from those BuildKit writes itself.
+const HistoryComment = "hadron"
+
+// imageConfig is the OCI image config of a Hadron root filesystem whose
+// layers are described by layers, bottom first (nil: unknown, BuildKit
+// describes them). Every time in it is the epoch: the image's creation
+// time and each history entry's, so the config, and the image digest,
+// depend on the build's inputs only.
+func imageConfig(p ocispecs.Platform, epoch int64, layers []string) ([]byte, error) {
 	created := time.Unix(epoch, 0).UTC()
 	img := dockerspec.DockerOCIImage{
 		Image: ocispecs.Image{
@@ -176,7 +185,14 @@ func imageConfig(p ocispecs.Platform, epoch int64) ([]byte, error) {
 			},
 		},
 	}
-	return json.Marshal(img)
+	for _, l := range layers {
+		img.History = append(img.History, ocispecs.History{Created: &created, CreatedBy: l, Comment: HistoryComment})
+	}
+	b, err := json.Marshal(img)
+	if err != nil {
+		return nil, fmt.Errorf("encode image config: %w", err)
+	}
+	return b, nil
 }
 
 // singleFileFS is an fs.FS holding one file.

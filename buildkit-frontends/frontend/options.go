@@ -31,6 +31,7 @@ const (
 	OptMirrors         = "mirrors"
 	OptCheck           = "check"
 	OptNoCache         = "no-cache"
+	OptKeepToolchain   = "keep-toolchain"
 	OptSubstitutes     = "substitutes"
 	OptToolsContext    = "tools-context"
 	OptFilename        = "filename"
@@ -74,7 +75,8 @@ type Options struct {
 	// Platforms are the target platforms (default linux/amd64).
 	Platforms []ocispecs.Platform
 	// Settings are the conversion's settings: stage 0, epoch, mirrors,
-	// check, no-cache, substitutes, the tree's and the tools' contexts.
+	// check, no-cache (and keep-toolchain), substitutes, the tree's and the
+	// tools' contexts.
 	convert.Settings
 	// Filename is the image definition's path in its local (default
 	// DefaultFilename, as buildx passes -f).
@@ -157,6 +159,9 @@ func (o Options) Attrs() map[string]string {
 	if o.NoCache {
 		attrs[OptNoCache] = "" // BuildKit's convention: present means no cache
 	}
+	if o.KeepToolchain {
+		attrs[OptKeepToolchain] = "true"
+	}
 	set(OptSubstitutes, strings.Join(o.Substitutes, ","), "")
 	set(OptContextName, o.ContextName, convert.DefaultContext)
 	set(OptToolsContext, o.ToolsContext, convert.DefaultToolsContext)
@@ -206,6 +211,13 @@ func ParseOptions(raw map[string]string) (Options, error) {
 			return o, fmt.Errorf("option %s=%q: want true or false", OptCheck, v)
 		}
 		o.Check = b
+	}
+	if v := get(OptKeepToolchain); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return o, fmt.Errorf("option %s=%q: want true or false", OptKeepToolchain, v)
+		}
+		o.KeepToolchain = b
 	}
 	if v, ok := raw[OptNoCache]; ok {
 		// BuildKit's convention: present (even empty) means "no cache".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/containerd/platforms"
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
@@ -13,6 +14,7 @@ import (
 	"github.com/hadron-linux/hadron/toolchain"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	commonexptypes "github.com/moby/buildkit/exporter/exptypes"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -154,17 +156,24 @@ func (p *Plan) Solve(ctx context.Context, c gwclient.Client) (*gwclient.Result, 
 		if err != nil {
 			return nil, err
 		}
-		cfg, err := imageConfig(pp.Platform, p.Options.SourceDateEpoch)
+		cfg, err := imageConfig(pp.Platform, p.Options.SourceDateEpoch, pp.Converter.ImageLayers(p.Targets[0]))
 		if err != nil {
 			return nil, err
 		}
+		// The epoch also goes to the exporter, as BuildKit's Dockerfile
+		// frontend passes SOURCE_DATE_EPOCH: it clamps every time it
+		// writes itself (history entries it adds, the OCI tarball's file
+		// times) to it.
+		epoch := []byte(strconv.FormatInt(p.Options.SourceDateEpoch, 10))
 		id := platforms.FormatAll(platforms.Normalize(pp.Platform))
 		if len(p.Platforms) == 1 {
 			res.SetRef(ref)
 			res.AddMeta(exptypes.ExporterImageConfigKey, cfg)
+			res.AddMeta(commonexptypes.ExporterEpochKey, epoch)
 		} else {
 			res.AddRef(id, ref)
 			res.AddMeta(fmt.Sprintf("%s/%s", exptypes.ExporterImageConfigKey, id), cfg)
+			res.AddMeta(fmt.Sprintf("%s/%s", commonexptypes.ExporterEpochKey, id), epoch)
 		}
 		expPlatforms.Platforms = append(expPlatforms.Platforms, exptypes.Platform{ID: id, Platform: pp.Platform})
 		if p.Options.WantsSBOM() {

@@ -65,10 +65,17 @@ vcs:source, as buildx does; see docs/sbom.md.`,
 // addBuildOptionFlags adds the flags of the frontend options a build and a
 // plan share (see buildOptions).
 func addBuildOptionFlags(f *pflag.FlagSet) {
+	addTargetOptionFlags(f)
+	f.Bool("no-cache", false, "re-run every build step")
+	f.Bool("keep-toolchain", false, "with --no-cache: the cross toolchain's steps (host recipes) may still come from the cache")
+}
+
+// addTargetOptionFlags adds the frontend options that say what is built,
+// without the cache flags: `hadron repro-check` chooses those itself.
+func addTargetOptionFlags(f *pflag.FlagSet) {
 	f.StringSlice("platform", nil, "target platforms (linux/amd64, linux/arm64); default linux/amd64")
 	f.String("stage0", "", "stage-0 build environment image (default: a pinned public image)")
 	f.Int64("source-date-epoch", 0, "SOURCE_DATE_EPOCH for every step and file time")
-	f.Bool("no-cache", false, "re-run every build step")
 	f.Bool("check", false, "run each recipe's check phase")
 	f.StringSlice("substitutes", nil, "declared substitutes (vendor-hashes/substitutes) to use for unreachable upstream sources")
 }
@@ -89,6 +96,7 @@ func buildOptions(v *viper.Viper, target string) (frontend.Options, error) {
 	o.Mirrors = v.GetStringMapString("mirrors")
 	o.Check = v.GetBool("check")
 	o.NoCache = v.GetBool("no-cache")
+	o.KeepToolchain = v.GetBool("keep-toolchain")
 	o.Substitutes = v.GetStringSlice("substitutes")
 	return o.WithDefaults(), nil
 }

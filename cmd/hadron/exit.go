@@ -9,6 +9,9 @@ const (
 	exitOK = 0
 	// exitFailed: the command failed; for bump, at least one recipe failed.
 	exitFailed = 1
+	// exitNotReproducible: `hadron repro-check` (or `repro-diff`) found
+	// that two builds differ; the report says where.
+	exitNotReproducible = 3
 	// exitBumpUpdated: `hadron bump` updated at least one recipe (or, with
 	// --dry-run, found an update) and none failed.
 	exitBumpUpdated = 10

@@ -41,6 +41,8 @@ func newRootCmdWith(v *viper.Viper) *cobra.Command {
 		newGraphCmd(v),
 		newHashesCmd(v),
 		newBuildCmd(v),
+		newReproCheckCmd(v),
+		newReproDiffCmd(v),
 		newPlanCmd(v),
 		newSBOMCmd(v),
 		newEngineCmd(v),

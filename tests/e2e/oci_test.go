@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"archive/tar"
-	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -11,9 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/tests/harness"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
@@ -77,27 +74,4 @@ func TestCLIBuildOCI(t *testing.T) {
 	for _, pkg := range []string{"musl", "busybox", "xz"} {
 		assert.Contains(t, string(out), pkg+": elf gate", "the gates run this hadron binary")
 	}
-}
-
-// TestReproducible: a build with --no-cache gives the same layer digests as
-// the earlier (cached) build: two clean builds, identical results. Full
-// tier: --no-cache rebuilds the cross toolchain too (about 40 minutes on 2
-// cores).
-func TestReproducible(t *testing.T) {
-	harness.RequireFull(t)
-	e := setup(t)
-	export := func(noCache bool) []string {
-		oci := filepath.Join(t.TempDir(), "mini.tar")
-		req := e.request(repoRoot(t), "mini")
-		req.NoCache = noCache
-		req.Outputs = []string{"type=oci,dest=" + oci}
-		start := time.Now()
-		_, err := solve.Build(context.Background(), e.client, req)
-		require.NoError(t, err)
-		t.Logf("build (no-cache=%v): %s", noCache, time.Since(start).Round(time.Millisecond))
-		return ociLayers(t, oci)
-	}
-	first := export(false)
-	second := export(true)
-	assert.Equal(t, first, second, "layer digests of two clean builds")
 }

@@ -3,12 +3,16 @@
 // and a loopback mirror of the pinned upstream tarballs (tests/harness),
 // writes a hadron.yaml pointing at them, and runs the hadron binary with
 // the remaining arguments. The engine is hadron's own managed buildkitd.
+// -command runs another hadron command the same way (`make repro-check`
+// runs repro-check); hadron's exit status is passed on.
 //
 //	go run ./tests/tools/offline-build [--hadron out/bin/hadron] -- mini -o type=local,dest=out/mini
+//	go run ./tests/tools/offline-build -command repro-check -- mini
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -25,12 +29,17 @@ import (
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "offline-build:", err)
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() > 0 {
+			os.Exit(ee.ExitCode())
+		}
 		os.Exit(1)
 	}
 }
 
 func run() error {
 	hadron := flag.String("hadron", "out/bin/hadron", "the hadron binary to run")
+	command := flag.String("command", "build", "the hadron command to run (build, repro-check)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -50,7 +59,7 @@ func run() error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "offline-build: stage0 %s, %d mirrored source prefixes, config %s\n", env.Stage0, len(env.Mirrors), cfg)
-	args := append([]string{"--config", cfg, "-C", root, "build"}, flag.Args()...)
+	args := append([]string{"--config", cfg, "-C", root, *command}, flag.Args()...)
 	cmd := exec.CommandContext(ctx, *hadron, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {

@@ -1,0 +1,142 @@
+package convert_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestImageLayersFollowTheMerge: the layer names an image's history gets
+// are the inputs of its "assemble image" merge, in order: one package
+// layer ("<recipe>: install") per name, the finalize layer last.
+func TestImageLayersFollowTheMerge(t *testing.T) {
+	tree, err := project.Load(repoFS(t))
+	require.NoError(t, err)
+	c, err := convert.New(tree, opts(), roots(t, tree, "mini")...)
+	require.NoError(t, err)
+	st, err := c.Target("mini")
+	require.NoError(t, err)
+	vs := marshalState(t, st)
+	byDigest := map[digest.Digest]string{}
+	var assemble *vertex
+	for i, v := range vs {
+		byDigest[v.digest] = v.name
+		if _, ok := v.op.Op.(*pb.Op_Merge); ok && v.name == "mini: assemble image" {
+			assemble = &vs[i]
+		}
+	}
+	require.NotNil(t, assemble, "mini: assemble image")
+	var merged []string
+	for _, in := range assemble.op.GetMerge().Inputs {
+		merged = append(merged, byDigest[digest.Digest(assemble.op.Inputs[in.Input].Digest)])
+	}
+
+	layers := c.ImageLayers(target.Target{Kind: target.Image, Name: "mini"})
+	require.Len(t, layers, len(merged))
+	for i, l := range layers {
+		if i == len(layers)-1 {
+			assert.Equal(t, "finalize mini", l)
+			assert.Equal(t, "mini: finalize", merged[i])
+			continue
+		}
+		f := strings.Fields(l)
+		require.Len(t, f, 3, l)
+		assert.Equal(t, "package", f[0])
+		assert.Equal(t, f[1]+": install", merged[i], "layer %d", i)
+		assert.Equal(t, tree.Recipes[f[1]].Version, f[2])
+	}
+	assert.Contains(t, layers, "package busybox "+tree.Recipes["busybox"].Version)
+
+	for _, tg := range []target.Target{{Kind: target.Recipe, Name: "xz"}, {Kind: target.Kernel, Name: "xz", Board: "b"}} {
+		assert.Nil(t, c.ImageLayers(tg), "%s has no known layer list", tg)
+	}
+}
+
+// TestKeepToolchain: with NoCache every build step ignores the cache;
+// KeepToolchain exempts exactly the host recipes' steps (binutils, gcc),
+// so a rebuild re-runs every package but not the cross compiler.
+func TestKeepToolchain(t *testing.T) {
+	host := map[string]bool{"binutils": true, "gcc": true}
+	for _, tc := range []struct {
+		name                   string
+		noCache, keepToolchain bool
+	}{
+		{"cached", false, false},
+		{"no-cache", true, false},
+		{"no-cache keep-toolchain", true, true},
+		{"keep-toolchain alone", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := opts()
+			o.NoCache, o.KeepToolchain = tc.noCache, tc.keepToolchain
+			var hostExecs, otherExecs int
+			for _, v := range marshal(t, repoFS(t), "mini", o) {
+				if _, ok := v.op.Op.(*pb.Op_Exec); !ok {
+					continue
+				}
+				recipeName, _, _ := strings.Cut(v.name, ": ")
+				want := tc.noCache && !(tc.keepToolchain && host[recipeName])
+				assert.Equal(t, want, v.ignoreCache, "%s ignores the cache", v.name)
+				if host[recipeName] {
+					hostExecs++
+				} else {
+					otherExecs++
+				}
+			}
+			assert.Greater(t, hostExecs, 3, "binutils and gcc steps")
+			assert.Greater(t, otherExecs, 6, "package steps")
+		})
+	}
+}
+
+// isEpochCopy reports whether cp is the copy atEpoch makes: a staged
+// tree's contents, whole, with the epoch as every entry's time.
+func isEpochCopy(cp *pb.FileActionCopy) bool {
+	return cp.Src == "/" && cp.Dest == "/" && cp.DirCopyContents && !cp.AllowWildcard
+}
+
+// TestTreesAtEpoch: the finalize layer and the ESP are copies of their
+// staged trees with the epoch as the time of every entry, directories
+// included (a file action leaves the directory it writes into at the wall
+// clock: two builds differed in the times of /etc, /usr, /loader, /EFI).
+// The copy is the first action; the finalize step's gate copies follow.
+func TestTreesAtEpoch(t *testing.T) {
+	for _, tc := range []struct {
+		fsys        func(testing.TB) fstest.MapFS
+		target      string
+		step, files string
+	}{
+		{repoFS, "mini", "mini: finalize", "mini: finalize files"},
+		{bootFS, "tboot/boot", "tboot: esp", "tboot: esp files"},
+	} {
+		t.Run(tc.target, func(t *testing.T) {
+			vs := marshal(t, tc.fsys(t), tc.target, opts())
+			byDigest := map[digest.Digest]string{}
+			var step *vertex
+			for i, v := range vs {
+				byDigest[v.digest] = v.name
+				if v.name == tc.step {
+					step = &vs[i]
+				}
+			}
+			require.NotNil(t, step, tc.step)
+			actions := step.op.GetFile().GetActions()
+			require.NotEmpty(t, actions)
+			cp := actions[0].GetCopy()
+			require.NotNil(t, cp, "%s starts with a copy", tc.step)
+			assert.True(t, isEpochCopy(cp), "%s copies the whole staged tree", tc.step)
+			assert.Equal(t, opts().SourceDateEpoch*int64(time.Second), cp.Timestamp, "every entry at the epoch")
+			assert.Equal(t, tc.files, byDigest[digest.Digest(step.op.Inputs[actions[0].SecondaryInput].Digest)])
+			assert.Equal(t, int64(-1), actions[0].Input, "onto an empty tree")
+		})
+	}
+}
