@@ -14,6 +14,7 @@ import (
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/textcheck"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -29,6 +30,7 @@ const (
 	OptCheck           = "check"
 	OptNoCache         = "no-cache"
 	OptSubstitutes     = "substitutes"
+	OptVersionID       = "version-id"
 	OptToolsContext    = "tools-context"
 	OptFilename        = "filename"
 	OptContextName     = "contextkey"
@@ -118,6 +120,7 @@ func (o Options) Attrs() map[string]string {
 		attrs[OptNoCache] = "" // BuildKit's convention: present means no cache
 	}
 	set(OptSubstitutes, strings.Join(o.Substitutes, ","), "")
+	set(OptVersionID, o.VersionID, "")
 	set(OptContextName, o.ContextName, convert.DefaultContext)
 	set(OptToolsContext, o.ToolsContext, convert.DefaultToolsContext)
 	set(OptFilename, o.Filename, DefaultFilename)
@@ -154,6 +157,12 @@ func ParseOptions(raw map[string]string) (Options, error) {
 			return o, fmt.Errorf("option %s=%q: want a non-negative Unix time in seconds", OptSourceDateEpoch, v)
 		}
 		o.SourceDateEpoch = n
+	}
+	if v := get(OptVersionID); v != "" {
+		if !textcheck.VersionID(v) {
+			return o, fmt.Errorf("option %s=%q: want os-release's VERSION_ID: lower-case letters, digits and . _ -, starting with a letter or digit (1.0, 2025.10)", OptVersionID, v)
+		}
+		o.VersionID = v
 	}
 	if v := get(OptCheck); v != "" {
 		b, err := strconv.ParseBool(v)
