@@ -371,7 +371,7 @@ func (v *validator) outputs() {
 			declared[o.Name] = i
 		}
 		if len(o.Paths) == 0 {
-			v.at(k, "output %s: paths: at least one pattern is required (usr/include, usr/lib/**/*.a, …)", o.Name)
+			v.at(k+".paths", "output %s: paths: at least one pattern is required (usr/include, usr/lib/**/*.a, …)", o.Name)
 		}
 		seen := map[string]bool{}
 		for j, p := range o.Paths {
