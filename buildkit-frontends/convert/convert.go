@@ -323,7 +323,10 @@ func (c *Converter) finalize(img *imagedef.Image, refs []recipe.Ref, gates []llb
 	for _, l := range usrMergeLinks {
 		fa = fa.Symlink(l.target, "/"+l.dir, created)
 	}
-	return llb.Scratch().File(requireGates(fa, gates), llb.WithCustomNamef("%s: finalize", img.Name))
+	// The gates are inputs of the step whatever action reads them; the
+	// restamp puts back the times of /etc, /usr, … which the files made
+	// inside them changed.
+	return llb.Scratch().File(restamp(requireGates(fa, gates), c.opts.SourceDateEpoch), llb.WithCustomNamef("%s: finalize", img.Name))
 }
 
 // osRelease is the os-release file of image name (see finalize).

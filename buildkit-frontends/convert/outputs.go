@@ -24,11 +24,10 @@ const StepOutput = "output"
 //     to SOURCE_DATE_EPOCH, less some files.
 //   - Another output copies the files its patterns match
 //     (IncludePatterns) and then copies that result once more with every
-//     time set to SOURCE_DATE_EPOCH: an include copy creates the folders
-//     above a match (usr, usr/lib) when it meets the match, and adding
-//     the match changes their times again; the second copy, in the same
-//     file step, puts them back. The files' own times are
-//     SOURCE_DATE_EPOCH already (the install step clamps them).
+//     time set to SOURCE_DATE_EPOCH (see restamp): an include copy makes
+//     the folders above a match (usr, usr/lib) with the time of the build.
+//     The files' own times are SOURCE_DATE_EPOCH already (the install
+//     step clamps them).
 //
 // Outputs that match nothing are empty layers. A host recipe has only its
 // main output: its install layer, mounted whole at /toolchain.
@@ -68,15 +67,23 @@ func (c *Converter) Output(ref recipe.Ref) (llb.State, error) {
 				paths = o.Paths
 			}
 		}
-		epoch := time.Unix(c.opts.SourceDateEpoch, 0).UTC()
-		selected := llb.Copy(pkg, "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, IncludePatterns: paths}).
-			WithState(llb.Scratch())
-		st = llb.Scratch().File(
-			llb.Copy(selected, "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, CreatedTime: &epoch}),
+		selected := llb.Copy(pkg, "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, IncludePatterns: paths})
+		st = llb.Scratch().File(restamp(selected, c.opts.SourceDateEpoch),
 			llb.WithCustomNamef("%s: %s %s", r.Name, StepOutput, ref.Output))
 	}
 	c.outputs[key] = st
 	return st, nil
+}
+
+// restamp returns a copy of what the actions fa make (on scratch) with
+// every time set to epoch, to end the same file step with. A file step
+// that adds entries to a folder after making it (a Mkdir then a Mkfile
+// inside, or a copy with include patterns, which makes the folders above
+// a match when it meets the match) leaves that folder with the time of
+// the build; the copy puts it back, keeping modes and owners.
+func restamp(fa *llb.FileAction, epoch int64) *llb.FileAction {
+	t := time.Unix(epoch, 0).UTC()
+	return llb.Copy(fa.WithState(llb.Scratch()), "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, CreatedTime: &t})
 }
 
 // outputLayers returns the layers of refs, in order.

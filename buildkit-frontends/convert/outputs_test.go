@@ -200,6 +200,17 @@ func TestFinalize(t *testing.T) {
 		assert.Equal(t, o.SourceDateEpoch*1e9, ts, p)
 	}
 
+	// The step ends with a copy of its own result with every time at
+	// SOURCE_DATE_EPOCH: the files made inside /etc and /usr changed
+	// their folders' times.
+	m, _ := byName(marshal(t, repoFS(t), "mini", o))
+	actions := m["mini: finalize"].op.GetFile().Actions
+	last := actions[len(actions)-1]
+	require.NotNil(t, last.GetCopy())
+	assert.GreaterOrEqual(t, last.SecondaryInput, int64(len(m["mini: finalize"].op.Inputs)), "a copy of the step's own result")
+	assert.Equal(t, o.SourceDateEpoch*1e9, last.GetCopy().Timestamp)
+	assert.Equal(t, int64(0), last.Output, "the step's output")
+
 	noVersion := finalizeActions(t, opts())["/usr/lib/os-release"].GetMkfile()
 	assert.NotContains(t, string(noVersion.Data), "VERSION_ID", "no VERSION_ID without a version")
 	assert.Contains(t, string(noVersion.Data), "BUILD_ID=1700000000\n")
