@@ -113,7 +113,7 @@ func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 	bootOut := outMount(s)
 
 	// esp: the two signed binaries and loader.conf in one tree, every
-	// time the epoch (see atEpoch).
+	// time the epoch (see restamp).
 	created := time.Unix(c.opts.SourceDateEpoch, 0).UTC()
 	ct := llb.WithCreatedTime(created)
 	cp := &llb.CopyInfo{CreateDestPath: true, CreatedTime: &created}
@@ -121,8 +121,7 @@ func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 		Mkfile("/loader/loader.conf", 0o644, []byte(LoaderConf(img)), ct).
 		Copy(bootOut, "/EFI/BOOT/BOOTX64.EFI", "/EFI/BOOT/BOOTX64.EFI", cp).
 		Copy(ukiOut, "/"+uki, "/"+uki, cp)
-	staged := llb.Scratch().File(fa, llb.WithCustomName(img.Name+": esp files"))
-	return llb.Scratch().File(atEpoch(staged, c.opts.SourceDateEpoch), llb.WithCustomName(img.Name+": esp")), nil
+	return llb.Scratch().File(restamp(fa, c.opts.SourceDateEpoch), llb.WithCustomName(img.Name+": esp")), nil
 }
 
 // LoaderConf is systemd-boot's loader/loader.conf for img: boot its UKI

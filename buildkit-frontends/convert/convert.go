@@ -89,6 +89,10 @@ type Settings struct {
 	// used when Options.ToolsImage is nil: the CLI runs the frontend
 	// in-process and sends the binary.
 	ToolsContext string
+	// VersionID is the release of the tree that images are built as:
+	// os-release's VERSION_ID (textcheck.VersionID). Empty leaves
+	// VERSION_ID out.
+	VersionID string
 }
 
 // SourceRef records one fetched source so errors from BuildKit can be
@@ -115,6 +119,8 @@ type Converter struct {
 	hermetic sandbox
 	builder  sandbox
 	layers   map[string]llb.State
+	// outputs memoises package outputs by reference ("xz:dev", see Output).
+	outputs map[string]llb.State
 	// gates memoises the ELF gate steps by recipe (see gate).
 	gates   map[string]llb.State
 	sources []SourceRef
@@ -172,6 +178,7 @@ func New(tree *project.Tree, opts Options, roots ...string) (*Converter, error) 
 		hermetic: hermetic,
 		builder:  build,
 		layers:   map[string]llb.State{},
+		outputs:  map[string]llb.State{},
 		gates:    map[string]llb.State{},
 
 		substitutes: subs,
@@ -189,8 +196,9 @@ func (c *Converter) Sources() []SourceRef {
 
 // Target returns the state for name, a target name (see target.Parse):
 // an image definition if one is called name, a kernel build for
-// "<recipe>@<board>", otherwise the recipe's package layer once its ELF
-// gate has passed (see gatedPackage). "<image>/boot" is the image's boot
+// "<recipe>@<board>", otherwise the recipe's main output ("<recipe>") or
+// another of its outputs ("<recipe>:dev") once its ELF gate has passed
+// (see gatedOutput). "<image>/boot" is the image's boot
 // artifacts (see Boot), "<recipe>@<board>/config" the board's checked
 // configuration.
 func (c *Converter) Target(name string) (llb.State, error) {
@@ -221,11 +229,11 @@ func (c *Converter) State(t target.Target) (llb.State, error) {
 		}
 		return c.Image(img)
 	case target.Named:
-		if img, ok := c.tree.Images[t.Name]; ok {
+		if img, ok := c.tree.Images[t.Name]; ok && t.Output == "" {
 			return c.Image(img)
 		}
 	}
-	return c.gatedPackage(t.Name)
+	return c.gatedOutput(t.Ref())
 }
 
 // kernelLayer returns the package layer that an image's `kernel:` names: a board
@@ -238,7 +246,8 @@ func (c *Converter) kernelLayer(name string) (llb.State, error) {
 }
 
 // Package returns the package layer of recipe name: the /out mount of its
-// install phase. Its build runs on stage 0 with network disabled. The
+// install phase, every output of the package in one layer (see Output
+// for the parts). Its build runs on stage 0 with network disabled. The
 // layer does not depend on the recipe's ELF gate: targets do (see gate).
 func (c *Converter) Package(name string) (llb.State, error) {
 	if st, ok := c.layers[name]; ok {
@@ -256,26 +265,23 @@ func (c *Converter) Package(name string) (llb.State, error) {
 	return st, nil
 }
 
-// Image returns the root filesystem of img: one llb.Merge of the runtime
-// closure's package layers and a finalize layer. The finalize step depends
-// on the ELF gate of every package in the closure, so the image is only
-// assembled once they all passed; the gates add no layer (see
-// requireGates).
+// Image returns the root filesystem of img: one llb.Merge of the layers
+// of the runtime closure's outputs (graph.RuntimeOutputs: main outputs,
+// so no headers, static libraries or manuals) and a finalize layer. The
+// finalize step depends on the ELF gate of every package in the closure,
+// so the image is only assembled once they all passed; the gates add no
+// layer (see requireGates).
 func (c *Converter) Image(img *imagedef.Image) (llb.State, error) {
-	names := c.graph.RuntimeClosure(img.Packages...)
-	layers := make([]llb.State, 0, len(names)+1)
-	for _, n := range names {
-		st, err := c.Package(n)
-		if err != nil {
-			return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
-		}
-		layers = append(layers, st)
-	}
-	gates, err := c.gatesOf(names)
+	refs := c.graph.RuntimeOutputs(img.Packages...)
+	layers, err := c.outputLayers(refs)
 	if err != nil {
 		return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
 	}
-	layers = append(layers, c.finalize(img, names, gates))
+	gates, err := c.gatesOf(graph.Recipes(refs))
+	if err != nil {
+		return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
+	}
+	layers = append(layers, c.finalize(img, refs, gates))
 	return llb.Merge(layers, llb.WithCustomNamef("%s: assemble image", img.Name)), nil
 }
 
@@ -294,40 +300,48 @@ func (c *Converter) ImageLayers(t target.Target) []string {
 	if !ok {
 		return nil
 	}
-	names := c.graph.RuntimeClosure(img.Packages...)
-	out := make([]string, 0, len(names)+1)
-	for _, n := range names {
-		out = append(out, "package "+n+" "+c.tree.Recipes[n].Version)
+	refs := c.graph.RuntimeOutputs(img.Packages...)
+	out := make([]string, 0, len(refs)+1)
+	for _, ref := range refs {
+		out = append(out, "package "+ref.String()+" "+c.tree.Recipes[ref.Recipe].Version)
 	}
 	return append(out, "finalize "+img.Name)
 }
 
 // finalize writes the files that belong to the image rather than to any
-// package: os-release, hostname, the root account, every time the epoch
-// (see atEpoch). It runs after every gate in gates has passed.
-func (c *Converter) finalize(img *imagedef.Image, pkgs []string, gates []llb.State) llb.State {
+// package: os-release, hostname, the root account, an empty machine-id
+// and the usr-merge links. It runs after every gate in gates has passed.
+// Every file has SOURCE_DATE_EPOCH as its time and root as its owner.
+//
+//   - /usr/lib/os-release (and /etc/os-release, a link to it): ID=hadron,
+//     VERSION_ID the tree's release (Settings.VersionID, left out when
+//     empty), BUILD_ID the build's SOURCE_DATE_EPOCH, VARIANT_ID the
+//     image;
+//   - /etc/machine-id, empty and read-only: machine-id(5)'s "first boot"
+//     state, in which systemd makes up the machine's ID at boot;
+//   - /bin, /sbin and /lib, links to usr/bin, usr/sbin and usr/lib
+//     (usrMergeLinks): packages install under /usr only (usrMergeCheck),
+//     and paths such as /bin/sh and the musl loader /lib/ld-musl-*.so.1
+//     still resolve;
+//   - /usr/share/hadron/packages, the outputs the image holds with
+//     their recipe's version, one per line in build order.
+func (c *Converter) finalize(img *imagedef.Image, refs []recipe.Ref, gates []llb.State) llb.State {
 	created := llb.WithCreatedTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())
 	host := img.Hostname
 	if host == "" {
 		host = "hadron"
 	}
-	osRelease := strings.Join([]string{
-		`NAME="Hadron Linux"`,
-		`ID=hadron`,
-		`PRETTY_NAME="Hadron Linux (` + img.Name + `)"`,
-		`VARIANT_ID=` + img.Name,
-		`BUILD_ID=` + strconv.FormatInt(c.opts.SourceDateEpoch, 10),
-		`HOME_URL="https://github.com/hadron-linux/hadron"`,
-		``,
-	}, "\n")
-	manifest := make([]string, 0, len(pkgs))
-	for _, p := range pkgs {
-		manifest = append(manifest, p+" "+c.tree.Recipes[p].Version)
+	manifest := make([]string, 0, len(refs))
+	for _, ref := range refs {
+		manifest = append(manifest, ref.String()+" "+c.tree.Recipes[ref.Recipe].Version)
 	}
 	fa := llb.Mkdir("/etc", 0o755, created).
 		Mkdir("/usr/lib", 0o755, llb.WithParents(true), created).
-		Mkfile("/usr/lib/os-release", 0o644, []byte(osRelease), created).
+		Mkdir("/usr/bin", 0o755, created).
+		Mkdir("/usr/sbin", 0o755, created).
+		Mkfile("/usr/lib/os-release", 0o644, []byte(osRelease(img.Name, c.opts.VersionID, c.opts.SourceDateEpoch)), created).
 		Mkfile("/etc/hostname", 0o644, []byte(host+"\n"), created).
+		Mkfile("/etc/machine-id", 0o444, nil, created).
 		Mkfile("/etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\n"), created).
 		Mkfile("/etc/group", 0o644, []byte("root:x:0:\n"), created).
 		Mkfile("/etc/shadow", 0o600, []byte("root:!:1::::::\n"), created).
@@ -335,20 +349,32 @@ func (c *Converter) finalize(img *imagedef.Image, pkgs []string, gates []llb.Sta
 		Mkdir("/usr/share/hadron", 0o755, llb.WithParents(true), created).
 		Mkfile("/usr/share/hadron/packages", 0o644, []byte(strings.Join(manifest, "\n")+"\n"), created).
 		Symlink("../usr/lib/os-release", "/etc/os-release", created)
-	staged := llb.Scratch().File(fa, llb.WithCustomNamef("%s: finalize files", img.Name))
-	return llb.Scratch().File(requireGates(atEpoch(staged, c.opts.SourceDateEpoch), gates), llb.WithCustomNamef("%s: finalize", img.Name))
+	for _, l := range usrMergeLinks {
+		fa = fa.Symlink(l.target, "/"+l.dir, created)
+	}
+	// The gates are inputs of the step whatever action reads them; the
+	// restamp puts back the times of /etc, /usr, … which the files made
+	// inside them changed.
+	return llb.Scratch().File(restamp(requireGates(fa, gates), c.opts.SourceDateEpoch), llb.WithCustomNamef("%s: finalize", img.Name))
 }
 
-// atEpoch copies the whole tree of staged into an empty state with the
-// time of every entry set to the epoch, each directory's after its
-// contents; more actions may be chained to it. File actions give what
-// they create the time they are told, but adding an entry to a directory
-// sets the directory's time to the wall clock, and so does creating its
-// parents: without the copy, two builds of the finalize layer or the ESP
-// differ in the times of /etc, /usr, /loader, /EFI.
-func atEpoch(staged llb.State, epoch int64) *llb.FileAction {
-	t := time.Unix(epoch, 0).UTC()
-	return llb.Copy(staged, "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, CreatedTime: &t})
+// osRelease is the os-release file of image name (see finalize).
+func osRelease(name, versionID string, epoch int64) string {
+	lines := []string{
+		`NAME="Hadron Linux"`,
+		`ID=hadron`,
+	}
+	if versionID != "" {
+		lines = append(lines, `VERSION_ID=`+versionID)
+	}
+	lines = append(lines,
+		`PRETTY_NAME="Hadron Linux (`+name+`)"`,
+		`VARIANT_ID=`+name,
+		`BUILD_ID=`+strconv.FormatInt(epoch, 10),
+		`HOME_URL="https://github.com/hadron-linux/hadron"`,
+		``,
+	)
+	return strings.Join(lines, "\n")
 }
 
 // build converts one recipe into its fetch and phase vertices.
@@ -360,6 +386,10 @@ func (c *Converter) build(r *recipe.Recipe) (llb.State, error) {
 	ph, err := phases(r, c.target, c.opts.Check)
 	if err != nil {
 		return llb.State{}, err
+	}
+	if !r.Host {
+		// The install phase is always last (see phases).
+		ph[len(ph)-1].Script = strings.TrimSuffix(ph[len(ph)-1].Script, "\n") + "\n" + usrMergeCheck(r.Name)
 	}
 	return ws.run(r, ph), nil
 }
@@ -388,20 +418,21 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 		return nil, err
 	}
 	// The build environment: host recipes (the cross toolchain) are
-	// mounted at recipe.ToolchainPrefix, the rest is merged into the
-	// sysroot. These are the ungated package layers: a build does not
-	// wait for its dependencies' ELF gates, which the targets holding
-	// them run (see gate).
+	// mounted whole at recipe.ToolchainPrefix; the others' outputs
+	// (graph.BuildEnvOutputs: main and dev, so headers and static
+	// libraries are there) are merged into the sysroot. These are
+	// ungated layers: a build does not wait for its dependencies' ELF
+	// gates, which the targets holding them run (see gate).
 	var tools, depLayers []llb.State
 	var toolNames []string
-	for _, d := range c.graph.BuildEnv(r.Name) {
-		st, err := c.Package(d)
+	for _, ref := range c.graph.BuildEnvOutputs(r.Name) {
+		st, err := c.Output(ref)
 		if err != nil {
 			return nil, fmt.Errorf("recipe %s: build dependency: %w", r.Name, err)
 		}
-		if c.tree.Recipes[d].Host {
+		if c.tree.Recipes[ref.Recipe].Host {
 			tools = append(tools, st)
-			toolNames = append(toolNames, d)
+			toolNames = append(toolNames, ref.Recipe)
 		} else {
 			depLayers = append(depLayers, st)
 		}

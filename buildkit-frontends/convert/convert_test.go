@@ -160,7 +160,15 @@ func goldenText(vs []vertex) string {
 		case *pb.Op_Merge:
 			lines = append(lines, fmt.Sprintf("merge %q inputs=%d", v.name, len(op.Merge.Inputs)))
 		case *pb.Op_File:
-			lines = append(lines, fmt.Sprintf("file %q actions=%d", v.name, len(op.File.Actions)))
+			line := fmt.Sprintf("file %q actions=%d", v.name, len(op.File.Actions))
+			for _, a := range op.File.Actions {
+				// Copies with patterns are the package outputs: show
+				// what each takes.
+				if cp := a.GetCopy(); cp != nil && len(cp.IncludePatterns)+len(cp.ExcludePatterns) > 0 {
+					line += fmt.Sprintf("\n    copy %s -> %s include=%v exclude=%v", cp.Src, cp.Dest, cp.IncludePatterns, cp.ExcludePatterns)
+				}
+			}
+			lines = append(lines, line)
 		default:
 			lines = append(lines, fmt.Sprintf("other %q", v.name))
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/hadron-linux/hadron/bootchain/toolcmd"
+	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/moby/buildkit/client/llb"
 )
 
@@ -28,9 +29,12 @@ const gatePattern = "/.hadron-elf-gate-*"
 // come through here.
 //
 // The gate runs `hadron elf-check` (toolcmd.ELFCheck) for the converter's
-// arch on the package's runtime closure, the package layer merged with its
-// runtime dependencies' layers, mounted read-only at ClosureDir: a library
-// the package needs must be in the closure. The step's /out stays empty;
+// arch on the package's runtime closure, mounted read-only at ClosureDir:
+// the layers of the package's outputs that may hold programs and can go
+// into an image (its main output and those it declares beyond the
+// defaults, unless recipe.BuildOnly) merged with those of their runtime
+// dependencies: what an image holding them holds. A library the package
+// needs must be there: one left in a dev output fails the gate. The step's /out stays empty;
 // it is what a target depends on (see requireGates), and a violation fails
 // the step with the report ("<pkg>: <file>: <rule>: <msg>") in its log.
 //
@@ -62,17 +66,19 @@ func (c *Converter) gate(name string) (llb.State, bool, error) {
 	return st, true, nil
 }
 
-// runtimeClosure is the package layer of name merged with the layers of
-// its runtime dependencies, in build order.
+// runtimeClosure is the layers of recipe name's outputs that the gate
+// checks merged with those of their runtime dependencies, in build order
+// (see gate).
 func (c *Converter) runtimeClosure(name string) (llb.State, error) {
-	names := c.graph.RuntimeClosure(name)
-	layers := make([]llb.State, 0, len(names))
-	for _, n := range names {
-		st, err := c.Package(n)
-		if err != nil {
-			return llb.State{}, err
+	roots := []string{name}
+	for _, o := range c.tree.Recipes[name].Outputs {
+		if !recipe.IsDefaultOutput(o.Name) && !recipe.BuildOnly(o.Name) {
+			roots = append(roots, recipe.Ref{Recipe: name, Output: o.Name}.String())
 		}
-		layers = append(layers, st)
+	}
+	layers, err := c.outputLayers(c.graph.RuntimeOutputs(roots...))
+	if err != nil {
+		return llb.State{}, err
 	}
 	if len(layers) == 1 {
 		return layers[0], nil
@@ -96,21 +102,22 @@ func (c *Converter) gatesOf(names []string) ([]llb.State, error) {
 	return out, nil
 }
 
-// gatedPackage is the package target of recipe name: its package layer,
-// once its gate has passed. The state is the layer with a file step on top
-// that copies nothing (see requireGates), so its files are exactly the
-// package's; its name is "<recipe>: gated". A recipe without a gate is
-// its package layer.
-func (c *Converter) gatedPackage(name string) (llb.State, error) {
-	st, err := c.Package(name)
+// gatedOutput is the package target ref: the layer of one output of a
+// recipe (see Output), once the recipe's gate has passed. The state is
+// the layer with a file step on top that copies nothing (see
+// requireGates), so its files are exactly the output's; its name is
+// "<recipe>: gated" ("<recipe>:dev: gated"). A recipe without a gate
+// gives the output's layer itself.
+func (c *Converter) gatedOutput(ref recipe.Ref) (llb.State, error) {
+	st, err := c.Output(ref)
 	if err != nil {
 		return llb.State{}, err
 	}
-	gates, err := c.gatesOf([]string{name})
+	gates, err := c.gatesOf([]string{ref.Recipe})
 	if err != nil || len(gates) == 0 {
 		return st, err
 	}
-	return st.File(requireGates(nil, gates), llb.WithCustomNamef("%s: gated", name)), nil
+	return st.File(requireGates(nil, gates), llb.WithCustomNamef("%s: gated", ref)), nil
 }
 
 // requireGates appends to fa (nil: starts a new action chain) one copy from

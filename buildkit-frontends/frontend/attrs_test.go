@@ -120,6 +120,16 @@ func TestOptionsAttrsKeys(t *testing.T) {
 	}, o.Attrs())
 }
 
+func TestParseOptionsBadVersionID(t *testing.T) {
+	for _, v := range []string{"Hadron 1", "1.0/2", "-1", "V1"} {
+		_, err := ParseOptions(map[string]string{OptVersionID: v})
+		assert.ErrorContains(t, err, fmt.Sprintf("option version-id=%q: want os-release's VERSION_ID", v))
+	}
+	o, err := ParseOptions(map[string]string{"build-arg:version-id": "2025.10"})
+	require.NoError(t, err)
+	assert.Equal(t, "2025.10", o.VersionID, "also as a build arg (docker buildx --build-arg)")
+}
+
 func TestParseOptionsBadTarget(t *testing.T) {
 	for _, tg := range []string{"mini/uki", "Mini", "linux@"} {
 		_, err := ParseOptions(map[string]string{OptTarget: tg})

@@ -16,6 +16,7 @@ import (
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/internal/sbom"
+	"github.com/hadron-linux/hadron/internal/textcheck"
 	"github.com/moby/buildkit/frontend/attestations"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -33,6 +34,7 @@ const (
 	OptNoCache         = "no-cache"
 	OptKeepToolchain   = "keep-toolchain"
 	OptSubstitutes     = "substitutes"
+	OptVersionID       = "version-id"
 	OptToolsContext    = "tools-context"
 	OptFilename        = "filename"
 	OptContextName     = "contextkey"
@@ -163,6 +165,7 @@ func (o Options) Attrs() map[string]string {
 		attrs[OptKeepToolchain] = "true"
 	}
 	set(OptSubstitutes, strings.Join(o.Substitutes, ","), "")
+	set(OptVersionID, o.VersionID, "")
 	set(OptContextName, o.ContextName, convert.DefaultContext)
 	set(OptToolsContext, o.ToolsContext, convert.DefaultToolsContext)
 	set(OptFilename, o.Filename, DefaultFilename)
@@ -204,6 +207,12 @@ func ParseOptions(raw map[string]string) (Options, error) {
 			return o, fmt.Errorf("option %s=%q: want a non-negative Unix time in seconds", OptSourceDateEpoch, v)
 		}
 		o.SourceDateEpoch = n
+	}
+	if v := get(OptVersionID); v != "" {
+		if !textcheck.VersionID(v) {
+			return o, fmt.Errorf("option %s=%q: want os-release's VERSION_ID: lower-case letters, digits and . _ -, starting with a letter or digit (1.0, 2025.10)", OptVersionID, v)
+		}
+		o.VersionID = v
 	}
 	if v := get(OptCheck); v != "" {
 		b, err := strconv.ParseBool(v)

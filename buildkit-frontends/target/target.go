@@ -5,7 +5,8 @@
 // or Lookup, so the syntax lives in one place.
 //
 //	mini                      an image (images/mini.yaml) or a recipe
-//	musl                      a recipe
+//	musl                      a recipe (its main output)
+//	musl:dev                  one output of a recipe (headers, static libraries, …)
 //	mini/boot                 the image's boot artifacts (boot: trusted)
 //	linux@qemu-amd64          the kernel recipe built for a board
 //	linux@qemu-amd64/config   that board's checked configuration only
@@ -28,6 +29,9 @@ const (
 	BoardSep = "@"
 	// OutputSep joins a name and one of its outputs: "mini/boot".
 	OutputSep = "/"
+	// RecipeOutputSep joins a recipe and one of its package outputs:
+	// "musl:dev" (recipe.OutputSep).
+	RecipeOutputSep = recipe.OutputSep
 )
 
 // Outputs of a name.
@@ -69,6 +73,9 @@ type Target struct {
 	Name string
 	// Board is the kernel board of Kernel and KernelConfig targets.
 	Board string
+	// Output is the package output of a Named or Recipe target ("dev"
+	// for "musl:dev"); empty for the main output.
+	Output string
 }
 
 // String is the target's name as a user writes it; Parse(t.String())
@@ -82,8 +89,14 @@ func (t Target) String() string {
 	case KernelConfig:
 		return t.Name + BoardSep + t.Board + OutputSep + ConfigOutput
 	}
+	if t.Output != "" {
+		return t.Name + RecipeOutputSep + t.Output
+	}
 	return t.Name
 }
+
+// Ref is the package output a Named or Recipe target builds.
+func (t Target) Ref() recipe.Ref { return recipe.Ref{Recipe: t.Name, Output: t.Output} }
 
 // Parse reads a target name. It checks the syntax only: whether the recipe,
 // image or board exists is for Lookup and the conversion.
@@ -98,7 +111,16 @@ func Parse(s string) (Target, error) {
 	if hasOutput && strings.Contains(output, OutputSep) {
 		return Target{}, fmt.Errorf("target %q: more than one %q (want NAME or NAME/OUTPUT)", s, OutputSep)
 	}
+	base, pkgOutput, hasPkgOutput := strings.Cut(base, RecipeOutputSep)
 	name, board, isKernel := strings.Cut(base, BoardSep)
+	if hasPkgOutput {
+		switch {
+		case isKernel || hasOutput:
+			return Target{}, fmt.Errorf("target %q: a package output (%s%s) goes with a plain recipe name only (want RECIPE%sOUTPUT, e.g. zlib:dev)", s, RecipeOutputSep, pkgOutput, RecipeOutputSep)
+		case !recipe.ValidOutputName(pkgOutput):
+			return Target{}, fmt.Errorf("target %q: %q is not an output name (want RECIPE%sOUTPUT, e.g. zlib:dev)", s, pkgOutput, RecipeOutputSep)
+		}
+	}
 	if !recipe.ValidName(name) {
 		return Target{}, fmt.Errorf("target %q: %q is not a recipe or image name (lower-case letters, digits and +._-, starting with a letter or digit)", s, name)
 	}
@@ -113,7 +135,7 @@ func Parse(s string) (Target, error) {
 	case isKernel:
 		return Target{}, fmt.Errorf("target %q: kernel %s has no output %q (only %q)", s, base, output, ConfigOutput)
 	case !hasOutput:
-		return Target{Kind: Named, Name: name}, nil
+		return Target{Kind: Named, Name: name, Output: pkgOutput}, nil
 	case output == BootOutput:
 		return Target{Kind: Boot, Name: name}, nil
 	default:
@@ -139,11 +161,21 @@ func Lookup(tree *project.Tree, s string) (Target, error) {
 			return Target{}, fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", s, t.Name, imageList(tree))
 		}
 	case Named:
-		if _, ok := tree.Images[t.Name]; ok {
-			t.Kind = Image
-		} else if _, ok := tree.Recipes[t.Name]; ok {
+		_, isImage := tree.Images[t.Name]
+		r, isRecipe := tree.Recipes[t.Name]
+		switch {
+		case t.Output != "" && isRecipe:
+			if !r.HasOutput(t.Output) {
+				return Target{}, fmt.Errorf("target %s: recipe %s has no output %q (outputs: %s)", s, t.Name, t.Output, strings.Join(r.OutputNames(), ", "))
+			}
 			t.Kind = Recipe
-		} else {
+		case t.Output != "":
+			return Target{}, fmt.Errorf("target %s: no recipe named %q (an image has no package outputs)", s, t.Name)
+		case isImage:
+			t.Kind = Image
+		case isRecipe:
+			t.Kind = Recipe
+		default:
 			return Target{}, fmt.Errorf("no image images/%s.yaml and no recipe named %q (images: %s)", t.Name, t.Name, imageList(tree))
 		}
 	}
@@ -176,7 +208,7 @@ func (t Target) Roots(images map[string]*imagedef.Image) []string {
 		return []string{t.Name}
 	}
 	img, ok := images[t.Name]
-	if !ok {
+	if !ok || t.Output != "" {
 		return []string{t.Name}
 	}
 	roots := append([]string(nil), img.Packages...)

@@ -23,6 +23,8 @@ func TestParse(t *testing.T) {
 		{in: "mini/boot", want: Target{Kind: Boot, Name: "mini"}},
 		{in: "linux@qemu-amd64", want: Target{Kind: Kernel, Name: "linux", Board: "qemu-amd64"}},
 		{in: "linux@qemu-amd64/config", want: Target{Kind: KernelConfig, Name: "linux", Board: "qemu-amd64"}},
+		{in: "musl:dev", want: Target{Kind: Named, Name: "musl", Output: "dev"}},
+		{in: "openssl:tools-2", want: Target{Kind: Named, Name: "openssl", Output: "tools-2"}},
 
 		{in: "", wantErr: "empty target"},
 		{in: " mini", wantErr: "white space"},
@@ -38,6 +40,12 @@ func TestParse(t *testing.T) {
 		{in: "/boot", wantErr: `"" is not a recipe or image name`},
 		{in: "Mini", wantErr: `"Mini" is not a recipe or image name`},
 		{in: "../etc", wantErr: `".." is not a recipe or image name`},
+		{in: "musl:", wantErr: `target "musl:": "" is not an output name (want RECIPE:OUTPUT, e.g. zlib:dev)`},
+		{in: "musl:Dev", wantErr: `"Dev" is not an output name`},
+		{in: "musl:dev:x", wantErr: `"dev:x" is not an output name`},
+		{in: "mini:dev/boot", wantErr: `a package output (:dev) goes with a plain recipe name only`},
+		{in: "linux@qemu-amd64:dev", wantErr: `a package output (:dev) goes with a plain recipe name only`},
+		{in: ":dev", wantErr: `"" is not a recipe or image name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -85,12 +93,16 @@ func TestLookup(t *testing.T) {
 		{in: "mini/boot", want: Target{Kind: Boot, Name: "mini"}, roots: []string{"musl", "busybox"}, secrets: true, tools: true},
 		{in: "linux@qemu-amd64", want: Target{Kind: Kernel, Name: "linux", Board: "qemu-amd64"}, roots: []string{"linux"}},
 		{in: "linux@rpi4/config", want: Target{Kind: KernelConfig, Name: "linux", Board: "rpi4"}, roots: []string{"linux"}},
+		{in: "musl:dev", want: Target{Kind: Recipe, Name: "musl", Output: "dev"}, roots: []string{"musl"}, tools: true},
+		{in: "both:doc", want: Target{Kind: Recipe, Name: "both", Output: "doc"}, roots: []string{"both"}, tools: true},
 
 		{in: "nope", wantErr: `no image images/nope.yaml and no recipe named "nope" (images: both, mini, tboot)`},
 		{in: "nope/boot", wantErr: "target nope/boot: no image images/nope.yaml (images: both, mini, tboot)"},
 		{in: "musl/boot", wantErr: "no image images/musl.yaml"},
 		{in: "zlinux@qemu-amd64", wantErr: `target zlinux@qemu-amd64: no kernel recipe named "zlinux"`},
 		{in: "mini/uki", wantErr: `image mini has no output "uki"`},
+		{in: "musl:devel", wantErr: `target musl:devel: recipe musl has no output "devel" (outputs: dev, doc, locale)`},
+		{in: "mini:dev", wantErr: `target mini:dev: no recipe named "mini" (an image has no package outputs)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -76,6 +76,7 @@ func addTargetOptionFlags(f *pflag.FlagSet) {
 	f.StringSlice("platform", nil, "target platforms (linux/amd64, linux/arm64); default linux/amd64")
 	f.String("stage0", "", "stage-0 build environment image (default: a pinned public image)")
 	f.Int64("source-date-epoch", 0, "SOURCE_DATE_EPOCH for every step and file time")
+	f.String("version-id", "", "the tree's release, VERSION_ID in every image's os-release (1.0, 2025.10)")
 	f.Bool("check", false, "run each recipe's check phase")
 	f.StringSlice("substitutes", nil, "declared substitutes (vendor-hashes/substitutes) to use for unreachable upstream sources")
 }
@@ -93,6 +94,7 @@ func buildOptions(v *viper.Viper, target string) (frontend.Options, error) {
 	}
 	o.Stage0 = v.GetString("stage0")
 	o.SourceDateEpoch = v.GetInt64("source-date-epoch")
+	o.VersionID = v.GetString("version-id")
 	o.Mirrors = v.GetStringMapString("mirrors")
 	o.Check = v.GetBool("check")
 	o.NoCache = v.GetBool("no-cache")

@@ -51,8 +51,11 @@ type graphJSON struct {
 type graphJSONImage struct {
 	Name     string   `json:"name"`
 	Packages []string `json:"packages"`
-	// Closure is the runtime closure of the packages: what goes into the image.
+	// Closure is the runtime closure of the packages: the recipes whose
+	// outputs go into the image.
 	Closure []string `json:"closure"`
+	// Outputs are the outputs the image holds ("musl", "xz:tools").
+	Outputs []string `json:"outputs"`
 }
 
 type graphJSONEntry struct {
@@ -65,6 +68,8 @@ type graphJSONEntry struct {
 	Toolchain []string `json:"toolchain,omitempty"`
 	Runtime   []string `json:"runtime"`
 	BuildEnv  []string `json:"build_env"`
+	// Outputs are the recipe's outputs besides its main one ("dev").
+	Outputs []string `json:"outputs"`
 }
 
 func runGraph(w io.Writer, dir, target string, arch recipe.Arch, format string) error {
@@ -110,7 +115,11 @@ func runGraph(w io.Writer, dir, target string, arch recipe.Arch, format string) 
 func writeGraphJSON(w io.Writer, g *graph.Graph, target string, img *imagedef.Image) error {
 	out := graphJSON{Arch: string(g.Arch), Target: target, Order: g.Names(), Recipes: []graphJSONEntry{}}
 	if img != nil {
-		out.Image = &graphJSONImage{Name: img.Name, Packages: img.Packages, Closure: g.RuntimeClosure(img.Packages...)}
+		var outputs []string
+		for _, ref := range g.RuntimeOutputs(img.Packages...) {
+			outputs = append(outputs, ref.String())
+		}
+		out.Image = &graphJSONImage{Name: img.Name, Packages: img.Packages, Closure: g.RuntimeClosure(img.Packages...), Outputs: nonNil(outputs)}
 	}
 	for _, r := range g.Order {
 		out.Recipes = append(out.Recipes, graphJSONEntry{
@@ -119,6 +128,7 @@ func writeGraphJSON(w io.Writer, g *graph.Graph, target string, img *imagedef.Im
 			Toolchain: r.Dependencies.Toolchain,
 			Runtime:   nonNil(r.Dependencies.Runtime),
 			BuildEnv:  nonNil(g.BuildEnv(r.Name)),
+			Outputs:   nonNil(r.OutputNames()),
 		})
 	}
 	enc := json.NewEncoder(w)
@@ -154,6 +164,21 @@ func dotID(s string) string {
 	return string(append(b, '"'))
 }
 
+// edgeLabel is the attribute list of a dependency edge: attrs, and the
+// output the dependency names as the label.
+func edgeLabel(ref recipe.Ref, attrs string) string {
+	if !ref.Main() {
+		if attrs != "" {
+			attrs += ", "
+		}
+		attrs += "label=" + dotID(ref.Output)
+	}
+	if attrs == "" {
+		return ""
+	}
+	return " [" + attrs + "]"
+}
+
 func writeGraphDot(w io.Writer, g *graph.Graph, target string, img *imagedef.Image) error {
 	var b strings.Builder
 	name := "hadron-" + string(g.Arch)
@@ -177,12 +202,16 @@ func writeGraphDot(w io.Writer, g *graph.Graph, target string, img *imagedef.Ima
 		for _, d := range r.Dependencies.Toolchain {
 			fmt.Fprintf(&b, "  %s -> %s [color=gray];\n", dotID(r.Name), dotID(d))
 		}
+		// Edges go to recipes; one naming an output is labelled with it.
+		built := map[string]bool{}
 		for _, d := range r.Dependencies.Build {
-			fmt.Fprintf(&b, "  %s -> %s;\n", dotID(r.Name), dotID(d))
+			ref := recipe.ParseRef(d)
+			built[ref.Recipe] = true
+			fmt.Fprintf(&b, "  %s -> %s%s;\n", dotID(r.Name), dotID(ref.Recipe), edgeLabel(ref, ""))
 		}
 		for _, d := range r.Dependencies.Runtime {
-			if !slices.Contains(r.Dependencies.Build, d) {
-				fmt.Fprintf(&b, "  %s -> %s [style=dashed];\n", dotID(r.Name), dotID(d))
+			if ref := recipe.ParseRef(d); !built[ref.Recipe] {
+				fmt.Fprintf(&b, "  %s -> %s%s;\n", dotID(r.Name), dotID(ref.Recipe), edgeLabel(ref, "style=dashed"))
 			}
 		}
 	}

@@ -43,6 +43,7 @@ var settingsTable = []setting{
 	{"stage0", "file.example/stage0:1", "env.example/stage0:1", "flag.example/stage0:1", str, "file.example/stage0:1", "env.example/stage0:1", "flag.example/stage0:1"},
 	{"platform", "[linux/arm64]", "linux/amd64", "linux/riscv64", strs, []string{"linux/arm64"}, []string{"linux/amd64"}, []string{"linux/riscv64"}},
 	{"source-date-epoch", "1", "2", "3", integer, int64(1), int64(2), int64(3)},
+	{"version-id", "1.0", "2.0", "3.0", str, "1.0", "2.0", "3.0"},
 	{"check", "true", "false", "true", boolean, true, false, true},
 	{"substitutes", "[from-file]", "from-env", "from-flag", strs, []string{"from-file"}, []string{"from-env"}, []string{"from-flag"}},
 	{"no-cache", "true", "false", "true", boolean, true, false, true},

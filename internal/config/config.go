@@ -23,6 +23,7 @@ import (
 	"github.com/hadron-linux/hadron/internal/engine"
 	"github.com/hadron-linux/hadron/internal/errlist"
 	"github.com/hadron-linux/hadron/internal/substitute"
+	"github.com/hadron-linux/hadron/internal/textcheck"
 	"github.com/hadron-linux/hadron/internal/yamlstrict"
 )
 
@@ -48,6 +49,9 @@ type File struct {
 	Platform []string `yaml:"platform"`
 	// SourceDateEpoch is SOURCE_DATE_EPOCH for builds.
 	SourceDateEpoch int64 `yaml:"source-date-epoch"`
+	// VersionID is the tree's release, written as VERSION_ID into every
+	// image's os-release ("1.0", "2025.10").
+	VersionID string `yaml:"version-id"`
 	// Mirrors maps upstream URL prefixes to mirror URL prefixes.
 	Mirrors map[string]string `yaml:"mirrors"`
 	// Check runs recipes' check phases.
@@ -161,6 +165,11 @@ func (f *File) check(c *checker, dir string) {
 		} else if pl.OS != "linux" {
 			c.addf(key, "%q: Hadron builds linux platforms only", p)
 		}
+	}
+	if f.VersionID != "" && !textcheck.VersionID(f.VersionID) {
+		c.addf("version-id", "%q: want os-release's VERSION_ID: lower-case letters, digits and . _ -, starting with a letter or digit (1.0, 2025.10)", f.VersionID)
+	} else if f.VersionID == "" && c.lines["version-id"] != 0 {
+		c.addf("version-id", "empty; leave the key out for no VERSION_ID")
 	}
 	if f.SourceDateEpoch < 0 {
 		c.addf("source-date-epoch", "%d is before 1970; want seconds since the epoch", f.SourceDateEpoch)
@@ -379,7 +388,7 @@ func (f *File) Values() map[string]any {
 	all := map[string]any{
 		"addr": f.Addr, "stage0": f.Stage0, "tls-ca-cert": f.TLSCACert, "tls-cert": f.TLSCert,
 		"tls-key": f.TLSKey, "tls-server-name": f.TLSServerName, "platform": f.Platform,
-		"source-date-epoch": f.SourceDateEpoch, "mirrors": f.Mirrors, "check": f.Check,
+		"source-date-epoch": f.SourceDateEpoch, "version-id": f.VersionID, "mirrors": f.Mirrors, "check": f.Check,
 		"substitutes": f.Substitutes, "no-cache": f.NoCache, "cache-to": f.CacheTo,
 		"cache-from": f.CacheFrom, "attest": f.Attest, "progress": f.Progress, "tools-dir": f.ToolsDir,
 		"jobs": f.Jobs, "retries": f.Retries, "timeout": f.Timeout, "cache-dir": f.CacheDir,

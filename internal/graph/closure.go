@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/recipe"
 )
 
 // sortByOrder sorts names by their position in g.Order (dependencies first).
@@ -29,7 +30,9 @@ func (g *Graph) runtimeClosure(set map[string]bool, names ...string) {
 			continue
 		}
 		set[n] = true
-		stack = append(stack, r.Dependencies.Runtime...)
+		for _, d := range r.Dependencies.Runtime {
+			stack = append(stack, recipe.RefName(d))
+		}
 	}
 }
 
@@ -43,7 +46,9 @@ func (g *Graph) BuildEnv(name string) []string {
 		return nil
 	}
 	set := map[string]bool{}
-	g.runtimeClosure(set, buildDeps(r)...)
+	for _, d := range buildDeps(r) {
+		g.runtimeClosure(set, recipe.RefName(d))
+	}
 	return g.sortByOrder(set)
 }
 
@@ -68,9 +73,11 @@ func ReverseDeps(t *project.Tree, changed []string) (recipes []string, images []
 	for _, n := range t.Names() {
 		r := t.Recipes[n]
 		for _, d := range buildDeps(r) {
+			d = recipe.RefName(d)
 			buildRev[d] = append(buildRev[d], n)
 		}
 		for _, d := range r.Dependencies.Runtime {
+			d = recipe.RefName(d)
 			runtimeRev[d] = append(runtimeRev[d], n)
 		}
 	}

@@ -171,19 +171,20 @@ func buildDeps(r *recipe.Recipe) []string {
 		r.Dependencies.Toolchain...), r.Dependencies.Build...)
 }
 
-// deps lists r's edges, build edges first, each target once (a build edge
-// wins over a runtime edge to the same recipe).
+// deps lists r's edges, build edges first, each target recipe once (a
+// build edge wins over a runtime edge to the same recipe). Edges go to
+// recipes: "zlib:dev" is an edge to zlib.
 func deps(r *recipe.Recipe) []edge {
 	out := make([]edge, 0, len(r.Dependencies.Toolchain)+len(r.Dependencies.Build)+len(r.Dependencies.Runtime))
 	seen := map[string]bool{}
 	for _, d := range buildDeps(r) {
-		if !seen[d] {
+		if d = recipe.RefName(d); !seen[d] {
 			seen[d] = true
 			out = append(out, edge{to: d, build: true})
 		}
 	}
 	for _, d := range r.Dependencies.Runtime {
-		if !seen[d] {
+		if d = recipe.RefName(d); !seen[d] {
 			seen[d] = true
 			out = append(out, edge{to: d})
 		}

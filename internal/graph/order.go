@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/recipe"
 )
 
 // order sorts names (sorted, closed under dependencies) with dependencies
@@ -35,7 +36,7 @@ func order(t *project.Tree, names []string) ([]string, error) {
 			if e.build && comp[i] == comp[j] && !reported[comp[i]] {
 				reported[comp[i]] = true
 				r := t.Recipes[n]
-				line := r.LineOf(fmt.Sprintf("dependencies.build[%d]", slices.Index(r.Dependencies.Build, e.to)))
+				line := r.LineOf(fmt.Sprintf("dependencies.build[%d]", slices.IndexFunc(r.Dependencies.Build, func(d string) bool { return recipe.RefName(d) == e.to })))
 				cycles = append(cycles, fmt.Sprintf("%s:%d: build dependency cycle: %s", r.File, line, cyclePath(idx, adj, comp, n, e.to)))
 			}
 		}

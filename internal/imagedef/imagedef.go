@@ -118,6 +118,9 @@ func (img *Image) validate() errlist.List {
 	for i, p := range img.Packages {
 		k := fmt.Sprintf("packages[%d]", i)
 		switch {
+		case strings.Contains(p, recipe.OutputSep) && recipe.CheckRef(p) == "":
+			at(k, "packages: %q: an image lists recipes and holds their main outputs; "+
+				"name %s, and bring other outputs in as runtime dependencies of a recipe", p, recipe.RefName(p))
 		case !recipe.ValidName(p):
 			at(k, "packages: invalid recipe name %q", p)
 		case seen[p]:

@@ -149,7 +149,7 @@ func (t *Tree) checkHost(r *recipe.Recipe) errlist.List {
 		return nil
 	}
 	for i, d := range r.Dependencies.Build {
-		if dep, ok := t.Recipes[d]; ok && !dep.Host {
+		if dep, ok := t.Recipes[recipe.RefName(d)]; ok && !dep.Host {
 			errs.Addf(r.File, r.LineOf(fmt.Sprintf("dependencies.build[%d]", i)),
 				"host recipe %s: build dependency %s is not a host recipe (host recipes run on the build platform and build only with each other)", r.Name, d)
 		}
@@ -158,6 +158,14 @@ func (t *Tree) checkHost(r *recipe.Recipe) errlist.List {
 		errs.Addf(r.File, r.LineOf("dependencies.runtime"), "host recipe %s: runtime dependencies make no sense: a host recipe is a build tool, never installed into an image", r.Name)
 	}
 	return errs
+}
+
+// outputList describes r's outputs for an error message.
+func outputList(r *recipe.Recipe) string {
+	if names := r.OutputNames(); len(names) > 0 {
+		return " (outputs: " + strings.Join(names, ", ") + ", or none for the main output)"
+	}
+	return " (it has only its main output: name the recipe alone)"
 }
 
 func asList(err error) errlist.List {
@@ -187,14 +195,24 @@ func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 	}
 	for _, n := range names {
 		r := t.Recipes[n]
-		for i, d := range r.Dependencies.Build {
-			if _, ok := t.Recipes[d]; !ok && recipe.ValidName(d) && d != r.Name {
-				unknown(r.File, r.LineOf(fmt.Sprintf("dependencies.build[%d]", i)), "build dependency", d)
+		for _, kind := range []string{"build", "runtime"} {
+			deps := r.Dependencies.Build
+			if kind == "runtime" {
+				deps = r.Dependencies.Runtime
 			}
-		}
-		for i, d := range r.Dependencies.Runtime {
-			if _, ok := t.Recipes[d]; !ok && recipe.ValidName(d) && d != r.Name {
-				unknown(r.File, r.LineOf(fmt.Sprintf("dependencies.runtime[%d]", i)), "runtime dependency", d)
+			for i, d := range deps {
+				ref := recipe.ParseRef(d)
+				line := r.LineOf(fmt.Sprintf("dependencies.%s[%d]", kind, i))
+				dep, ok := t.Recipes[ref.Recipe]
+				switch {
+				case recipe.CheckRef(d) != "" || ref.Recipe == r.Name:
+					// reported by the recipe's own validation
+				case !ok:
+					unknown(r.File, line, kind+" dependency", ref.Recipe)
+				case !dep.HasOutput(ref.Output):
+					errs.Addf(r.File, line, "%s dependency %q: recipe %s has no output %q%s", kind, d, ref.Recipe, ref.Output,
+						yamlstrict.DidYouMean(ref.Output, dep.OutputNames(), outputList(dep)))
+				}
 			}
 		}
 		errs = append(errs, t.checkHost(r)...)

@@ -63,6 +63,21 @@ func TestLoadProblems(t *testing.T) {
 			`recipes/make/recipe.yaml:1: duplicate recipe name "make": also defined at toolchain/make/recipe.yaml:1`,
 			`toolchain/make/recipe.yaml:1: duplicate recipe name "make": also defined at recipes/make/recipe.yaml:1`,
 		}},
+		{"unknown output of a build dependency", func(f fstest.MapFS) {
+			projecttest.Add(f, projecttest.Spec{Name: "xz", Build: []string{"zlib:devel"}})
+		}, []string{"recipes/xz/recipe.yaml:8: build dependency \"zlib:devel\": recipe zlib has no output \"devel\"; did you mean `dev`?"}},
+		{"unknown output of a runtime dependency", func(f fstest.MapFS) {
+			projecttest.Add(f, projecttest.Spec{Name: "xz", Runtime: []string{"zlib:tools"}})
+		}, []string{`recipes/xz/recipe.yaml:8: runtime dependency "zlib:tools": recipe zlib has no output "tools" (outputs: dev, doc, locale, or none for the main output)`}},
+		{"output of a missing recipe", func(f fstest.MapFS) {
+			projecttest.Add(f, projecttest.Spec{Name: "xz", Build: []string{"zlb:dev"}})
+		}, []string{"recipes/xz/recipe.yaml:8: build dependency \"zlb\": no such recipe; did you mean `zlib`?"}},
+		{"runtime dependency on a dev output", func(f fstest.MapFS) {
+			projecttest.Add(f, projecttest.Spec{Name: "xz", Runtime: []string{"zlib:dev"}})
+		}, []string{`recipes/xz/recipe.yaml:8: dependencies.runtime: "zlib:dev": the dev output is for build environments only and never goes into an image; list it under dependencies.build`}},
+		{"image package naming an output", func(f fstest.MapFS) {
+			projecttest.Image(f, "base", "zlib:dev")
+		}, []string{`images/base.yaml:4: packages: "zlib:dev": an image lists recipes and holds their main outputs; name zlib`}},
 		{"broken recipe and broken lock reported once", func(f fstest.MapFS) {
 			f["recipes/zlib/recipe.yaml"].Data = append(f["recipes/zlib/recipe.yaml"].Data, "homepag: x\n"...)
 			f["vendor-hashes/make.lock"].Data = []byte(strings.Replace(string(f["vendor-hashes/make.lock"].Data), "sha256: ", "sha256: 0", 1))

@@ -44,8 +44,11 @@ type Recipe struct {
 	Files        []string     `yaml:"files"`
 	Dependencies Dependencies `yaml:"dependencies"`
 	Build        Build        `yaml:"build"`
-	Arches       []Arch       `yaml:"arches"`
-	Upstream     *Upstream    `yaml:"upstream"`
+	// Outputs replace (same name) or add to DefaultOutputs: see
+	// SplitOutputs.
+	Outputs  []Output  `yaml:"outputs"`
+	Arches   []Arch    `yaml:"arches"`
+	Upstream *Upstream `yaml:"upstream"`
 	// Host marks a recipe of the cross toolchain: it is compiled by stage
 	// 0's own compiler for the build platform, installs under
 	// ToolchainPrefix, and is mounted there (not in /sysroot) into the
@@ -80,11 +83,15 @@ type Source struct {
 }
 
 // Dependencies splits a recipe's dependencies by when they are needed.
+// Each entry is a reference (see Ref): a recipe, or one of its outputs
+// ("zlib:dev").
 type Dependencies struct {
 	// Build dependencies are present (with their runtime closure) in the
-	// build environment under /sysroot.
+	// build environment under /sysroot: a recipe with its main and dev
+	// outputs, a reference to another output with that output.
 	Build []string `yaml:"build"`
-	// Runtime dependencies are installed next to the package in an image.
+	// Runtime dependencies are installed next to the package in an image:
+	// a recipe's main output, or another output that is not BuildOnly.
 	Runtime []string `yaml:"runtime"`
 	// Toolchain are the host recipes (the cross toolchain) this recipe is
 	// built with. They are not written in recipe files: the project loader

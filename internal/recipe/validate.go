@@ -77,6 +77,7 @@ func (r *Recipe) validate(fsys fs.FS) errlist.List {
 	v.dependencies("dependencies.build", r.Dependencies.Build)
 	v.dependencies("dependencies.runtime", r.Dependencies.Runtime)
 	v.build()
+	v.outputs()
 	v.arches()
 	v.upstream()
 	return v.errs
@@ -311,20 +312,128 @@ func resolveInside(fsys fs.FS, root, name string) (string, error) {
 	return cur, nil
 }
 
+// dependencies checks the references under key (dependencies.build or
+// dependencies.runtime): well-formed, not r itself, each once; a runtime
+// dependency never names a BuildOnly output, and a build dependency does
+// not name a recipe's dev output next to the recipe (which brings it).
 func (v *validator) dependencies(key string, deps []string) {
+	runtime := key == "dependencies.runtime"
 	seen := map[string]bool{}
 	for i, d := range deps {
 		k := fmt.Sprintf("%s[%d]", key, i)
+		ref := ParseRef(d)
 		switch {
-		case !ValidName(d):
-			v.at(k, "%s: invalid recipe name %q", key, d)
-		case d == v.r.Name:
+		case CheckRef(d) != "":
+			v.at(k, "%s: %s", key, CheckRef(d))
+		case ref.Recipe == v.r.Name:
 			v.at(k, "%s: recipe depends on itself", key)
 		case seen[d]:
 			v.at(k, "%s: %q listed twice", key, d)
+		case runtime && BuildOnly(ref.Output):
+			v.at(k, "%s: %q: the %s output is for build environments only and never goes into an image; "+
+				"list it under dependencies.build (a build dependency on %s brings %s)", key, d, ref.Output, ref.Recipe, d)
+		case !runtime && (ref.Main() && seen[ref.Recipe+OutputSep+OutputDev] || ref.Output == OutputDev && seen[ref.Recipe]):
+			v.at(k, "%s: %s and %s both listed: a build dependency on %s brings %s:%s already; keep one",
+				key, ref.Recipe, ref.Recipe+OutputSep+OutputDev, ref.Recipe, ref.Recipe, OutputDev)
 		}
 		seen[d] = true
 	}
+}
+
+// outputs checks the recipe's own outputs: named, each once, with valid
+// patterns; and that no two of its effective outputs (SplitOutputs,
+// defaults included) claim the same files.
+func (v *validator) outputs() {
+	r := v.r
+	if len(r.Outputs) == 0 {
+		return
+	}
+	if r.Host {
+		v.at("outputs", "host recipe %s: outputs do not apply (the toolchain is mounted whole at %s)", r.Name, ToolchainPrefix)
+		return
+	}
+	declared := map[string]int{} // output name -> index in r.Outputs
+	for i, o := range r.Outputs {
+		k := fmt.Sprintf("outputs[%d]", i)
+		switch {
+		case o.Name == "":
+			v.at(k, "output %d needs a name (default outputs: %s)", i+1, strings.Join(defaultOutputNames(), ", "))
+		case !ValidOutputName(o.Name):
+			v.at(k+".name", "invalid output name %q: use lower case letters, digits and -", o.Name)
+		case o.Name == r.Name:
+			v.at(k+".name", "output %q is named like its recipe: the main output has no name of its own "+
+				"(it holds what no other output claims; refer to it as %s)", o.Name, r.Name)
+		default:
+			if first, dup := declared[o.Name]; dup {
+				v.at(k+".name", "output %q declared twice (also at line %d)", o.Name, r.LineOf(fmt.Sprintf("outputs[%d]", first)))
+				continue
+			}
+			declared[o.Name] = i
+		}
+		if len(o.Paths) == 0 {
+			v.at(k+".paths", "output %s: paths: at least one pattern is required (usr/include, usr/lib/**/*.a, …)", o.Name)
+		}
+		seen := map[string]bool{}
+		for j, p := range o.Paths {
+			pk := fmt.Sprintf("%s.paths[%d]", k, j)
+			if msg := CheckPattern(p); msg != "" {
+				v.at(pk, "output %s: %s", o.Name, msg)
+			} else if seen[p] {
+				v.at(pk, "output %s: pattern %q listed twice", o.Name, p)
+			}
+			seen[p] = true
+		}
+	}
+	// Overlaps between outputs, reported at the declared pattern (the
+	// later one when both are declared).
+	outs := r.SplitOutputs()
+	type pat struct {
+		out, p string
+		key    string // "" for a default output's pattern
+		order  int
+	}
+	var pats []pat
+	for _, o := range outs {
+		i, own := declared[o.Name]
+		for j, p := range o.Paths {
+			if CheckPattern(p) != "" {
+				continue
+			}
+			x := pat{out: o.Name, p: p, order: -1}
+			if own {
+				x.key, x.order = fmt.Sprintf("outputs[%d].paths[%d]", i, j), i*1000+j
+			}
+			pats = append(pats, x)
+		}
+	}
+	for a := range pats {
+		for b := a + 1; b < len(pats); b++ {
+			x, y := pats[a], pats[b]
+			if x.out == y.out || !PatternsOverlap(x.p, y.p) {
+				continue
+			}
+			if y.order < x.order {
+				x, y = y, x
+			}
+			if y.key == "" {
+				continue // two defaults: cannot happen (TestDefaultOutputsDisjoint)
+			}
+			other := fmt.Sprintf("output %s's %q", x.out, x.p)
+			if x.key == "" {
+				other = fmt.Sprintf("the default output %s's %q (declare %s to change its patterns)", x.out, x.p, x.out)
+			}
+			v.at(y.key, "output %s: pattern %q overlaps %s: a file belongs to one output only", y.out, y.p, other)
+		}
+	}
+}
+
+// defaultOutputNames lists the names of DefaultOutputs.
+func defaultOutputNames() []string {
+	names := make([]string, len(DefaultOutputs))
+	for i, o := range DefaultOutputs {
+		names[i] = o.Name
+	}
+	return names
 }
 
 func (v *validator) build() {

@@ -34,6 +34,11 @@ func Word(s string, lower bool, more string) bool {
 	return true
 }
 
+// VersionID reports whether s can be os-release's VERSION_ID: lower-case
+// letters, digits and . _ -, starting with a letter or digit ("1.0",
+// "2025.10", "edge"); see os-release(5).
+func VersionID(s string) bool { return Word(s, true, "._-") }
+
 // Identifier reports whether s is a C/shell identifier: a letter or _
 // followed by letters, digits and _.
 func Identifier(s string) bool {

@@ -140,7 +140,8 @@ func (testWriter) Write(p []byte) (int, error) {
 }
 
 // TestMiniImage builds images/mini, exports the root filesystem and checks
-// that busybox is a static binary and xz is a dynamic musl binary.
+// that busybox is a static binary and xz is a dynamic musl binary, that
+// the image is usr-merged and holds no development files.
 func TestMiniImage(t *testing.T) {
 	e := setup(t)
 	out := t.TempDir()
@@ -184,6 +185,18 @@ func TestMiniImage(t *testing.T) {
 	osr, err := os.ReadFile(filepath.Join(out, "usr/lib/os-release"))
 	require.NoError(t, err)
 	assert.Contains(t, string(osr), "ID=hadron")
+	// usr-merged: /bin/busybox and the loader above resolve through links;
+	// musl's headers, static libraries and crt objects (its dev output)
+	// stay out of the image.
+	for link, want := range map[string]string{"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib"} {
+		got, err := os.Readlink(filepath.Join(out, link))
+		require.NoError(t, err, "/%s is a link", link)
+		assert.Equal(t, want, got)
+	}
+	for _, p := range []string{"usr/include", "usr/lib/libc.a", "usr/lib/crt1.o"} {
+		_, err := os.Lstat(filepath.Join(out, p))
+		assert.True(t, os.IsNotExist(err), "%s is not in the image", p)
+	}
 	st, err := os.Stat(filepath.Join(out, "usr/bin/xz"))
 	require.NoError(t, err)
 	assert.Equal(t, int64(epoch), st.ModTime().Unix(), "timestamps clamped to SOURCE_DATE_EPOCH")

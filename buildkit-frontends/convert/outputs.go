@@ -1,0 +1,126 @@
+package convert
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/moby/buildkit/client/llb"
+)
+
+// StepOutput names the step that cuts one output out of a package's
+// install layer: "<recipe>: output" for the main output, "<recipe>:
+// output dev" for the dev output.
+const StepOutput = "output"
+
+// Output returns the layer of one output of a recipe (see
+// recipe.SplitOutputs): a file step on the recipe's install layer (see
+// Package) that copies the files the output holds, one layer per output.
+//
+//   - The main output copies the install layer without the patterns of
+//     every other output (ExcludePatterns): what no output claims. Copies
+//     keep owners, modes and times, so it is the install layer, clamped
+//     to SOURCE_DATE_EPOCH, less some files.
+//   - Another output copies the files its patterns match
+//     (IncludePatterns) and then copies that result once more with every
+//     time set to SOURCE_DATE_EPOCH (see restamp): an include copy makes
+//     the folders above a match (usr, usr/lib) with the time of the build.
+//     The files' own times are SOURCE_DATE_EPOCH already (the install
+//     step clamps them).
+//
+// Outputs that match nothing are empty layers. A host recipe has only its
+// main output: its install layer, mounted whole at /toolchain.
+func (c *Converter) Output(ref recipe.Ref) (llb.State, error) {
+	key := ref.String()
+	if st, ok := c.outputs[key]; ok {
+		return st, nil
+	}
+	r, ok := c.tree.Recipes[ref.Recipe]
+	if !ok {
+		return llb.State{}, fmt.Errorf("no recipe or image named %q", ref.Recipe)
+	}
+	if !r.HasOutput(ref.Output) {
+		return llb.State{}, fmt.Errorf("recipe %s has no output %q (outputs: %s)", r.Name, ref.Output, strings.Join(r.OutputNames(), ", "))
+	}
+	pkg, err := c.Package(r.Name)
+	if err != nil {
+		return llb.State{}, err
+	}
+	outs := r.SplitOutputs()
+	if len(outs) == 0 {
+		return pkg, nil // a host recipe
+	}
+	var st llb.State
+	if ref.Main() {
+		var others []string
+		for _, o := range outs {
+			others = append(others, o.Paths...)
+		}
+		st = llb.Scratch().File(
+			llb.Copy(pkg, "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, ExcludePatterns: others}),
+			llb.WithCustomNamef("%s: %s", r.Name, StepOutput))
+	} else {
+		var paths []string
+		for _, o := range outs {
+			if o.Name == ref.Output {
+				paths = o.Paths
+			}
+		}
+		selected := llb.Copy(pkg, "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, IncludePatterns: paths})
+		st = llb.Scratch().File(restamp(selected, c.opts.SourceDateEpoch),
+			llb.WithCustomNamef("%s: %s %s", r.Name, StepOutput, ref.Output))
+	}
+	c.outputs[key] = st
+	return st, nil
+}
+
+// restamp returns a copy of what the actions fa make (on scratch) with
+// every time set to epoch, to end the same file step with. A file step
+// that adds entries to a folder after making it (a Mkdir then a Mkfile
+// inside, or a copy with include patterns, which makes the folders above
+// a match when it meets the match) leaves that folder with the time of
+// the build; the copy puts it back, keeping modes and owners.
+func restamp(fa *llb.FileAction, epoch int64) *llb.FileAction {
+	t := time.Unix(epoch, 0).UTC()
+	return llb.Copy(fa.WithState(llb.Scratch()), "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, CreatedTime: &t})
+}
+
+// outputLayers returns the layers of refs, in order.
+func (c *Converter) outputLayers(refs []recipe.Ref) ([]llb.State, error) {
+	layers := make([]llb.State, 0, len(refs))
+	for _, ref := range refs {
+		st, err := c.Output(ref)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, st)
+	}
+	return layers, nil
+}
+
+// usrMergeLinks are the links an image's finalize step makes from the
+// top level into /usr: Hadron images are usr-merged.
+var usrMergeLinks = []struct{ dir, target string }{
+	{"bin", "usr/bin"},
+	{"sbin", "usr/sbin"},
+	{"lib", "usr/lib"},
+}
+
+// usrMergeDirs are the top-level folders a package must not install
+// into: the usrMergeLinks, which would hide them in an image, and lib64,
+// which no Hadron arch uses.
+var usrMergeDirs = []string{"bin", "sbin", "lib", "lib64"}
+
+// usrMergeCheck is the end of recipe name's install script (before the
+// clamp): it fails the step, naming the recipe and the folder, when the
+// package installs into one of usrMergeDirs.
+func usrMergeCheck(name string) string {
+	return "for d in " + strings.Join(usrMergeDirs, " ") + "; do\n" +
+		"  if [ -e \"" + outDir + "/$d\" ] || [ -L \"" + outDir + "/$d\" ]; then\n" +
+		"    echo " + shellQuote(name+": installs into /") + "\"$d\"" +
+		shellQuote(": Hadron images are usr-merged (/bin, /sbin and /lib are links into /usr); install under /usr instead") + " >&2\n" +
+		"    exit 1\n" +
+		"  fi\n" +
+		"done\n"
+}
