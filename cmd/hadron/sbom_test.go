@@ -3,11 +3,10 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/hadron-linux/hadron/tests/gittest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -93,22 +92,7 @@ func TestSBOMErrors(t *testing.T) {
 // whose URL carries a token; it returns the commit.
 func gitRepo(t *testing.T, dir string) string {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Fatalf("git is needed for this test: %v", err)
-	}
-	git := func(args ...string) string {
-		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org",
-			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.org", "GIT_CONFIG_GLOBAL=/dev/null")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "git %v: %s", args, out)
-		return strings.TrimSpace(string(out))
-	}
-	git("init", "-q")
-	git("add", ".")
-	git("commit", "-q", "-m", "tree")
-	git("remote", "add", "origin", "https://user:s3cret@git.example.org/tree.git")
-	return git("rev-parse", "HEAD")
+	return gittest.Commit(t, dir, "https://user:s3cret@git.example.org/tree.git")
 }
 
 // TestSBOMRecordsGitCommit: in a git work tree the SBOM names the commit

@@ -215,15 +215,7 @@ func (w *spdxWriter) pkg(d *Document, p *Package) {
 	}
 	for i, pt := range p.Patches {
 		fid := common.ElementID(fmt.Sprintf("Patch-%s-%d", idPart(p.Name), i+1))
-		w.doc.Files = append(w.doc.Files, &spdx.File{
-			FileName:           "./" + pt.Name,
-			FileSPDXIdentifier: fid,
-			FileTypes:          []string{"SOURCE"},
-			Checksums:          checksumsFile(pt),
-			LicenseConcluded:   noAssertion,
-			FileCopyrightText:  noAssertion,
-			FileComment:        fmt.Sprintf("Patch %d of recipe %s, applied in this order to its unpacked sources.", i+1, p.Name),
-		})
+		w.patchFile(fid, pt, fmt.Sprintf("Patch %d of recipe %s, applied in this order to its unpacked sources.", i+1, p.Name))
 		w.rel(fid, relPatchApplied, id)
 	}
 	for _, r := range p.Runtime {
@@ -266,15 +258,7 @@ func (w *spdxWriter) substitute(s *Substitute) {
 	}
 	for i, pt := range s.Patches {
 		fid := common.ElementID(fmt.Sprintf("SubstitutePatch-%s-%d", idPart(s.Name), i+1))
-		w.doc.Files = append(w.doc.Files, &spdx.File{
-			FileName:           "./" + pt.Name,
-			FileSPDXIdentifier: fid,
-			FileTypes:          []string{"SOURCE"},
-			Checksums:          checksumsFile(pt),
-			LicenseConcluded:   noAssertion,
-			FileCopyrightText:  noAssertion,
-			FileComment:        fmt.Sprintf("Patch %d of substitute %s: %s", i+1, s.Name, pt.Why),
-		})
+		w.patchFile(fid, pt, fmt.Sprintf("Patch %d of substitute %s: %s", i+1, s.Name, pt.Why))
 		if tree != "" {
 			w.rel(fid, relPatchApplied, tree)
 		}
@@ -356,6 +340,20 @@ func checksums(sha256, sha512 string) []common.Checksum {
 		out = append(out, common.Checksum{Algorithm: common.SHA512, Value: sha512})
 	}
 	return out
+}
+
+// patchFile adds the file element of a patch (a recipe's or a
+// substitute's) with its digests.
+func (w *spdxWriter) patchFile(id common.ElementID, pt Patch, comment string) {
+	w.doc.Files = append(w.doc.Files, &spdx.File{
+		FileName:           "./" + pt.Name,
+		FileSPDXIdentifier: id,
+		FileTypes:          []string{"SOURCE"},
+		Checksums:          checksumsFile(pt),
+		LicenseConcluded:   noAssertion,
+		FileCopyrightText:  noAssertion,
+		FileComment:        comment,
+	})
 }
 
 func checksumsFile(p Patch) []common.Checksum {

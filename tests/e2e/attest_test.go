@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
+	"github.com/hadron-linux/hadron/tests/gittest"
 	intoto "github.com/in-toto/in-toto-golang/in_toto"
 	"github.com/moby/buildkit/client"
 	provenancetypes "github.com/moby/buildkit/solver/llbsolver/provenance/types"
@@ -56,19 +57,8 @@ build:
 `)
 	writeFile(t, dir, "vendor-hashes/tiny-a.lock", src.lock("tiny-a", "1"))
 	sum := sha256.Sum256(src.data)
-	git := func(args ...string) string {
-		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=e2e", "GIT_AUTHOR_EMAIL=e2e@example.invalid",
-			"GIT_COMMITTER_NAME=e2e", "GIT_COMMITTER_EMAIL=e2e@example.invalid", "GIT_CONFIG_GLOBAL=/dev/null")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "git %v: %s", args, out)
-		return strings.TrimSpace(string(out))
-	}
-	git("init", "-q")
-	git("add", ".")
-	git("commit", "-q", "-m", "tiny tree")
-	git("remote", "add", "origin", attestRemote)
-	return dir, serveFixtures(t, src), hex.EncodeToString(sum[:]), git("rev-parse", "HEAD")
+	commit = gittest.Commit(t, dir, attestRemote)
+	return dir, serveFixtures(t, src), hex.EncodeToString(sum[:]), commit
 }
 
 // statement is an in-toto statement as the exporters write it.
