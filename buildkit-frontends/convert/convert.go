@@ -389,7 +389,7 @@ func (c *Converter) build(r *recipe.Recipe) (llb.State, error) {
 	}
 	if !r.Host {
 		// The install phase is always last (see phases).
-		ph[len(ph)-1].Script = strings.TrimSuffix(ph[len(ph)-1].Script, "\n") + "\n" + usrMergeCheck(r.Name)
+		ph[len(ph)-1].Script = strings.TrimSuffix(ph[len(ph)-1].Script, "\n") + "\n" + usrMergeCheck(r.Name) + stripELF(r.Name)
 	}
 	return ws.run(r, ph), nil
 }

@@ -359,3 +359,24 @@ func BenchmarkLoadResolveMarshal500(b *testing.B) {
 		}
 	}
 }
+
+// TestInstallStripsPackagesNotTheToolchain: every package's install step
+// strips its ELF executables and shared libraries with the cross
+// toolchain's strip; the toolchain's own (host recipes) are left alone.
+func TestInstallStripsPackagesNotTheToolchain(t *testing.T) {
+	seen := map[string]bool{}
+	for _, v := range marshal(t, repoFS(t), "mini", opts()) {
+		name, ok := strings.CutSuffix(v.name, ": install")
+		if !ok || v.op.GetExec() == nil {
+			continue
+		}
+		script := strings.Join(v.op.GetExec().GetMeta().GetArgs(), " ")
+		strips := strings.Contains(script, `"$STRIP" --strip-unneeded`)
+		seen[name] = strips
+	}
+	for name, want := range map[string]bool{"musl": true, "busybox": true, "xz": true, "gcc": false, "binutils": false} {
+		got, ok := seen[name]
+		require.True(t, ok, "no install step for %s", name)
+		assert.Equal(t, want, got, "%s strips its install", name)
+	}
+}

@@ -124,3 +124,20 @@ func usrMergeCheck(name string) string {
 		"  fi\n" +
 		"done\n"
 }
+
+// stripELF is the end of recipe name's install script (before the clamp)
+// in trees with a cross toolchain: executables and shared libraries in
+// /out that are ELF files lose their debug information and unneeded
+// symbols ($STRIP --strip-unneeded), so no image carries them. Relocatable
+// objects, static archives and kernel modules are left alone (neither
+// executable nor *.so). A recipe opts out with env HADRON_STRIP=0; a file
+// strip cannot handle is named and left as it is.
+func stripELF(name string) string {
+	return "if [ -n \"${STRIP:-}\" ] && [ \"${HADRON_STRIP:-1}\" != 0 ]; then\n" +
+		"  elf=$(printf '\\177ELF')\n" +
+		"  find " + outDir + " -type f \\( -perm -0100 -o -name '*.so' -o -name '*.so.*' \\) | LC_ALL=C sort | while IFS= read -r f; do\n" +
+		"    [ \"$(head -c 4 \"$f\")\" = \"$elf\" ] || continue\n" +
+		"    \"$STRIP\" --strip-unneeded \"$f\" || echo " + shellQuote(name+": not stripped: ") + "\"$f\" >&2\n" +
+		"  done\n" +
+		"fi\n"
+}
