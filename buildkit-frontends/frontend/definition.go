@@ -175,3 +175,49 @@ func VertexCount(def *llb.Definition) int {
 	}
 	return len(def.Def) - 1
 }
+
+// RerunDownstream marks every vertex of def that depends, directly or
+// not, on a vertex that ignores the cache as ignoring it too. BuildKit
+// keys a vertex by its inputs' definitions, not by their results, so a
+// merge or copy of a re-run step's result would otherwise come from the
+// cache, stale: a --no-cache rebuild kept the old package layer, and a
+// re-signed boot loader would keep the old ESP. def's ops come inputs
+// first, as llb marshals them.
+func RerunDownstream(def *llb.Definition) error {
+	if def == nil || len(def.Def) == 0 {
+		return nil
+	}
+	rerun := map[digest.Digest]bool{}
+	marked := false
+	for _, dt := range def.Def[:len(def.Def)-1] {
+		var op pb.Op
+		if err := proto.Unmarshal(dt, &op); err != nil {
+			return fmt.Errorf("read LLB op: %w", err)
+		}
+		d := digest.FromBytes(dt)
+		md, ok := def.Metadata[d]
+		upstream := false
+		for _, in := range op.Inputs {
+			upstream = upstream || rerun[digest.Digest(in.Digest)]
+		}
+		if upstream && !md.IgnoreCache {
+			md.IgnoreCache = true
+			ok = true
+		}
+		if ok {
+			def.Metadata[d] = md
+		}
+		rerun[d] = md.IgnoreCache
+		marked = marked || md.IgnoreCache
+	}
+	if marked {
+		term := digest.FromBytes(def.Def[len(def.Def)-1])
+		md := def.Metadata[term]
+		if md.Caps == nil {
+			md.Caps = map[apicaps.CapID]bool{}
+		}
+		md.Caps[pb.CapMetaIgnoreCache] = true
+		def.Metadata[term] = md
+	}
+	return nil
+}

@@ -112,6 +112,9 @@ func (p *Plan) Definition(ctx context.Context, pi, ti int) (*llb.Definition, err
 	if err != nil {
 		return nil, fmt.Errorf("marshal LLB for %s (%s): %w", p.Targets[ti], platforms.Format(pp.Platform), err)
 	}
+	if err := RerunDownstream(def); err != nil {
+		return nil, err
+	}
 	return def, nil
 }
 
@@ -147,6 +150,9 @@ func (p *Plan) Solve(ctx context.Context, c gwclient.Client) (*gwclient.Result, 
 		def, err := pp.States[0].Marshal(ctx, llb.Platform(pp.Platform))
 		if err != nil {
 			return nil, fmt.Errorf("marshal LLB for %s: %w", p.Targets[0], err)
+		}
+		if err := RerunDownstream(def); err != nil {
+			return nil, err
 		}
 		r, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true, CacheImports: imports})
 		if err != nil {

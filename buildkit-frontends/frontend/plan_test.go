@@ -51,6 +51,7 @@ func TestPlanDefinitionIsStateMarshal(t *testing.T) {
 		require.NoError(t, err)
 		want, err := pp.States[ti].Marshal(ctx, MarshalOptions(pp.Platform)...)
 		require.NoError(t, err)
+		require.NoError(t, RerunDownstream(want))
 		gb, err := MarshalDefinition(got)
 		require.NoError(t, err)
 		wb, err := MarshalDefinition(want)
