@@ -187,6 +187,17 @@ func RerunDownstream(def *llb.Definition) error {
 	if def == nil || len(def.Def) == 0 {
 		return nil
 	}
+	// Most plans re-run nothing: no op needs reading then.
+	none := true
+	for _, md := range def.Metadata {
+		if md.IgnoreCache {
+			none = false
+			break
+		}
+	}
+	if none {
+		return nil
+	}
 	rerun := map[digest.Digest]bool{}
 	marked := false
 	for _, dt := range def.Def[:len(def.Def)-1] {
