@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -315,3 +316,81 @@ func CheckTree(dir, name string) error {
 
 // RootHashHex is the result's root hash in lower-case hex.
 func (r *Result) RootHashHex() string { return hex.EncodeToString(r.RootHash) }
+
+// Verify checks an image the way systemd does before it merges one: the
+// GPT's usr, usr-verity and usr-verity-sig partitions for arch, the
+// signature by cert over the root hash, and the hash tree recomputed from
+// the usr partition with the superblock's salt giving that root hash (the
+// kernel checks each block as it is read; this reads them all). It
+// returns the root hash.
+func Verify(img string, arch recipe.Arch, cert *x509.Certificate) ([]byte, error) {
+	types, ok := Types[arch]
+	if !ok {
+		return nil, fmt.Errorf("verify %s: no partition types for arch %q", img, arch)
+	}
+	f, err := os.Open(img)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	defer f.Close()
+	table, err := gpt.Read(f, sector, sector)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: partition table: %w", img, err)
+	}
+	read := func(typ gpt.Type) ([]byte, error) {
+		for _, p := range table.Partitions {
+			if strings.EqualFold(string(p.Type), string(typ)) {
+				b := make([]byte, p.Size)
+				if _, err := f.ReadAt(b, int64(p.Start)*sector); err != nil {
+					return nil, fmt.Errorf("partition %s: %w", p.Name, err)
+				}
+				return b, nil
+			}
+		}
+		return nil, fmt.Errorf("no partition of type %s", typ)
+	}
+	usr, err := read(types.Usr)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", img, err)
+	}
+	hashes, err := read(types.Verity)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", img, err)
+	}
+	sigPart, err := read(types.Signature)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", img, err)
+	}
+	sig, err := ParseSignature(sigPart)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", img, err)
+	}
+	if err := sig.Verify(cert); err != nil {
+		return nil, fmt.Errorf("verify %s: %w", img, err)
+	}
+	var sb verity.Superblock
+	if err := sb.UnmarshalBinary(hashes); err != nil {
+		return nil, fmt.Errorf("verify %s: %w", img, err)
+	}
+	if sb.Algorithm != verity.Algorithm || sb.DataBlockSize != verity.BlockSize || sb.HashBlockSize != verity.BlockSize ||
+		sb.DataBlocks*verity.BlockSize > uint64(len(usr)) {
+		return nil, fmt.Errorf("verify %s: verity superblock %s, blocks %d/%d, %d data blocks: not what this image holds",
+			img, sb.Algorithm, sb.DataBlockSize, sb.HashBlockSize, sb.DataBlocks)
+	}
+	size := int64(sb.DataBlocks) * verity.BlockSize
+	tree, err := verity.Compute(bytes.NewReader(usr[:size]), size, sb.Salt)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", img, err)
+	}
+	if got := hex.EncodeToString(tree.RootHash); got != sig.RootHash {
+		return nil, fmt.Errorf("verify %s: usr partition hashes to root %s, the signed root hash is %s: the image was modified", img, got, sig.RootHash)
+	}
+	var dev bytes.Buffer
+	if err := tree.WriteHashDevice(&dev, sb.UUID); err != nil {
+		return nil, fmt.Errorf("verify %s: %w", img, err)
+	}
+	if !bytes.Equal(dev.Bytes(), hashes[:dev.Len()]) {
+		return nil, fmt.Errorf("verify %s: the usr-verity partition does not hold the usr partition's hash tree", img)
+	}
+	return tree.RootHash, nil
+}

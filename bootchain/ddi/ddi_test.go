@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
@@ -323,4 +324,35 @@ func BenchmarkBuildSquashfs(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestVerifyRefusesTampering(t *testing.T) {
+	img, res := build(t, Squashfs, testTree(t, "x"), "x")
+	root, err := Verify(img, recipe.ArchAMD64, testKey(t).Cert)
+	require.NoError(t, err)
+	require.Equal(t, res.RootHash, root)
+	_, err = Verify(img, recipe.ArchARM64, testKey(t).Cert)
+	require.ErrorContains(t, err, "no partition of type B0E01050")
+
+	flip := func(off int64) string {
+		b, err := os.ReadFile(img)
+		require.NoError(t, err)
+		b[off] ^= 1
+		p := filepath.Join(t.TempDir(), "x.raw")
+		require.NoError(t, os.WriteFile(p, b, 0o644))
+		return p
+	}
+	_, err = Verify(flip(res.Partitions[0].Offset+100), recipe.ArchAMD64, testKey(t).Cert)
+	require.ErrorContains(t, err, "the image was modified")
+	_, err = Verify(flip(res.Partitions[1].Offset+4096+5), recipe.ArchAMD64, testKey(t).Cert)
+	require.ErrorContains(t, err, "does not hold the usr partition's hash tree")
+	_, err = Verify(flip(res.Partitions[2].Offset+20), recipe.ArchAMD64, testKey(t).Cert)
+	require.ErrorContains(t, err, "verity signature")
+
+	other, err := x509.ParseCertificate(testKey(t).Cert.Raw)
+	require.NoError(t, err)
+	other.Raw = append([]byte(nil), other.Raw...)
+	other.Raw[len(other.Raw)-1] ^= 1
+	_, err = Verify(img, recipe.ArchAMD64, other)
+	require.ErrorContains(t, err, "fingerprint")
 }
