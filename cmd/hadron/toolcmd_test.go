@@ -116,6 +116,7 @@ func TestEveryToolParses(t *testing.T) {
 			OSRelease: "/os-release", PCRKey: "/run/secrets/pcr.key", SignKey: "/run/secrets/db.key", SignCert: "/run/secrets/db.crt"},
 		toolcmd.Sign{Key: "/k", Cert: "/c", In: "/in", Out: "/out"},
 		toolcmd.ELFCheck{Arch: string(recipe.ArchARM64), Package: "xz", Dir: "/closure"},
+		toolcmd.SysextBuild{Name: "debug-tools", Arch: "arm64", FS: "squashfs", Key: "/run/secrets/verity.key", Cert: "/run/secrets/verity.crt", Dir: "/tree", Out: "/out/debug-tools.raw"},
 	} {
 		inv := tool.Invocation()
 		t.Run(inv.String(), func(t *testing.T) {
