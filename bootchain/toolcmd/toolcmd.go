@@ -164,3 +164,26 @@ func (e ELFCheck) Invocation() Invocation {
 	f.str("package", e.Package)
 	return Invocation{Command: []string{"elf-check"}, Flags: f, Args: []string{e.Dir}}
 }
+
+// SysextBuild is `hadron sysext build`: the tree under Dir (usr/ only,
+// with its extension-release file) as a signed system extension image at
+// Out for extension Name and architecture Arch ("amd64", "arm64"), the
+// root hash signed with Key/Cert. FS is the usr file system ("" lets the
+// tool pick: erofs when mkfs.erofs is there, else squashfs). Times come
+// from SOURCE_DATE_EPOCH in the step's environment.
+type SysextBuild struct {
+	Name, Arch, FS string
+	Key, Cert      string
+	Dir, Out       string
+}
+
+// Invocation implements Tool.
+func (s SysextBuild) Invocation() Invocation {
+	var f flags
+	f.str("name", s.Name)
+	f.str("arch", s.Arch)
+	f.str("fs", s.FS)
+	f.str("key", s.Key)
+	f.str("cert", s.Cert)
+	return Invocation{Command: []string{"sysext", "build"}, Flags: f, Args: []string{s.Dir, s.Out}}
+}

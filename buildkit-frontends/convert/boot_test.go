@@ -183,7 +183,7 @@ func TestBootTargetErrors(t *testing.T) {
 		want   string
 	}{
 		{"image without boot", "mini/boot", recipe.ArchAMD64, "target mini/boot needs boot: trusted in images/mini.yaml"},
-		{"unknown output", "tboot/disk", recipe.ArchAMD64, `image tboot has no output "disk" (only "boot")`},
+		{"unknown output", "tboot/disk", recipe.ArchAMD64, `image tboot has no output "disk" (only "boot" or "sysext")`},
 		{"unknown image", "nope/boot", recipe.ArchAMD64, `no image named "nope"`},
 		{"arm64", "tboot/boot", recipe.ArchARM64, "trusted boot is only built for amd64 so far"},
 	}

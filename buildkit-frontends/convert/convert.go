@@ -222,6 +222,12 @@ func (c *Converter) State(t target.Target) (llb.State, error) {
 			return llb.State{}, fmt.Errorf("target %q: no image named %q", t, t.Name)
 		}
 		return c.Boot(img)
+	case target.Sysext:
+		img, ok := c.tree.Images[t.Name]
+		if !ok {
+			return llb.State{}, fmt.Errorf("target %q: no image named %q", t, t.Name)
+		}
+		return c.Sysext(img)
 	case target.Image:
 		img, ok := c.tree.Images[t.Name]
 		if !ok {
@@ -271,7 +277,13 @@ func (c *Converter) Package(name string) (llb.State, error) {
 // finalize step depends on the ELF gate of every package in the closure,
 // so the image is only assembled once they all passed; the gates add no
 // layer (see requireGates).
+//
+// A system extension (kind: sysext) is not a root filesystem: its image is
+// its /usr tree (see Sysext for the signed disk image).
 func (c *Converter) Image(img *imagedef.Image) (llb.State, error) {
+	if img.IsSysext() {
+		return c.sysextTree(img)
+	}
 	refs := c.graph.RuntimeOutputs(img.Packages...)
 	layers, err := c.outputLayers(refs)
 	if err != nil {
@@ -297,7 +309,7 @@ func (c *Converter) ImageLayers(t target.Target) []string {
 		return nil
 	}
 	img, ok := c.tree.Images[t.Name]
-	if !ok {
+	if !ok || img.IsSysext() {
 		return nil
 	}
 	refs := c.graph.RuntimeOutputs(img.Packages...)
@@ -362,7 +374,7 @@ func (c *Converter) finalize(img *imagedef.Image, refs []recipe.Ref, gates []llb
 func osRelease(name, versionID string, epoch int64) string {
 	lines := []string{
 		`NAME="Hadron Linux"`,
-		`ID=hadron`,
+		`ID=` + osReleaseID,
 	}
 	if versionID != "" {
 		lines = append(lines, `VERSION_ID=`+versionID)

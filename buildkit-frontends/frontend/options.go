@@ -444,8 +444,8 @@ type MissingSecretError struct {
 // Error names the secret and the flag that passes it.
 func (e *MissingSecretError) Error() string {
 	return fmt.Sprintf("secret %q was not passed to the build: pass --secret id=%s,src=PATH "+
-		"(hadron build, buildctl and docker buildx take the same flag); boot targets need %s",
-		e.ID, e.ID, strings.Join(convert.BootSecrets, ", "))
+		"(hadron build, buildctl and docker buildx take the same flag); boot targets need %s, sysext targets %s",
+		e.ID, e.ID, strings.Join(convert.BootSecrets, ", "), strings.Join(convert.SysextSecrets, ", "))
 }
 
 // Unwrap returns BuildKit's original error.

@@ -51,10 +51,15 @@ func checkTarget(r Request) error {
 	}
 	if t.NeedsSecrets() {
 		have := SecretIDs(r.Secrets)
-		for _, id := range convert.BootSecrets {
+		need := convert.SecretsFor(t)
+		what := "boot artifacts"
+		if t.Kind == target.Sysext {
+			what = "a system extension"
+		}
+		for _, id := range need {
 			if !slices.Contains(have, id) {
-				return fmt.Errorf("target %s signs boot artifacts and needs the secret %q: pass --secret id=%s,src=PATH (secrets needed: %s)",
-					r.Target, id, id, strings.Join(convert.BootSecrets, ", "))
+				return fmt.Errorf("target %s signs %s and needs the secret %q: pass --secret id=%s,src=PATH (secrets needed: %s)",
+					r.Target, what, id, id, strings.Join(need, ", "))
 			}
 		}
 	}

@@ -8,12 +8,14 @@
 //	musl                      a recipe (its main output)
 //	musl:dev                  one output of a recipe (headers, static libraries, …)
 //	mini/boot                 the image's boot artifacts (boot: trusted)
+//	debug-tools/sysext        a system extension image's signed DDI (kind: sysext)
 //	linux@qemu-amd64          the kernel recipe built for a board
 //	linux@qemu-amd64/config   that board's checked configuration only
 package target
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,6 +41,9 @@ const (
 	// BootOutput is an image's boot artifacts (for trusted boot, an ESP
 	// tree): "<image>/boot".
 	BootOutput = "boot"
+	// SysextOutput is a system extension image's signed disk image
+	// (<image>.raw): "<image>/sysext".
+	SysextOutput = "sysext"
 	// ConfigOutput is a kernel board's checked configuration, no compile:
 	// "linux@qemu-amd64/config".
 	ConfigOutput = "config"
@@ -58,6 +63,8 @@ const (
 	Image Kind = "image"
 	// Boot is an image's boot artifacts (ESP tree, signed).
 	Boot Kind = "boot"
+	// Sysext is a system extension image's signed disk image.
+	Sysext Kind = "sysext"
 	// Kernel is the kernel recipe built for one board.
 	Kernel Kind = "kernel"
 	// KernelConfig is one board's checked kernel configuration.
@@ -84,6 +91,8 @@ func (t Target) String() string {
 	switch t.Kind {
 	case Boot:
 		return t.Name + OutputSep + BootOutput
+	case Sysext:
+		return t.Name + OutputSep + SysextOutput
 	case Kernel:
 		return t.Name + BoardSep + t.Board
 	case KernelConfig:
@@ -138,8 +147,10 @@ func Parse(s string) (Target, error) {
 		return Target{Kind: Named, Name: name, Output: pkgOutput}, nil
 	case output == BootOutput:
 		return Target{Kind: Boot, Name: name}, nil
+	case output == SysextOutput:
+		return Target{Kind: Sysext, Name: name}, nil
 	default:
-		return Target{}, fmt.Errorf("target %q: image %s has no output %q (only %q)", s, base, output, BootOutput)
+		return Target{}, fmt.Errorf("target %q: image %s has no output %q (only %q or %q)", s, base, output, BootOutput, SysextOutput)
 	}
 }
 
@@ -159,6 +170,14 @@ func Lookup(tree *project.Tree, s string) (Target, error) {
 	case Boot:
 		if _, ok := tree.Images[t.Name]; !ok {
 			return Target{}, fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", s, t.Name, imageList(tree))
+		}
+	case Sysext:
+		img, ok := tree.Images[t.Name]
+		switch {
+		case !ok:
+			return Target{}, fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", s, t.Name, imageList(tree))
+		case !img.IsSysext():
+			return Target{}, fmt.Errorf("target %s: image %s is not a system extension (%s has no kind: %s)", s, t.Name, img.File, imagedef.KindSysext)
 		}
 	case Named:
 		_, isImage := tree.Images[t.Name]
@@ -200,8 +219,9 @@ func All(tree *project.Tree) []Target {
 
 // Roots returns the recipes the target needs resolved: a recipe itself, an
 // image's packages, for an image's boot artifacts its kernel recipe too,
-// and the kernel recipe of a kernel target. A Named target counts as an
-// image when images holds it.
+// for a system extension its base image's packages too (what the
+// extension leaves out), and the kernel recipe of a kernel target. A Named
+// target counts as an image when images holds it.
 func (t Target) Roots(images map[string]*imagedef.Image) []string {
 	switch t.Kind {
 	case Kernel, KernelConfig, Recipe:
@@ -212,6 +232,13 @@ func (t Target) Roots(images map[string]*imagedef.Image) []string {
 		return []string{t.Name}
 	}
 	roots := append([]string(nil), img.Packages...)
+	if base, ok := images[img.Extends]; ok && img.IsSysext() {
+		for _, p := range base.Packages {
+			if !slices.Contains(roots, p) {
+				roots = append(roots, p)
+			}
+		}
+	}
 	if t.Kind == Boot && img.Kernel != "" {
 		k, _, _ := strings.Cut(img.Kernel, BoardSep)
 		roots = append(roots, k)
@@ -221,7 +248,7 @@ func (t Target) Roots(images map[string]*imagedef.Image) []string {
 
 // NeedsSecrets reports whether the target's steps sign something and so
 // need the signing keys as BuildKit secrets.
-func (t Target) NeedsSecrets() bool { return t.Kind == Boot }
+func (t Target) NeedsSecrets() bool { return t.Kind == Boot || t.Kind == Sysext }
 
 // RunsTools reports whether the target's steps run the hadron binary
 // inside BuildKit (from the tools context or the frontend image): the ELF
@@ -231,7 +258,7 @@ func (t Target) NeedsSecrets() bool { return t.Kind == Boot }
 // too: the answer depends on the name's kind only.
 func (t Target) RunsTools() bool {
 	switch t.Kind {
-	case Named, Recipe, Image, Boot:
+	case Named, Recipe, Image, Boot, Sysext:
 		return true
 	}
 	return false

@@ -21,6 +21,7 @@ func TestParse(t *testing.T) {
 		{in: "gcc-stage1", want: Target{Kind: Named, Name: "gcc-stage1"}},
 		{in: "libstdc++", want: Target{Kind: Named, Name: "libstdc++"}},
 		{in: "mini/boot", want: Target{Kind: Boot, Name: "mini"}},
+		{in: "dbg/sysext", want: Target{Kind: Sysext, Name: "dbg"}},
 		{in: "linux@qemu-amd64", want: Target{Kind: Kernel, Name: "linux", Board: "qemu-amd64"}},
 		{in: "linux@qemu-amd64/config", want: Target{Kind: KernelConfig, Name: "linux", Board: "qemu-amd64"}},
 		{in: "musl:dev", want: Target{Kind: Named, Name: "musl", Output: "dev"}},
@@ -29,9 +30,9 @@ func TestParse(t *testing.T) {
 		{in: "", wantErr: "empty target"},
 		{in: " mini", wantErr: "white space"},
 		{in: "mini boot", wantErr: "white space"},
-		{in: "mini/uki", wantErr: `target "mini/uki": image mini has no output "uki" (only "boot")`},
-		{in: "mini/disk", wantErr: `image mini has no output "disk" (only "boot")`},
-		{in: "mini/", wantErr: `image mini has no output "" (only "boot")`},
+		{in: "mini/uki", wantErr: `target "mini/uki": image mini has no output "uki" (only "boot" or "sysext")`},
+		{in: "mini/disk", wantErr: `image mini has no output "disk" (only "boot" or "sysext")`},
+		{in: "mini/", wantErr: `image mini has no output "" (only "boot" or "sysext")`},
 		{in: "mini/boot/x", wantErr: `more than one "/"`},
 		{in: "linux@qemu-amd64/boot", wantErr: `kernel linux@qemu-amd64 has no output "boot" (only "config")`},
 		{in: "linux@", wantErr: `"" is not a board name`},
@@ -147,4 +148,24 @@ func TestAll(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tg, back, "every listed target looks up as itself")
 	}
+}
+
+// TestLookupSysext: IMAGE/sysext needs a system extension image; its
+// roots hold its base image's packages too (what the extension leaves
+// out), and it signs.
+func TestLookupSysext(t *testing.T) {
+	tree := testTree()
+	tree.Images["dbg"] = &imagedef.Image{Name: "dbg", Kind: imagedef.KindSysext, Extends: "mini", Packages: []string{"both", "musl"}}
+	for _, in := range []string{"dbg/sysext", "dbg"} {
+		got, err := Lookup(tree, in)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"both", "musl", "busybox"}, got.Roots(tree.Images), in)
+		assert.True(t, got.RunsTools())
+		assert.Equal(t, in == "dbg/sysext", got.NeedsSecrets(), in)
+		assert.Equal(t, in, got.String())
+	}
+	_, err := Lookup(tree, "mini/sysext")
+	require.ErrorContains(t, err, "target mini/sysext: image mini is not a system extension")
+	_, err = Lookup(tree, "nope/sysext")
+	require.ErrorContains(t, err, "target nope/sysext: no image images/nope.yaml")
 }

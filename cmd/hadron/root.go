@@ -55,6 +55,7 @@ func newRootCmdWith(v *viper.Viper) *cobra.Command {
 		newDracutCmd(v),
 		newInitrdCmd(v),
 		newKernelCmd(v),
+		newSysextCmd(v),
 	} {
 		root.AddCommand(c)
 	}

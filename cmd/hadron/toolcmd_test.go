@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -116,6 +117,7 @@ func TestEveryToolParses(t *testing.T) {
 			OSRelease: "/os-release", PCRKey: "/run/secrets/pcr.key", SignKey: "/run/secrets/db.key", SignCert: "/run/secrets/db.crt"},
 		toolcmd.Sign{Key: "/k", Cert: "/c", In: "/in", Out: "/out"},
 		toolcmd.ELFCheck{Arch: string(recipe.ArchARM64), Package: "xz", Dir: "/closure"},
+		toolcmd.SysextBuild{Name: "debug-tools", Arch: "arm64", FS: "squashfs", Key: "/run/secrets/verity.key", Cert: "/run/secrets/verity.crt", Dir: "/tree", Out: "/out/debug-tools.raw"},
 	} {
 		inv := tool.Invocation()
 		t.Run(inv.String(), func(t *testing.T) {
@@ -154,4 +156,24 @@ func TestParseInvocationCatchesDrift(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+// TestSysextInvocationParses: the `sysext build` command line the
+// debug-tools/sysext target of the real tree runs parses through the real
+// command tree.
+func TestSysextInvocationParses(t *testing.T) {
+	tree, err := project.Load(os.DirFS("../.."))
+	require.NoError(t, err)
+	tg, err := target.Lookup(tree, "debug-tools/sysext")
+	require.NoError(t, err)
+	c, err := convert.New(tree, convert.Options{Arch: recipe.ArchARM64, Settings: convert.Settings{SourceDateEpoch: 1700000000}}, tg.Roots(tree.Images)...)
+	require.NoError(t, err)
+	_, err = c.State(tg)
+	require.NoError(t, err)
+	var found bool
+	for _, inv := range c.ToolInvocations() {
+		assert.NoError(t, parseInvocation(newRootCmd(), inv))
+		found = found || inv.String() == "sysext build"
+	}
+	assert.True(t, found, "no sysext build step")
 }

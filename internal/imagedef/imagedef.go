@@ -28,6 +28,22 @@ const (
 	BootGRUB    = "grub"    // GRUB (EFI and BIOS) with a dracut initramfs
 )
 
+// Image kinds.
+const (
+	// KindRootfs is a root filesystem (the default, left out in YAML).
+	KindRootfs = ""
+	// KindSysext is a system extension: the image's packages that its
+	// base image (Extends) does not hold, as a signed image that
+	// systemd-sysext merges over the base's /usr.
+	KindSysext = "sysext"
+)
+
+// Kinds lists the valid non-empty kinds.
+var Kinds = []string{KindSysext}
+
+// IsSysext reports whether the image is a system extension.
+func (img *Image) IsSysext() bool { return img.Kind == KindSysext }
+
 // HasBoot reports whether the image asks for boot artifacts that a
 // "<image>/boot" target can build.
 func (img *Image) HasBoot() bool { return img.Boot == BootTrusted }
@@ -37,12 +53,18 @@ var Boots = []string{BootTrusted, BootGRUB}
 
 // Image is one image definition.
 type Image struct {
-	Name        string        `yaml:"name"`
-	Description string        `yaml:"description"`
-	Packages    []string      `yaml:"packages"`
-	Arches      []recipe.Arch `yaml:"arches"`
-	Boot        string        `yaml:"boot"`
-	Hostname    string        `yaml:"hostname"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	// Kind is KindRootfs (empty) or KindSysext.
+	Kind string `yaml:"kind"`
+	// Extends names the base image a KindSysext image extends: its
+	// packages stay out of the extension, and its os-release ID and
+	// VERSION_ID go into the extension-release file.
+	Extends  string        `yaml:"extends"`
+	Packages []string      `yaml:"packages"`
+	Arches   []recipe.Arch `yaml:"arches"`
+	Boot     string        `yaml:"boot"`
+	Hostname string        `yaml:"hostname"`
 	// Kernel names the kernel: "<recipe>@<board>" for a build of the
 	// kernel recipe for one of kernel/boards (e.g. "linux@qemu-amd64"), or
 	// a recipe whose package layer holds boot/vmlinuz. Boot variants need it.
@@ -148,11 +170,81 @@ func (img *Image) validate() errlist.List {
 	case img.Kernel == "" && img.Boot == BootTrusted:
 		at("boot", "boot: %s needs a kernel: name the recipe whose package holds boot/vmlinuz (kernel: <recipe>)", img.Boot)
 	}
+	errs = append(errs, img.validateKind()...)
 	if strings.ContainsAny(img.Cmdline, "\n\r\x00") {
 		at("cmdline", "cmdline: must be one line without NUL bytes")
 	}
 	if img.Hostname != "" && !hostnameRE.MatchString(img.Hostname) {
 		at("hostname", "invalid hostname %q: lower case letters, digits and -, at most 63 characters", img.Hostname)
+	}
+	return errs
+}
+
+// validateKind checks kind and extends: a system extension names a base
+// image other than itself and has no boot settings of its own (it boots
+// with its base).
+func (img *Image) validateKind() errlist.List {
+	var errs errlist.List
+	at := func(key, format string, args ...any) {
+		errs.Addf(img.File, img.LineOf(key), format, args...)
+	}
+	switch {
+	case img.Kind != KindRootfs && !slices.Contains(Kinds, img.Kind):
+		at("kind", "unknown image kind %q%s", img.Kind, yamlstrict.DidYouMean(img.Kind, Kinds,
+			"; one of "+strings.Join(Kinds, ", ")+", or leave it out for a root filesystem"))
+		return errs
+	case !img.IsSysext():
+		if img.Extends != "" {
+			at("extends", "extends: only a system extension (kind: %s) extends a base image", KindSysext)
+		}
+		return errs
+	}
+	switch {
+	case img.Extends == "":
+		at("kind", "kind: %s needs extends: the base image whose /usr it extends (e.g. extends: base)", KindSysext)
+	case !recipe.ValidName(img.Extends):
+		at("extends", "extends: invalid image name %q", img.Extends)
+	case img.Extends == img.Name:
+		at("extends", "extends: image %s cannot extend itself", img.Name)
+	}
+	for _, f := range []struct{ key, value string }{
+		{"boot", img.Boot}, {"kernel", img.Kernel}, {"cmdline", img.Cmdline}, {"hostname", img.Hostname},
+	} {
+		if f.value != "" {
+			at(f.key, "%s: a system extension boots with its base image and has no %s of its own", f.key, f.key)
+		}
+	}
+	return errs
+}
+
+// CheckExtends checks a system extension against the images of its tree
+// (by name): its base must exist, be a root filesystem, and be built for
+// every architecture the extension is.
+func (img *Image) CheckExtends(images map[string]*Image) errlist.List {
+	var errs errlist.List
+	if !img.IsSysext() || !recipe.ValidName(img.Extends) || img.Extends == img.Name {
+		return nil
+	}
+	at := func(format string, args ...any) { errs.Addf(img.File, img.LineOf("extends"), format, args...) }
+	base, ok := images[img.Extends]
+	switch {
+	case !ok:
+		names := make([]string, 0, len(images))
+		for n, other := range images {
+			if !other.IsSysext() {
+				names = append(names, n)
+			}
+		}
+		sort.Strings(names)
+		at("extends: no image %s/%s.yaml%s", Dir, img.Extends, yamlstrict.DidYouMean(img.Extends, names, "; images: "+strings.Join(names, ", ")))
+	case base.IsSysext():
+		at("extends: %s is itself a system extension; extend a root filesystem image", img.Extends)
+	default:
+		for _, a := range recipe.Arches {
+			if img.SupportsArch(a) && !base.SupportsArch(a) {
+				at("extends: base image %s is not built for %s; limit arches: to the base's", img.Extends, a)
+			}
+		}
 	}
 	return errs
 }

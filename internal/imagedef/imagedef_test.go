@@ -88,3 +88,80 @@ func TestLoadNoBoot(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, img.Kernel)
 }
+
+const sysext = `name: debug-tools
+description: debugging tools
+kind: sysext
+extends: base
+packages: [libcap]
+arches: [amd64, arm64]
+`
+
+func TestLoadSysext(t *testing.T) {
+	fsys := fstest.MapFS{"images/debug-tools.yaml": {Data: []byte(sysext)}, "images/base.yaml": {Data: []byte(good)}}
+	img, err := Load(fsys, "images/debug-tools.yaml")
+	require.NoError(t, err)
+	assert.True(t, img.IsSysext())
+	assert.Equal(t, "base", img.Extends)
+	assert.False(t, img.HasBoot())
+	all, err := LoadAll(fsys)
+	require.NoError(t, err)
+	images := map[string]*Image{}
+	for _, i := range all {
+		images[i.Name] = i
+	}
+	assert.Empty(t, img.CheckExtends(images))
+}
+
+func TestLoadSysextProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"bad kind", strings.Replace(sysext, "kind: sysext", "kind: sysxt", 1), []string{"images/debug-tools.yaml:3: unknown image kind \"sysxt\"; did you mean `sysext`?"}},
+		{"no extends", strings.Replace(sysext, "extends: base\n", "", 1), []string{"images/debug-tools.yaml:3: kind: sysext needs extends: the base image"}},
+		{"extends itself", strings.Replace(sysext, "extends: base", "extends: debug-tools", 1), []string{"images/debug-tools.yaml:4: extends: image debug-tools cannot extend itself"}},
+		{"bad extends", strings.Replace(sysext, "extends: base", "extends: Base!", 1), []string{`images/debug-tools.yaml:4: extends: invalid image name "Base!"`}},
+		{"extends without kind", strings.Replace(sysext, "kind: sysext\n", "", 1), []string{"images/debug-tools.yaml:3: extends: only a system extension (kind: sysext) extends a base image"}},
+		{"boot settings", sysext + "boot: trusted\nkernel: linux\nhostname: x\n", []string{
+			"images/debug-tools.yaml:7: boot: a system extension boots with its base image",
+			"images/debug-tools.yaml:8: kernel: a system extension boots with its base image",
+			"images/debug-tools.yaml:9: hostname: a system extension boots with its base image",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(fstest.MapFS{"images/debug-tools.yaml": {Data: []byte(tt.src)}}, "images/debug-tools.yaml")
+			require.Error(t, err)
+			lines := strings.Split(err.Error(), "\n")
+			require.Len(t, lines, len(tt.want), "got:\n%v", err)
+			for i, w := range tt.want {
+				assert.Contains(t, lines[i], w)
+			}
+		})
+	}
+}
+
+func TestCheckExtends(t *testing.T) {
+	load := func(file, src string) *Image {
+		img, err := Load(fstest.MapFS{file: {Data: []byte(src)}}, file)
+		require.NoError(t, err)
+		return img
+	}
+	dbg := load("images/debug-tools.yaml", sysext)
+	base := load("images/base.yaml", strings.Replace(good, "arches: [amd64, arm64]", "arches: [amd64]", 1))
+	other := load("images/other.yaml", strings.Replace(sysext, "name: debug-tools", "name: other", 1))
+
+	errs := dbg.CheckExtends(map[string]*Image{"bsae": base})
+	require.Len(t, errs, 1)
+	assert.Contains(t, errs.Err().Error(), "images/debug-tools.yaml:4: extends: no image images/base.yaml; did you mean `bsae`?")
+
+	errs = dbg.CheckExtends(map[string]*Image{"base": base})
+	require.Len(t, errs, 1)
+	assert.Contains(t, errs.Err().Error(), "images/debug-tools.yaml:4: extends: base image base is not built for arm64")
+
+	errs = dbg.CheckExtends(map[string]*Image{"base": other})
+	require.Len(t, errs, 1)
+	assert.Contains(t, errs.Err().Error(), "extends: base is itself a system extension")
+}

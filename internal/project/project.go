@@ -260,6 +260,7 @@ func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 				unknown(img.File, img.LineOf("kernel"), "kernel", k)
 			}
 		}
+		errs = append(errs, img.CheckExtends(t.Images)...)
 	}
 	return errs
 }
