@@ -10,7 +10,7 @@ APT_PACKAGES := runc mmdebstrap qemu-system-x86 qemu-system-arm qemu-efi-aarch64
 	qemu-user-static ovmf swtpm swtpm-tools tpm2-tools sbsigntool systemd-boot-efi \
 	mtools dosfstools erofs-utils squashfs-tools cpio xorriso grub-efi-amd64-bin \
 	grub-pc-bin grub-common dracut-core fdisk busybox-static git ca-certificates \
-	openssl zstd kmod musl-tools gcc-aarch64-linux-gnu
+	openssl zstd kmod musl-tools gcc-aarch64-linux-gnu cryptsetup-bin
 
 .PHONY: all deps tools frontend-image build repro-check test test-full test-unit test-e2e test-qemu bench bench-planning bldr-llb vet fmt-check clean
 
