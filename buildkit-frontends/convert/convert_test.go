@@ -380,3 +380,10 @@ func TestInstallStripsPackagesNotTheToolchain(t *testing.T) {
 		assert.Equal(t, want, got, "%s strips its install", name)
 	}
 }
+
+// TestBaseGolden pins the LLB of images/base (systemd, util-linux,
+// busybox on musl): the systemd recipe's meson options, the cross files
+// mount and every package's outputs. Regenerate with -update and review.
+func TestBaseGolden(t *testing.T) {
+	golden.Assert(t, "base.golden", []byte(goldenText(marshal(t, repoFS(t), "base", opts()))))
+}
