@@ -135,7 +135,7 @@ func TestChecksumMismatchThroughGateway(t *testing.T) {
 	e := setup(t)
 	ref, _ := pushFrontendImage(t, e)
 	dir := copyTree(t)
-	editFile(t, filepath.Join(dir, "vendor-hashes/musl.lock"), "sha256: 7d5b0b60", "sha256: 11111111")
+	editFile(t, filepath.Join(dir, "vendor-hashes/musl.lock"), "sha256: d585fd3b", "sha256: 11111111")
 	// musl builds with the cross toolchain, whose gcc, binutils and gmp
 	// come through the harness's substitutes (e.request keeps them).
 	req := e.request(dir, "musl")
