@@ -3,16 +3,13 @@ package ddi
 import (
 	"encoding/binary"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/squashfs"
-	"golang.org/x/sys/unix"
+	"github.com/hadron-linux/hadron/internal/treecopy"
 )
 
 // squashfsMkfsTime is the offset of the superblock's creation time.
@@ -47,7 +44,8 @@ func writeSquashfs(dir, out string, epoch int64) error {
 	}
 	defer sq.Close()
 	ws := sq.Workspace()
-	if err := copyTree(dir, ws, time.Unix(epoch, 0)); err != nil {
+	at := time.Unix(epoch, 0)
+	if err := treecopy.Copy(dir, ws, treecopy.Options{Stamp: &at, Strict: true}); err != nil {
 		return fmt.Errorf("squashfs: copy %s: %w", dir, err)
 	}
 	root := uint32(0)
@@ -83,96 +81,4 @@ func finalizeIn(dir string, fn func() error) error {
 		err = cerr
 	}
 	return err
-}
-
-// copyTree copies the regular files, directories and symbolic links under
-// src into dst (which exists) with their permission bits, every time
-// set to at. Anything else (devices, sockets, FIFOs) is an error: a system
-// extension carries none.
-func copyTree(src, dst string, at time.Time) error {
-	var dirs []string
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		to := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		mode := info.Mode()
-		switch {
-		case mode.IsDir():
-			if rel != "." {
-				if err := os.Mkdir(to, 0o755); err != nil {
-					return err
-				}
-			}
-			if err := os.Chmod(to, mode.Perm()|mode&(fs.ModeSetgid|fs.ModeSticky)); err != nil {
-				return err
-			}
-			dirs = append(dirs, to)
-			return nil
-		case mode&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			if err := os.Symlink(target, to); err != nil {
-				return err
-			}
-		case mode.IsRegular():
-			if err := copyFile(p, to, mode); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("%s: unsupported file type %s", rel, mode.Type())
-		}
-		return stamp(to, at)
-	})
-	if err != nil {
-		return err
-	}
-	// Directories last, deepest first: making entries changed their times.
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := stamp(dirs[i], at); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func copyFile(from, to string, mode fs.FileMode) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Chmod(mode.Perm() | mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
-// stamp sets p's access and modification time to at without following a
-// symbolic link.
-func stamp(p string, at time.Time) error {
-	ts := unix.NsecToTimespec(at.UnixNano())
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("set time of %s: %w", p, err)
-	}
-	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/engine"
 	"github.com/hadron-linux/hadron/internal/repro"
+	"github.com/hadron-linux/hadron/internal/treecopy"
 )
 
 // Scopes of `hadron repro-check`.
@@ -309,40 +309,11 @@ func copyTreeRoots(src, dst string) error {
 		if _, err := os.Lstat(from); os.IsNotExist(err) {
 			continue
 		}
-		err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, err := filepath.Rel(src, p)
-			if err != nil {
-				return err
-			}
-			to := filepath.Join(dst, rel)
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			switch {
-			case d.IsDir():
-				return os.MkdirAll(to, info.Mode().Perm())
-			case info.Mode()&fs.ModeSymlink != 0:
-				link, err := os.Readlink(p)
-				if err != nil {
-					return err
-				}
-				return os.Symlink(link, to)
-			case info.Mode().IsRegular():
-				data, err := os.ReadFile(p)
-				if err != nil {
-					return err
-				}
-				if err := os.WriteFile(to, data, info.Mode().Perm()); err != nil {
-					return err
-				}
-				return os.Chmod(to, info.Mode().Perm())
-			}
-			return nil
-		})
+		to := filepath.Join(dst, root)
+		if err := os.MkdirAll(to, 0o755); err != nil {
+			return fmt.Errorf("copy the tree for the second build: %w", err)
+		}
+		err := treecopy.Copy(from, to, treecopy.Options{})
 		if err != nil {
 			return fmt.Errorf("copy the tree for the second build: %w", err)
 		}
