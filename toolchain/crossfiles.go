@@ -35,7 +35,9 @@ func (t Target) MesonCross() string {
 	} {
 		fmt.Fprintf(&b, "%s = '%s-%s'\n", kv[0], t.Triplet, kv[1])
 	}
-	b.WriteString("pkg-config = 'pkg-config'\n")
+	// "pkgconfig": the name meson before 1.3 knows (stage 0 has Debian's
+	// 1.0); later versions still accept it.
+	b.WriteString("pkgconfig = 'pkg-config'\n")
 	b.WriteString("\n[properties]\n")
 	fmt.Fprintf(&b, "sys_root = '%s'\n", SysrootDir)
 	fmt.Fprintf(&b, "pkg_config_libdir = '%s/usr/lib/pkgconfig:%s/usr/share/pkgconfig'\n", SysrootDir, SysrootDir)

@@ -17,6 +17,8 @@ func TestMesonCrossNamesTheCrossToolchain(t *testing.T) {
 		assert.Contains(t, got, "cpp = '"+cpu+"-hadron-linux-musl-g++'\n", arch)
 		assert.Contains(t, got, "cpu_family = '"+cpu+"'\n", arch)
 		assert.Contains(t, got, "sys_root = '/sysroot'\n", arch)
+		// Stage 0's meson (1.0) finds pkg-config only under this key.
+		assert.Contains(t, got, "pkgconfig = 'pkg-config'\n", arch)
 		// amd64 packages are cross builds too: musl binaries cannot run
 		// on the glibc stage 0, so meson must not try.
 		assert.Contains(t, got, "needs_exe_wrapper = true\n", arch)
