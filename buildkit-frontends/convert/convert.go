@@ -135,6 +135,8 @@ type Converter struct {
 	boardSet    map[string]*board.Board
 	// toolInvocations are the hadron command lines tool steps run.
 	toolInvocations []toolcmd.Invocation
+	// cross is the cross files state (see crossFiles), made on first use.
+	cross *llb.State
 }
 
 // New resolves roots (recipe names) in tree for opts.Arch and prepares a
@@ -652,11 +654,16 @@ func toolchainEnv(t toolchain.Target) map[string]string {
 // converter's target, mounted at toolchain.CrossFilesDir in the steps of
 // every package built with the cross toolchain. One vertex per target.
 func (c *Converter) crossFiles() llb.State {
+	if c.cross != nil {
+		return *c.cross
+	}
 	created := llb.WithCreatedTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())
-	return llb.Scratch().File(
+	st := llb.Scratch().File(
 		llb.Mkfile(path.Base(toolchain.MesonCrossFile), 0o644, []byte(c.target.MesonCross()), created).
 			Mkfile(path.Base(toolchain.CMakeToolchainFile), 0o644, []byte(c.target.CMakeToolchain()), created),
 		llb.WithCustomNamef("toolchain: cross files (%s)", c.target.Triplet))
+	c.cross = &st
+	return st
 }
 
 func (c *Converter) env(r *recipe.Recipe, withTools bool, extra map[string]string) map[string]string {
