@@ -64,7 +64,9 @@ repro-check: tools
 
 ## test: everything CI runs (unit, golden, e2e through real BuildKit, QEMU boots)
 test: tools vet fmt-check out/go.mod
-	HADRON_E2E=1 HADRON_QEMU=1 $(GO) test -count=1 -timeout 88m $(PKGS)
+	@df -h . /tmp | sed 's/^/disk before tests: /'
+	HADRON_E2E=1 HADRON_QEMU=1 $(GO) test -count=1 -timeout 88m $(PKGS); rc=$$?; \
+	  df -h . /tmp | sed 's/^/disk after tests: /'; du -sh out/e2e 2>/dev/null | sed 's/^/e2e cache: /'; exit $$rc
 
 ## test-full: the full tier on top of `make test`: whole-machine kernels for every board
 ## (amd64-generic, arm64-generic, rpi4, rpi5), hours on 2 cores; run it yourself

@@ -127,6 +127,8 @@ type Converter struct {
 	// substitutes are the selected substitutes by the upstream URL they
 	// stand for; each applies only to the recipes it lists.
 	substitutes map[string]*substitute.Substitute
+	// substTrees memoises the substitute steps by substitute name.
+	substTrees map[string]llb.State
 	// kernels memoises kernel builds by "<recipe>@<board>", kernelTrees
 	// the unpacked kernel recipe they share; boardSet is the tree's
 	// boards, loaded on first use.
@@ -184,6 +186,7 @@ func New(tree *project.Tree, opts Options, roots ...string) (*Converter, error) 
 		gates:    map[string]llb.State{},
 
 		substitutes: subs,
+		substTrees:  map[string]llb.State{},
 		kernels:     map[string]*kernelBuild{},
 		kernelTrees: map[string]*workspace{},
 	}, nil
@@ -494,11 +497,18 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 
 	// unpack: sources, patches, prepare.
 	unpackMounts := append([]llb.RunOption(nil), mounts...)
+	base := llb.Scratch()
 	for i, s := range srcs {
+		if i == 0 && inPlace(srcs) {
+			// The tree is /build's lower layer: the unpack step records
+			// only what it changes, not a copy of the whole source.
+			base = s.state
+			continue
+		}
 		unpackMounts = append(unpackMounts, llb.AddMount(fmt.Sprintf("/src/%d", i), s.state, llb.Readonly))
 	}
 	run := sb.run(r.Name+": "+PhaseUnpack, prelude+unpackScript(r, srcs), unpackMounts...)
-	ws := &workspace{sb: sb, mounts: mounts, buildDir: run.AddMount("/build", llb.Scratch())}
+	ws := &workspace{sb: sb, mounts: mounts, buildDir: run.AddMount("/build", base)}
 	if len(depLayers) > 0 {
 		st := llb.Merge(depLayers, llb.WithCustomNamef("%s: build environment", r.Name))
 		ws.sysroot = &st
@@ -597,6 +607,9 @@ func shortCommit(c string) string {
 func unpackScript(r *recipe.Recipe, srcs []fetched) string {
 	var sb strings.Builder
 	for i, s := range srcs {
+		if i == 0 && inPlace(srcs) {
+			continue // already /build (see unpack)
+		}
 		dest := "/build"
 		if s.dest != "" {
 			dest = path.Join("/build", path.Clean("/"+s.dest))
@@ -620,6 +633,13 @@ func unpackScript(r *recipe.Recipe, srcs []fetched) string {
 		sb.WriteString("\n")
 	}
 	return sb.String()
+}
+
+// inPlace reports whether the first source is a directory (a git
+// checkout or a substitute's tree) that is /build itself rather than
+// copied into it.
+func inPlace(srcs []fetched) bool {
+	return len(srcs) > 0 && srcs[0].filename == "" && srcs[0].dest == ""
 }
 
 func isArchive(name string) bool {

@@ -22,7 +22,18 @@ const substTreeDir = "/subst/tree"
 // patches kept in the project tree come from the build context, only
 // those files. The result is a directory, used like a git checkout. The
 // vertex name says which source is substituted, by what and from where.
+//
+// The step is the substitute's, not r's: every recipe it stands for
+// (the kernel and the toolchain's linux-headers, say) shares one tree,
+// so a 1.5 GB source is unpacked once per graph and once per cache.
 func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute) llb.State {
+	for _, f := range sub.Files {
+		get := mirror.Map(c.opts.Mirrors).Rewrite(f.URL)
+		c.sources = append(c.sources, SourceRef{Recipe: r.Name, URL: sub.Upstream, Fetched: get, SHA256: f.SHA256, Substitute: sub})
+	}
+	if st, ok := c.substTrees[sub.Name]; ok {
+		return st
+	}
 	// Its /out is a source tree, not a layer: only the files the patches
 	// touched get the epoch (see substituteScript), not every file.
 	ro := []llb.RunOption{llb.AddMount("/work", llb.Scratch())}
@@ -31,8 +42,7 @@ func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute
 		st := llb.HTTP(get,
 			llb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, f.SHA256)),
 			llb.Filename(path.Base(f.URL)),
-			llb.WithCustomNamef("%s: fetch %s (substitute %s)", r.Name, f.URL, sub.Name))
-		c.sources = append(c.sources, SourceRef{Recipe: r.Name, URL: sub.Upstream, Fetched: get, SHA256: f.SHA256, Substitute: sub})
+			llb.WithCustomNamef("fetch %s (substitute %s)", f.URL, sub.Name))
 		ro = append(ro, llb.AddMount(fmt.Sprintf("/subst/%d", i), st, llb.Readonly))
 	}
 	if files := sub.TreeFiles(); len(files) > 0 {
@@ -46,14 +56,16 @@ func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute
 		}
 		ro = append(ro, llb.AddMount(substTreeDir, llb.Local(c.opts.ContextName, opts...), llb.Readonly))
 	}
-	name := fmt.Sprintf("%s: substitute %s for %s (%s)", r.Name, sub.Name, sub.Upstream, sub.Origin)
-	return outMount(c.hermetic.run(name, substituteScript(r.Name, sub), ro...))
+	name := fmt.Sprintf("substitute %s for %s (%s)", sub.Name, sub.Upstream, sub.Origin)
+	st := outMount(c.hermetic.run(name, substituteScript(sub), ro...))
+	c.substTrees[sub.Name] = st
+	return st
 }
 
-// substituteScript is the shell that substituteState runs for recipe
-// name. Every failure names the substitute, that recipe and the upstream
-// URL it stands for.
-func substituteScript(name string, sub *substitute.Substitute) string {
+// substituteScript is the shell that substituteState runs for sub. Every
+// failure names the substitute, the recipes it stands for and the
+// upstream URL.
+func substituteScript(sub *substitute.Substitute) string {
 	file := map[string]string{}
 	for i, f := range sub.Files {
 		n := path.Base(f.URL)
@@ -61,9 +73,9 @@ func substituteScript(name string, sub *substitute.Substitute) string {
 	}
 	var sb strings.Builder
 	sb.WriteString("set -eu\n")
-	fmt.Fprintf(&sb, "fail() { echo \"substitute %s for recipe %s (%s): $*\" >&2; exit 1; }\n",
-		sub.Name, name, sub.Upstream)
-	fmt.Fprintf(&sb, "echo %s\n", shellQuote("using "+sub.Describe(name)))
+	fmt.Fprintf(&sb, "fail() { echo \"substitute %s for %s (%s): $*\" >&2; exit 1; }\n",
+		sub.Name, recipesPhrase(sub.Recipes), sub.Upstream)
+	fmt.Fprintf(&sb, "echo %s\n", shellQuote("using "+sub.Describe(strings.Join(sub.Recipes, ", "))))
 	tree := file[sub.TreeFile()]
 	if sub.Inner != "" {
 		fmt.Fprintf(&sb, "tar -xOf %s %s >/work/inner 2>/work/err || fail %s\n",
@@ -95,4 +107,12 @@ func substituteScript(name string, sub *substitute.Substitute) string {
 	// Patched files get the epoch, not the time of the build.
 	sb.WriteString("find /out -newer /work/unpacked -exec touch -h -d \"@$SOURCE_DATE_EPOCH\" {} +\n")
 	return sb.String()
+}
+
+// recipesPhrase is "recipe a" or "recipes a, b".
+func recipesPhrase(names []string) string {
+	if len(names) == 1 {
+		return "recipe " + names[0]
+	}
+	return "recipes " + strings.Join(names, ", ")
 }

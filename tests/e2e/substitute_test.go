@@ -135,7 +135,7 @@ func TestSubstitute(t *testing.T) {
 		defer mu.Unlock()
 		return names, logs.String(), err
 	}
-	vertex := substRecipe + ": substitute " + substName + " for " + substUpstream + " (" + substOrigin + ")"
+	vertex := "substitute " + substName + " for " + substUpstream + " (" + substOrigin + ")"
 
 	t.Run("patched tree is the package", func(t *testing.T) {
 		out := t.TempDir()
