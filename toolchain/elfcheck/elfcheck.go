@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/hadron-linux/hadron/internal/recipe"
@@ -123,6 +124,8 @@ func Check(fsys fs.FS, opts Options) (Report, error) {
 		loader:  target.Loader,
 		machine: machineFor[opts.Arch],
 		tree:    newTree(fsys),
+		objects: map[string]*object{},
+		loaders: map[string][]string{},
 	}
 	c.sysPath = c.librarySearchPath()
 	c.libcInTree = c.tree.isFile(c.loader) || c.tree.isFile("/usr/lib/libc.so")
@@ -150,6 +153,7 @@ func Check(fsys fs.FS, opts Options) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("elfcheck: %w", err)
 	}
+	c.resolveThroughLoaders()
 	rep.Violations = c.violations
 	sortViolations(rep.Violations)
 	return rep, nil
@@ -168,6 +172,19 @@ type checker struct {
 	sysPath    []string
 	libcInTree bool
 	violations []Violation
+	// objects are the ELF files checked, by their name in the tree;
+	// loaders maps an object to the objects whose DT_NEEDED resolved to
+	// it (see resolveThroughLoaders).
+	objects map[string]*object
+	loaders map[string][]string
+}
+
+// object is what the loader-chain check needs of one ELF file.
+type object struct {
+	runpath []string
+	// missing are the DT_NEEDED entries its own run path and the system
+	// path do not provide.
+	missing []string
 }
 
 func (c *checker) add(file string, rule Rule, format string, args ...any) {
@@ -291,12 +308,86 @@ func (c *checker) checkNeeded(name string, f *elf.File, runpath []string) {
 		c.add(name, RuleMalformed, "DT_NEEDED: %v", err)
 		return
 	}
+	obj := &object{runpath: runpath}
+	c.objects[name] = obj
 	for _, lib := range libs {
-		if c.provided(lib, runpath) {
+		if at, ok := c.find(lib, runpath); ok {
+			if at != "" {
+				c.loaders[at] = append(c.loaders[at], name)
+			}
 			continue
 		}
-		c.add(name, RuleNeeded, "%s not found in %s", lib, strings.Join(slices.Concat(runpath, c.sysPath), ":"))
+		obj.missing = append(obj.missing, lib)
 	}
+}
+
+// resolveThroughLoaders reports the DT_NEEDED entries that no search
+// finds. musl's loader looks a library's dependency up in the run path of
+// the library and then of each object that loaded it, up to the program
+// (ldso/dynlink.c walks needed_by), so systemd's libsystemd-core finds
+// libsystemd-shared through the RUNPATH of the systemd executable. An
+// entry is found when every object in the tree that needs the library
+// finds it that way; a library nothing in the tree needs (a plugin
+// opened with dlopen) has only its own run path.
+func (c *checker) resolveThroughLoaders() {
+	names := make([]string, 0, len(c.objects))
+	for n := range c.objects {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		obj := c.objects[name]
+		for _, lib := range obj.missing {
+			if c.foundByLoaders(name, lib, map[string]bool{name: true}) {
+				continue
+			}
+			c.add(name, RuleNeeded, "%s not found in %s", lib, strings.Join(slices.Concat(obj.runpath, c.sysPath), ":"))
+		}
+	}
+}
+
+// foundByLoaders reports whether every loader of name (transitively)
+// finds lib in its own run path. seen guards against cycles.
+func (c *checker) foundByLoaders(name, lib string, seen map[string]bool) bool {
+	loaders := c.loaders[name]
+	if len(loaders) == 0 {
+		return false
+	}
+	for _, l := range loaders {
+		if seen[l] {
+			return false
+		}
+		if _, ok := c.find(lib, c.objects[l].runpath); ok {
+			continue
+		}
+		seen[l] = true
+		ok := c.foundByLoaders(l, lib, seen)
+		delete(seen, l)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// find is provided that also returns the name in the tree of the file
+// found ("" for the C library, which the loader provides itself).
+func (c *checker) find(lib string, runpath []string) (string, bool) {
+	if !c.provided(lib, runpath) {
+		return "", false
+	}
+	if strings.Contains(lib, "/") {
+		at, _ := c.tree.resolve(lib)
+		return at, true
+	}
+	for _, dir := range slices.Concat(runpath, c.sysPath) {
+		p := path.Join(dir, lib)
+		if c.tree.isFile(p) {
+			at, _ := c.tree.resolve(p)
+			return at, true
+		}
+	}
+	return "", true
 }
 
 // provided reports whether lib resolves inside the tree the way musl's

@@ -103,6 +103,20 @@ func (fx *fixtures) prog(tb testing.TB, out string, ldflags ...string) string {
 	return fx.build(tb, out, fx.gcc(tb), append(args, ldflags...)...)
 }
 
+// libcore is a shared object with no run path that needs libfoo.so.1,
+// like systemd's libsystemd-core needing libsystemd-shared.
+func (fx *fixtures) libcore(tb testing.TB) string {
+	return fx.build(tb, "libcore.so", fx.gcc(tb), "-shared", "-fPIC", "-nostdlib", "-Wl,-soname,libcore.so",
+		"-Wl,--no-as-needed", "empty.c", fx.libfoo(tb))
+}
+
+// coreProg needs libcore.so only, linked with the extra flags.
+func (fx *fixtures) coreProg(tb testing.TB, out string, ldflags ...string) string {
+	args := []string{"-nostdlib", "-Wl,--dynamic-linker=" + muslLoader, "-Wl,--no-as-needed", "start.c", fx.libcore(tb),
+		"-Wl,-rpath-link," + fx.dir}
+	return fx.build(tb, out, fx.gcc(tb), append(args, ldflags...)...)
+}
+
 // libcNames needs the names musl's libc answers to.
 func (fx *fixtures) libcNames(tb testing.TB) string {
 	return fx.build(tb, "libc-names", fx.gcc(tb), "-nostdlib", "-Wl,--dynamic-linker="+muslLoader, "-Wl,--no-as-needed", "start.c",
@@ -241,6 +255,35 @@ func TestCheckTree(t *testing.T) {
 			},
 			want:    []string{"usr/bin/prog: needed: libfoo.so.1 not found in /lib:/usr/local/lib:/usr/lib"},
 			checked: 1,
+		},
+		{
+			name: "a library's dependency found through the run path of the program that loads it",
+			setup: func(t *testing.T, root string) {
+				place(t, root, "usr/lib/priv/libfoo.so.1", fx.libfoo(t))
+				place(t, root, "usr/lib/priv/libcore.so", fx.libcore(t))
+				place(t, root, "usr/bin/prog", fx.coreProg(t, "core-prog", "-Wl,-rpath,/usr/lib/priv"))
+			},
+			checked: 3,
+		},
+		{
+			name: "a library's dependency missing for one of its loaders",
+			setup: func(t *testing.T, root string) {
+				place(t, root, "usr/lib/priv/libfoo.so.1", fx.libfoo(t))
+				place(t, root, "usr/lib/libcore.so", fx.libcore(t))
+				place(t, root, "usr/bin/prog", fx.coreProg(t, "core-prog", "-Wl,-rpath,/usr/lib/priv"))
+				place(t, root, "usr/bin/other", fx.coreProg(t, "core-other"))
+			},
+			want:    []string{"usr/lib/libcore.so: needed: libfoo.so.1 not found in /lib:/usr/local/lib:/usr/lib"},
+			checked: 4,
+		},
+		{
+			name: "a library nothing in the tree loads has only its own run path",
+			setup: func(t *testing.T, root string) {
+				place(t, root, "usr/lib/priv/libfoo.so.1", fx.libfoo(t))
+				place(t, root, "usr/lib/priv/libcore.so", fx.libcore(t))
+			},
+			want:    []string{"usr/lib/priv/libcore.so: needed: libfoo.so.1 not found in /lib:/usr/local/lib:/usr/lib"},
+			checked: 2,
 		},
 		{
 			name: "needed library found through $ORIGIN",
