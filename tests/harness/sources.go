@@ -102,6 +102,40 @@ var Sources = []Source{
 		DebianVersion: "262-1", // forky
 		SHA256:        "6aa77506c0644aa67f940a48e3d3a7368601f787e4f249139516d353f107bcab",
 	},
+	// systemd's optional libraries (seccomp filters, ACLs, LZ4), byte-identical.
+	{
+		File:          "attr-2.5.2.tar.xz",
+		URLPrefixes:   []string{"https://download.savannah.nongnu.org/releases/attr/"},
+		DebianSource:  "attr",
+		DebianOrig:    "attr_2.5.2.orig.tar.xz",
+		DebianVersion: "1:2.5.2-3", // trixie
+		SHA256:        "f2e97b0ab7ce293681ab701915766190d607a1dba7fae8a718138150b700a70b",
+	},
+	{
+		File:          "acl-2.3.2.tar.xz",
+		URLPrefixes:   []string{"https://download.savannah.nongnu.org/releases/acl/"},
+		DebianSource:  "acl",
+		DebianOrig:    "acl_2.3.2.orig.tar.xz",
+		DebianVersion: "2.3.2-2", // trixie
+		SHA256:        "97203a72cae99ab89a067fe2210c1cbf052bc492b479eca7d226d9830883b0bd",
+	},
+	{
+		File:          "libseccomp-2.6.0.tar.gz",
+		URLPrefixes:   []string{"https://github.com/seccomp/libseccomp/releases/download/v2.6.0/"},
+		DebianSource:  "libseccomp",
+		DebianOrig:    "libseccomp_2.6.0.orig.tar.gz",
+		DebianVersion: "2.6.0-2", // trixie
+		SHA256:        "83b6085232d1588c379dc9b9cae47bb37407cf262e6e74993c61ba72d2a784dc",
+	},
+	{
+		// Debian's orig is GitHub's tag archive, byte for byte.
+		File:          "v1.10.0.tar.gz",
+		URLPrefixes:   []string{"https://github.com/lz4/lz4/archive/refs/tags/"},
+		DebianSource:  "lz4",
+		DebianOrig:    "lz4_1.10.0.orig.tar.gz",
+		DebianVersion: "1.10.0-4", // trixie
+		SHA256:        "537512904744b35e232912055ccf8ec66d768639ff3abe5788d90d792ec5f48b",
+	},
 	// gcc's in-tree libraries with byte-identical Debian origs.
 	{
 		File:          "mpfr-4.2.2.tar.xz",
