@@ -73,8 +73,10 @@ build:
 `)
 	base, err := os.ReadFile(filepath.Join(dir, "images/base.yaml"))
 	require.NoError(t, err)
-	writeFile(t, dir, "images/base-check.yaml",
-		regexp.MustCompile(`(?m)^name: base$`).ReplaceAllString(string(base), "name: base-check")+"  - boot-check\n")
+	check := regexp.MustCompile(`(?m)^name: base$`).ReplaceAllString(string(base), "name: base-check")
+	check = regexp.MustCompile(`(?m)^packages:\n`).ReplaceAllString(check, "packages:\n  - boot-check\n")
+	require.Contains(t, check, "  - boot-check\n", "images/base.yaml has no packages: list to extend")
+	writeFile(t, dir, "images/base-check.yaml", check)
 
 	kernel := buildKernel(t, e, "linux@qemu-amd64", "linux/amd64")
 	start := time.Now()
