@@ -3,6 +3,7 @@ package bump
 import (
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/hadron-linux/hadron/internal/bump/upstream"
 	"github.com/hadron-linux/hadron/internal/bump/versions"
@@ -61,6 +62,11 @@ func pick(u *recipe.Upstream, tags []upstream.Tag) (selection, error) {
 				continue
 			}
 			text = m[1]
+			if !strings.Contains(text, ".") {
+				// Tags that spell the version with underscores (expat's
+				// R_2_5_0, captured as 2_5_0) mean the dotted version.
+				text = strings.ReplaceAll(text, "_", ".")
+			}
 		}
 		v, err := versions.Parse(scheme, text)
 		if err != nil {

@@ -32,6 +32,7 @@ func TestPick(t *testing.T) {
 		{"github prerelease flag", recipe.Upstream{Kind: recipe.UpstreamGitHubReleases},
 			[]upstream.Tag{{Name: "v3.0", Prerelease: true}, {Name: "v2.9"}}, "2.9", "2.9", 2},
 		{"regex", recipe.Upstream{Kind: gh, Regex: `^release-(\d+\.\d+)$`}, tags("release-1.2", "v9.9", "release-1.3"), "1.3", "1.3", 2},
+		{"underscored tags", recipe.Upstream{Kind: recipe.UpstreamGitHubReleases, Regex: `^R_([0-9]+_[0-9]+_[0-9]+)$`}, tags("R_2_5_0", "R_2_6_4", "R_2_6_3"), "2.6.4", "2.6.4", 3},
 		{"index captures taken as-is", recipe.Upstream{Kind: recipe.UpstreamHTTPIndex, Regex: `x-(.*)`, Scheme: "openssh"}, tags("9.9p1", "10.0p1"), "10.0p1", "10.0p1", 2},
 		{"kernel series", recipe.Upstream{Kind: recipe.UpstreamGitTags, Scheme: "kernel", Constraint: "~6.12"}, tags("v6.12.9", "v6.13", "v6.14-rc1", "v6.12.10"), "6.12.10", "6.13", 4},
 		{"dates", recipe.Upstream{Kind: gh, Scheme: "date"}, tags("20240101", "2025-10-03", "v1.0"), "2025-10-03", "2025-10-03", 2},

@@ -10,7 +10,9 @@ var varRE = regexp.MustCompile(`\$\{([A-Za-z0-9_]*)\}`)
 // Variables returns the values ${...} references expand to in a recipe's
 // source URLs: name, version, and the dotted parts of the version
 // (version_major, version_minor, version_major_minor) for upstreams that
-// put a release series in their paths (e.g. .../v6.x/ or .../5.4/).
+// put a release series in their paths (e.g. .../v6.x/ or .../5.4/), and
+// version_underscore for tags that spell the version with underscores
+// (expat's R_2_5_0).
 func (r *Recipe) Variables() map[string]string {
 	parts := strings.SplitN(r.Version, ".", 3)
 	major, minor := parts[0], ""
@@ -27,6 +29,7 @@ func (r *Recipe) Variables() map[string]string {
 		"version_major":       major,
 		"version_minor":       minor,
 		"version_major_minor": majMin,
+		"version_underscore":  strings.ReplaceAll(r.Version, ".", "_"),
 	}
 }
 

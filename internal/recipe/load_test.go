@@ -85,6 +85,7 @@ func TestExpand(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"${name}-${version}", "linux-6.12.4"},
 		{"v${version_major}.x/${version_major_minor}/${version_minor}", "v6.x/6.12/12"},
+		{"R_${version_underscore}", "R_6_12_4"},
 		{"${unknown} $version ${version", "${unknown} $version ${version"},
 		{"plain", "plain"},
 	}

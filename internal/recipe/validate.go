@@ -200,7 +200,7 @@ func (v *validator) sources() {
 			}
 		}
 		if bad := r.unknownVars(raw); len(bad) > 0 {
-			v.at(key+"."+field, "unknown variable %s (known: ${name}, ${version}, ${version_major}, ${version_minor}, ${version_major_minor})", strings.Join(bad, ", "))
+			v.at(key+"."+field, "unknown variable %s (known: ${name}, ${version}, ${version_major}, ${version_minor}, ${version_major_minor}, ${version_underscore})", strings.Join(bad, ", "))
 			continue
 		}
 		u := r.Expand(raw)

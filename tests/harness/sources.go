@@ -136,6 +136,24 @@ var Sources = []Source{
 		DebianVersion: "1.10.0-4", // trixie
 		SHA256:        "537512904744b35e232912055ccf8ec66d768639ff3abe5788d90d792ec5f48b",
 	},
+	// The system bus: dbus and its XML parser.
+	{
+		// Debian's orig is GitHub's tag archive, byte for byte.
+		File:          "R_2_5_0.tar.gz",
+		URLPrefixes:   []string{"https://github.com/libexpat/libexpat/archive/refs/tags/"},
+		DebianSource:  "expat",
+		DebianOrig:    "expat_2.5.0.orig.tar.gz",
+		DebianVersion: "2.5.0-1+deb12u2", // bookworm
+		SHA256:        "ab00ee05c7067fd10a35c5d2a4922ebba746ddd50ff83b79c828da17bbdf1757",
+	},
+	{
+		File:          "dbus-1.16.2.tar.xz",
+		URLPrefixes:   []string{"https://dbus.freedesktop.org/releases/dbus/"},
+		DebianSource:  "dbus",
+		DebianOrig:    "dbus_1.16.2.orig.tar.xz",
+		DebianVersion: "1.16.2-2", // trixie
+		SHA256:        "0ba2a1a4b16afe7bceb2c07e9ce99a8c2c3508e5dec290dbb643384bd6beb7e2",
+	},
 	// gcc's in-tree libraries with byte-identical Debian origs.
 	{
 		File:          "mpfr-4.2.2.tar.xz",
