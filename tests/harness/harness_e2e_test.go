@@ -2,6 +2,9 @@ package harness
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,4 +119,43 @@ if getent hosts deb.debian.org >/dev/null 2>&1; then echo on; else echo off; fi 
 	_, logs, err = solve(ctx, t, c, wrong)
 	require.Error(t, err, "a wrong checksum was accepted; output:\n%s", logs)
 	assert.Contains(t, err.Error(), "digest mismatch")
+}
+
+// TestStage0Reproducible makes a small stage 0 twice, in two caches, and
+// asserts the tarballs are identical: the image digest, and with it every
+// cache key of a build on it, must not depend on when or where stage 0
+// was made (two CI machines, or a developer and CI, share a cache only
+// then).
+//
+// Full tier: two mmdebstrap runs take one to five minutes on 2 cores.
+func TestStage0Reproducible(t *testing.T) {
+	RequireFull(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	spec := Stage0Spec{Suite: "bookworm", Variant: "minbase", Arch: "amd64", Packages: []string{"ca-certificates"}, Mirror: DebianMirror()}
+	var sums []string
+	for i := 0; i < 2; i++ {
+		if i == 1 {
+			time.Sleep(time.Second) // a different wall clock for the second run
+		}
+		out, err := BuildStage0(ctx, spec, t.TempDir())
+		require.NoError(t, err)
+		sum, err := fileSHA256(out)
+		require.NoError(t, err)
+		sums = append(sums, sum)
+	}
+	assert.Equal(t, sums[0], sums[1], "two stage 0 tarballs of one spec differ")
+}
+
+func fileSHA256(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -85,6 +86,13 @@ func DebianMirror() string {
 	return "http://deb.debian.org/debian"
 }
 
+// Stage0Epoch is the SOURCE_DATE_EPOCH stage 0 is made at (2023-11-14).
+// With it mmdebstrap clamps every timestamp and drops its logs and
+// caches, and the host's resolv.conf and hostname are replaced, so the
+// same suite state gives the same tarball, hence the same image digest
+// and the same cache keys, on every machine.
+const Stage0Epoch int64 = 1700000000
+
 // Key identifies the rootfs a spec produces: a digest of suite, variant,
 // architecture and the sorted package list.
 func (s Stage0Spec) Key() string {
@@ -92,6 +100,7 @@ func (s Stage0Spec) Key() string {
 	slices.Sort(pkgs)
 	h := sha256.Sum256([]byte(strings.Join([]string{
 		"mmdebstrap", s.Suite, s.Variant, s.Arch, strings.Join(slices.Compact(pkgs), ","),
+		"reproducible", strconv.FormatInt(Stage0Epoch, 10),
 	}, "\n")))
 	return s.Suite + "-" + s.Arch + "-" + hex.EncodeToString(h[:])[:16]
 }
@@ -179,9 +188,14 @@ func BuildStage0(ctx context.Context, spec Stage0Spec, cache string) (string, er
 		"--variant=" + spec.Variant,
 		"--architectures=" + spec.Arch,
 		"--include=" + strings.Join(spec.Packages, ","),
+		// Copied from the host by mmdebstrap; they would make the tarball
+		// depend on the machine that made it. Fixed contents, not removed:
+		// build steps keep the files BuildKit mounts over.
+		`--customize-hook=: > "$1/etc/resolv.conf"; echo stage0 > "$1/etc/hostname"`,
 		spec.Suite, raw, spec.Mirror,
 	}
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
+	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(Stage0Epoch, 10))
 	if output, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("mmdebstrap %s: %w\n%s", strings.Join(args, " "), err, tail(string(output), 20))
 	}
