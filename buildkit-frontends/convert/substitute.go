@@ -49,7 +49,7 @@ func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute
 		opts := []llb.LocalOption{
 			llb.IncludePatterns(files),
 			llb.SharedKeyHint(c.opts.ContextName + ":" + sub.File),
-			llb.WithCustomNamef("%s: substitute %s patches", r.Name, sub.Name),
+			llb.WithCustomNamef("substitute %s patches", sub.Name),
 		}
 		if c.opts.SessionID != "" {
 			opts = append(opts, llb.SessionID(c.opts.SessionID))

@@ -316,7 +316,7 @@ func TestSubstituteLocalPatchLLB(t *testing.T) {
 			assert.True(t, mount.Readonly)
 			assert.Empty(t, mount.Selector, "at their paths from the tree root")
 
-			lv := vertexNamed(t, vs, "hello: substitute "+substName+" patches")
+			lv := vertexNamed(t, vs, "substitute "+substName+" patches")
 			assert.Equal(t, lv.digest, digest.Digest(sv.op.Inputs[mount.Input].Digest), "/subst/tree is the context local")
 			src := lv.op.Op.(*pb.Op_Source).Source
 			assert.Equal(t, "local://context", src.Identifier)
