@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,11 +30,44 @@ func buildTo(t *testing.T, e env, dir, target string, platforms ...string) strin
 		req.Platforms = platformsOf(t, platforms...)
 	}
 	req.Outputs = []string{"type=local,dest=" + out}
+	var logs buildLog
+	req.OnStatus = logs.add
 	start := time.Now()
 	_, err := solve.Build(context.Background(), e.client, req)
-	require.NoError(t, err)
+	require.NoError(t, err, "the build steps' last output:\n%s", logs.tail(60))
 	t.Logf("%s %v built in %s", target, platforms, time.Since(start).Round(time.Millisecond))
 	return out
+}
+
+// buildLog keeps the build steps' output of a solve, so that a failed
+// build's test message shows the compiler's error, not only the command
+// BuildKit names.
+type buildLog struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+// add is a solve.Request OnStatus callback.
+func (l *buildLog) add(s *client.SolveStatus) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, v := range s.Logs {
+		l.buf = append(l.buf, v.Data...)
+	}
+	if over := len(l.buf) - 1<<20; over > 0 {
+		l.buf = append(l.buf[:0], l.buf[over:]...) // the last MiB is plenty
+	}
+}
+
+// tail returns the last n lines of the output.
+func (l *buildLog) tail(n int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lines := strings.Split(strings.TrimRight(string(l.buf), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // buildKernel builds kernel target (linux@<board>) of the repository into a
