@@ -27,9 +27,10 @@ const substTreeDir = "/subst/tree"
 // (the kernel and the toolchain's linux-headers, say) shares one tree,
 // so a 1.5 GB source is unpacked once per graph and once per cache.
 func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute) llb.State {
-	for _, f := range sub.Files {
-		get := mirror.Map(c.opts.Mirrors).Rewrite(f.URL)
-		c.sources = append(c.sources, SourceRef{Recipe: r.Name, URL: sub.Upstream, Fetched: get, SHA256: f.SHA256, Substitute: sub})
+	gets := make([]string, len(sub.Files))
+	for i, f := range sub.Files {
+		gets[i] = mirror.Map(c.opts.Mirrors).Rewrite(f.URL)
+		c.sources = append(c.sources, SourceRef{Recipe: r.Name, URL: sub.Upstream, Fetched: gets[i], SHA256: f.SHA256, Substitute: sub})
 	}
 	if st, ok := c.substTrees[sub.Name]; ok {
 		return st
@@ -38,8 +39,7 @@ func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute
 	// touched get the epoch (see substituteScript), not every file.
 	ro := []llb.RunOption{llb.AddMount("/work", llb.Scratch())}
 	for i, f := range sub.Files {
-		get := mirror.Map(c.opts.Mirrors).Rewrite(f.URL)
-		st := llb.HTTP(get,
+		st := llb.HTTP(gets[i],
 			llb.Checksum(digest.NewDigestFromEncoded(digest.SHA256, f.SHA256)),
 			llb.Filename(path.Base(f.URL)),
 			llb.WithCustomNamef("fetch %s (substitute %s)", f.URL, sub.Name))

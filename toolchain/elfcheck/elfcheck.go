@@ -370,48 +370,34 @@ func (c *checker) foundByLoaders(name, lib string, seen map[string]bool) bool {
 	return true
 }
 
-// find is provided that also returns the name in the tree of the file
-// found ("" for the C library, which the loader provides itself).
+// find reports whether lib resolves inside the tree the way musl's loader
+// would look for it, and the name in the tree of the file it resolves to
+// ("" for the C library's own names, which the loader provides itself).
 func (c *checker) find(lib string, runpath []string) (string, bool) {
-	if !c.provided(lib, runpath) {
-		return "", false
-	}
 	if strings.Contains(lib, "/") {
+		if !path.IsAbs(lib) || !c.tree.isFile(lib) {
+			return "", false
+		}
 		at, _ := c.tree.resolve(lib)
 		return at, true
 	}
-	for _, dir := range slices.Concat(runpath, c.sysPath) {
-		p := path.Join(dir, lib)
-		if c.tree.isFile(p) {
-			at, _ := c.tree.resolve(p)
-			return at, true
-		}
-	}
-	return "", true
-}
-
-// provided reports whether lib resolves inside the tree the way musl's
-// loader would look for it.
-func (c *checker) provided(lib string, runpath []string) bool {
-	if strings.Contains(lib, "/") {
-		return path.IsAbs(lib) && c.tree.isFile(lib)
-	}
 	if c.libcInTree {
 		if strings.HasPrefix(lib, "ld-musl-") && strings.HasSuffix(lib, ".so.1") {
-			return true
+			return "", true
 		}
 		for _, p := range muslSelfNames {
 			if strings.HasPrefix(lib, p) {
-				return true
+				return "", true
 			}
 		}
 	}
 	for _, dir := range slices.Concat(runpath, c.sysPath) {
-		if c.tree.isFile(path.Join(dir, lib)) {
-			return true
+		if p := path.Join(dir, lib); c.tree.isFile(p) {
+			at, _ := c.tree.resolve(p)
+			return at, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // librarySearchPath returns the musl loader's system search path for the
