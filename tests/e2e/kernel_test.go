@@ -63,11 +63,7 @@ func (l *buildLog) add(s *client.SolveStatus) {
 func (l *buildLog) tail(n int) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lines := strings.Split(strings.TrimRight(string(l.buf), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return harness.Tail(string(l.buf), n)
 }
 
 // buildKernel builds kernel target (linux@<board>) of the repository into a

@@ -197,7 +197,7 @@ func BuildStage0(ctx context.Context, spec Stage0Spec, cache string) (string, er
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(Stage0Epoch, 10))
 	if output, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("mmdebstrap %s: %w\n%s", strings.Join(args, " "), err, tail(string(output), 20))
+		return "", fmt.Errorf("mmdebstrap %s: %w\n%s", strings.Join(args, " "), err, Tail(string(output), 20))
 	}
 	if err := gzipFile(raw, out); err != nil {
 		return "", err
@@ -293,8 +293,9 @@ func flock(path string) (func(), error) {
 	return func() { _ = f.Close() }, nil
 }
 
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
+// Tail returns the last n lines of s, for error messages that quote a
+// command's output.
+func Tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]

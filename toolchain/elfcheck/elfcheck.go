@@ -18,7 +18,6 @@ import (
 	"io/fs"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/hadron-linux/hadron/internal/recipe"
@@ -330,13 +329,8 @@ func (c *checker) checkNeeded(name string, f *elf.File, runpath []string) {
 // finds it that way; a library nothing in the tree needs (a plugin
 // opened with dlopen) has only its own run path.
 func (c *checker) resolveThroughLoaders() {
-	names := make([]string, 0, len(c.objects))
-	for n := range c.objects {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		obj := c.objects[name]
+	// Any order: Check sorts the violations.
+	for name, obj := range c.objects {
 		for _, lib := range obj.missing {
 			if c.foundByLoaders(name, lib, map[string]bool{name: true}) {
 				continue
