@@ -154,6 +154,28 @@ var Sources = []Source{
 		DebianVersion: "1.16.2-2", // trixie
 		SHA256:        "0ba2a1a4b16afe7bceb2c07e9ce99a8c2c3508e5dec290dbb643384bd6beb7e2",
 	},
+	{
+		File:          "openssl-3.5.7.tar.gz",
+		URLPrefixes:   []string{"https://github.com/openssl/openssl/releases/download/openssl-3.5.7/"},
+		DebianSource:  "openssl",
+		DebianOrig:    "openssl_3.5.7.orig.tar.gz",
+		DebianVersion: "3.5.7-1~deb13u2", // trixie
+		SHA256:        "a8c0d28a529ca480f9f36cf5792e2cd21984552a3c8e4aa11a24aa31aeac98e8",
+	},
+	// The files of vendor-hashes/substitutes/{zlib-1.3.1,zstd-1.5.7,kmod-34.2,
+	// json-c-0.16,lvm2-2.03.16,cryptsetup-2.7.5}-debian.yaml.
+	debianFile("z/zlib/", "zlib", "zlib_1.3.dfsg+really1.3.1.orig.tar.gz", "1:1.3.dfsg+really1.3.1-1", // trixie
+		"60dd315c07f616887caa029408308a018ace66e3d142726a97db164b3b8f69fb"),
+	debianFile("libz/libzstd/", "libzstd", "libzstd_1.5.7+dfsg.orig.tar.xz", "1.5.7+dfsg-1", // trixie
+		"0c092ef267edce57ba7f3f2645c861f72eaf5e76273c6c3632869423464b90a5"),
+	debianFile("k/kmod/", "kmod", "kmod_34.2.orig.tar.xz", "34.2-2", // trixie
+		"012d16e2099115486d8aa9f2c2a23d058d3d0cad83113a60512647d25d3869e8"),
+	debianFile("j/json-c/", "json-c", "json-c_0.16.orig.tar.gz", "0.16-2", // bookworm
+		"3ecaeedffd99a60b1262819f9e60d7d983844073abc74e495cb822b251904185"),
+	debianFile("l/lvm2/", "lvm2", "lvm2_2.03.16.orig.tar.xz", "2.03.16-2", // bookworm
+		"9eee14d34f7962ade7d4624114ce7b6bd3d868d210afb72b3769f8c6a082646e"),
+	debianFile("c/cryptsetup/", "cryptsetup", "cryptsetup_2.7.5.orig.tar.gz", "2:2.7.5-2", // trixie
+		"66f82757456411353216def2e93ee6f82e1dc5c8b583cb9b1c84ecb918b60980"),
 	// gcc's in-tree libraries with byte-identical Debian origs.
 	{
 		File:          "mpfr-4.2.2.tar.xz",
@@ -220,6 +242,21 @@ var Sources = []Source{
 	},
 }
 
+// debianFile is a Sources entry for a file a declared substitute fetches
+// from Debian's pool (dir is the pool folder under main/, with its slash):
+// the mirror serves it under its own URL.
+func debianFile(dir, source, file, version, sha256 string) Source {
+	return Source{
+		File:          file,
+		URLPrefixes:   []string{debianPool + dir},
+		DebianSource:  source,
+		DebianOrig:    file,
+		DebianVersion: version,
+		SHA256:        sha256,
+		URL:           debianPool + dir + file,
+	}
+}
+
 const (
 	debianPool      = "http://deb.debian.org/debian/pool/main/"
 	debianLinuxPool = debianPool + "l/linux/"
@@ -228,7 +265,8 @@ const (
 // Substitutes are the declared substitutes (vendor-hashes/substitutes)
 // the e2e builds use: upstream tarballs that are not byte-identical to
 // anything this machine can fetch. Their files are in Sources.
-var Substitutes = []string{"linux-7.2.8-debian", "gcc-14.2.0-debian", "binutils-2.44-debian", "gmp-6.3.0-debian"}
+var Substitutes = []string{"linux-7.2.8-debian", "gcc-14.2.0-debian", "binutils-2.44-debian", "gmp-6.3.0-debian",
+	"zlib-1.3.1-debian", "zstd-1.5.7-debian", "kmod-34.2-debian", "json-c-0.16-debian", "lvm2-2.03.16-debian", "cryptsetup-2.7.5-debian"}
 
 // SourceMirror serves Sources on a loopback HTTP server for the whole test
 // binary and returns the mirror map: upstream URL prefix → mirror URL

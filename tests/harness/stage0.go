@@ -61,7 +61,12 @@ func DefaultStage0() Stage0Spec {
 			// cmake, pkg-config (the cross environment points it at
 			// /sysroot), and what systemd's build runs: gperf, Python's
 			// jinja2, pyelftools for systemd-boot.
-			"meson", "ninja-build", "cmake", "pkgconf", "gperf", "python3-jinja2", "python3-pyelftools"},
+			"meson", "ninja-build", "cmake", "pkgconf", "gperf", "python3-jinja2", "python3-pyelftools",
+			// Sources published as Git tag archives (tpm2-tss) carry no
+			// configure script: autoreconf and the macros they use.
+			"autoconf", "automake", "libtool", "autoconf-archive", "autopoint",
+			// The openssl command: CA certificate hash links at build time.
+			"openssl"},
 		Mirror: DebianMirror(),
 	}
 }
