@@ -278,10 +278,11 @@ func (c *Converter) Package(name string) (llb.State, error) {
 
 // Image returns the root filesystem of img: one llb.Merge of the layers
 // of the runtime closure's outputs (graph.RuntimeOutputs: main outputs,
-// so no headers, static libraries or manuals) and a finalize layer. The
-// finalize step depends on the ELF gate of every package in the closure,
-// so the image is only assembled once they all passed; the gates add no
-// layer (see requireGates).
+// so no headers, static libraries or manuals), a finalize layer and, for
+// an image with systemd, the layer of its build-time setup (see
+// systemdSetup). The finalize step depends on the ELF gate of every
+// package in the closure, so the image is only assembled once they all
+// passed; the gates add no layer (see requireGates).
 //
 // A system extension (kind: sysext) is not a root filesystem: its image is
 // its /usr tree (see Sysext for the signed disk image).
@@ -299,7 +300,12 @@ func (c *Converter) Image(img *imagedef.Image) (llb.State, error) {
 		return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
 	}
 	layers = append(layers, c.finalize(img, refs, gates))
-	return llb.Merge(layers, llb.WithCustomNamef("%s: assemble image", img.Name)), nil
+	assembled := llb.Merge(layers, llb.WithCustomNamef("%s: assemble image", img.Name))
+	if !c.wantsSetup(refs) {
+		return assembled, nil
+	}
+	layers = append(layers, c.systemdSetup(img, assembled))
+	return llb.Merge(layers, llb.WithCustomNamef("%s: assemble image with its systemd setup", img.Name)), nil
 }
 
 // ImageLayers names the layers of target t's result as the image's
@@ -322,7 +328,11 @@ func (c *Converter) ImageLayers(t target.Target) []string {
 	for _, ref := range refs {
 		out = append(out, "package "+ref.String()+" "+c.tree.Recipes[ref.Recipe].Version)
 	}
-	return append(out, "finalize "+img.Name)
+	out = append(out, "finalize "+img.Name)
+	if c.wantsSetup(refs) {
+		out = append(out, "systemd setup "+img.Name)
+	}
+	return out
 }
 
 // finalize writes the files that belong to the image rather than to any

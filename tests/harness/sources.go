@@ -162,8 +162,16 @@ var Sources = []Source{
 		DebianVersion: "3.5.7-1~deb13u2", // trixie
 		SHA256:        "a8c0d28a529ca480f9f36cf5792e2cd21984552a3c8e4aa11a24aa31aeac98e8",
 	},
+	{
+		File:          "e2fsprogs-1.47.2.tar.gz",
+		URLPrefixes:   []string{"https://downloads.sourceforge.net/project/e2fsprogs/e2fsprogs/v1.47.2/"},
+		DebianSource:  "e2fsprogs",
+		DebianOrig:    "e2fsprogs_1.47.2.orig.tar.gz",
+		DebianVersion: "1.47.2-3", // trixie
+		SHA256:        "6dcd67ff9d8b13274ba3f088e4318be4f5b71412cd863524423fc49d39a6371f",
+	},
 	// The files of vendor-hashes/substitutes/{zlib-1.3.1,zstd-1.5.7,kmod-34.2,
-	// json-c-0.16,lvm2-2.03.16,cryptsetup-2.7.5}-debian.yaml.
+	// json-c-0.16,lvm2-2.03.16,cryptsetup-2.7.5,tpm2-tss-4.1.3}-debian.yaml.
 	debianFile("z/zlib/", "zlib", "zlib_1.3.dfsg+really1.3.1.orig.tar.gz", "1:1.3.dfsg+really1.3.1-1", // trixie
 		"60dd315c07f616887caa029408308a018ace66e3d142726a97db164b3b8f69fb"),
 	debianFile("libz/libzstd/", "libzstd", "libzstd_1.5.7+dfsg.orig.tar.xz", "1.5.7+dfsg-1", // trixie
@@ -176,6 +184,8 @@ var Sources = []Source{
 		"9eee14d34f7962ade7d4624114ce7b6bd3d868d210afb72b3769f8c6a082646e"),
 	debianFile("c/cryptsetup/", "cryptsetup", "cryptsetup_2.7.5.orig.tar.gz", "2:2.7.5-2", // trixie
 		"66f82757456411353216def2e93ee6f82e1dc5c8b583cb9b1c84ecb918b60980"),
+	debianFile("t/tpm2-tss/", "tpm2-tss", "tpm2-tss_4.1.3.orig.tar.gz", "4.1.3-1.2", // trixie
+		"8a389bda64690910e7af7deaf64703a3faed416dc538c9c3e4f893f24893524d"),
 	// gcc's in-tree libraries with byte-identical Debian origs.
 	{
 		File:          "mpfr-4.2.2.tar.xz",
@@ -266,7 +276,8 @@ const (
 // the e2e builds use: upstream tarballs that are not byte-identical to
 // anything this machine can fetch. Their files are in Sources.
 var Substitutes = []string{"linux-7.2.8-debian", "gcc-14.2.0-debian", "binutils-2.44-debian", "gmp-6.3.0-debian",
-	"zlib-1.3.1-debian", "zstd-1.5.7-debian", "kmod-34.2-debian", "json-c-0.16-debian", "lvm2-2.03.16-debian", "cryptsetup-2.7.5-debian"}
+	"zlib-1.3.1-debian", "zstd-1.5.7-debian", "kmod-34.2-debian", "json-c-0.16-debian", "lvm2-2.03.16-debian", "cryptsetup-2.7.5-debian",
+	"tpm2-tss-4.1.3-debian"}
 
 // SourceMirror serves Sources on a loopback HTTP server for the whole test
 // binary and returns the mirror map: upstream URL prefix → mirror URL
