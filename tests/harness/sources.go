@@ -170,6 +170,14 @@ var Sources = []Source{
 		DebianVersion: "1.47.2-3", // trixie
 		SHA256:        "6dcd67ff9d8b13274ba3f088e4318be4f5b71412cd863524423fc49d39a6371f",
 	},
+	{
+		File:          "iproute2-6.1.0.tar.xz",
+		URLPrefixes:   []string{"https://www.kernel.org/pub/linux/utils/net/iproute2/"},
+		DebianSource:  "iproute2",
+		DebianOrig:    "iproute2_6.1.0.orig.tar.xz",
+		DebianVersion: "6.1.0-3", // bookworm
+		SHA256:        "5ce12a0fec6b212725ef218735941b2dab76244db7e72646a76021b0537b43ab",
+	},
 	// The files of vendor-hashes/substitutes/{zlib-1.3.1,zstd-1.5.7,kmod-34.2,
 	// json-c-0.16,lvm2-2.03.16,cryptsetup-2.7.5,tpm2-tss-4.1.3}-debian.yaml.
 	debianFile("z/zlib/", "zlib", "zlib_1.3.dfsg+really1.3.1.orig.tar.gz", "1:1.3.dfsg+really1.3.1-1", // trixie
