@@ -178,6 +178,9 @@ var Sources = []Source{
 		DebianVersion: "6.1.0-3", // bookworm
 		SHA256:        "5ce12a0fec6b212725ef218735941b2dab76244db7e72646a76021b0537b43ab",
 	},
+	// Debian is ca-certificates' upstream: its release tarball is in the pool.
+	debianFile("c/ca-certificates/", "ca-certificates", "ca-certificates_20250419.tar.xz", "20250419", // trixie
+		"33b44ef78653ecd3f0f2f13e5bba6be466be2e7da72182f737912b81798ba5d2"),
 	// The files of vendor-hashes/substitutes/{zlib-1.3.1,zstd-1.5.7,kmod-34.2,
 	// json-c-0.16,lvm2-2.03.16,cryptsetup-2.7.5,tpm2-tss-4.1.3}-debian.yaml.
 	debianFile("z/zlib/", "zlib", "zlib_1.3.dfsg+really1.3.1.orig.tar.gz", "1:1.3.dfsg+really1.3.1-1", // trixie
