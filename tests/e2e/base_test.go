@@ -38,6 +38,13 @@ state=$(systemctl is-system-running --wait)
 echo "HADRON-STATE: $state"
 systemctl --failed --no-legend --plain | sed 's/^/HADRON-FAILED: /'
 echo "HADRON-VERSION: $(systemctl --version | head -n1)"
+echo "HADRON-FEATURES: $(systemctl --version | sed -n 2p)"
+echo "HADRON-TOOL: $(kmod --version | head -n1)"
+echo "HADRON-TOOL: $(ip -V)"
+echo "HADRON-TOOL: $(openssl version)"
+echo "HADRON-TOOL: $(mke2fs -V 2>&1 | head -n1)"
+echo "HADRON-TOOL: $(dmsetup --version | head -n1)"
+echo "HADRON-CA: $(openssl storeutl -noout -certs /etc/ssl/cert.pem | tail -n1)"
 echo "HADRON-LIBC: $(/lib/ld-musl-x86_64.so.1 --list /usr/lib/systemd/systemd 2>&1 | grep -o 'libc.so' | head -n1)"
 echo "HADRON-JOURNAL: $(journalctl -b --no-pager -o cat | grep -c .) lines"
 echo "HADRON-GETTY: $(systemctl is-active serial-getty@ttyS0.service)"
@@ -83,6 +90,7 @@ build:
 	out := buildTo(t, e, dir, "base-check")
 	t.Logf("images/base (+ boot-check) built in %s", time.Since(start).Round(time.Second))
 	assertELFClean(t, out, recipe.ArchAMD64)
+	assertSystemdSetup(t, out)
 
 	for _, d := range []string{"proc", "sys", "dev", "run", "tmp"} {
 		require.NoError(t, os.MkdirAll(filepath.Join(out, d), 0o755))
@@ -117,7 +125,50 @@ build:
 	assert.Contains(t, res.Serial, "HADRON-LIBC: libc.so", "systemd runs on musl")
 	assert.Regexp(t, `HADRON-JOURNAL: [1-9][0-9]* lines`, res.Serial)
 	assert.Contains(t, res.Serial, "HADRON-GETTY: active")
+	// The libraries systemd is built with, each a recipe of the base
+	// system: all of them in its feature list.
+	features := regexp.MustCompile(`HADRON-FEATURES: .*`).FindString(res.Serial)
+	for _, f := range []string{"+ACL", "+SECCOMP", "+OPENSSL", "+LIBCRYPTSETUP", "+LIBCRYPTSETUP_PLUGINS", "+TPM2", "+KMOD", "+ZLIB", "+ZSTD", "+LZ4", "+XZ", "+BLKID", "+LIBFDISK"} {
+		assert.Contains(t, features, f, "systemd's features")
+	}
+	t.Log(features)
+	// The base system's tools run on the booted system, and OpenSSL finds
+	// the CA bundle at its default path.
+	for _, want := range []string{`HADRON-TOOL: kmod version 34`, `HADRON-TOOL: ip utility, iproute2-6\.1\.0`,
+		`HADRON-TOOL: OpenSSL 3\.5\.7`, `HADRON-TOOL: mke2fs 1\.47\.2`, `HADRON-TOOL: Library version: *1\.02\.`,
+		`HADRON-CA: Total found: [1-9][0-9]+`} {
+		assert.Regexp(t, want, res.Serial)
+	}
+	for _, m := range regexp.MustCompile(`HADRON-(TOOL|CA): .*`).FindAllString(res.Serial, -1) {
+		t.Log(m)
+	}
 	if m := regexp.MustCompile(`HADRON-ANALYZE: .*`).FindString(res.Serial); m != "" {
 		t.Log(m)
 	}
+}
+
+// assertSystemdSetup checks the build-time setup layer of an image with
+// systemd (root is its exported tree): the system users and groups of
+// sysusers.d, the folders of tmpfiles.d and the links of the presets are
+// there before the first boot, at SOURCE_DATE_EPOCH.
+func assertSystemdSetup(t *testing.T, root string) {
+	t.Helper()
+	passwd, err := os.ReadFile(filepath.Join(root, "etc/passwd"))
+	require.NoError(t, err)
+	group, err := os.ReadFile(filepath.Join(root, "etc/group"))
+	require.NoError(t, err)
+	for _, u := range []string{"root:", "systemd-network:", "systemd-timesync:", "messagebus:"} {
+		assert.Contains(t, "\n"+string(passwd), "\n"+u, "/etc/passwd has the user %s from sysusers.d", u)
+	}
+	assert.Contains(t, "\n"+string(group), "\nsystemd-journal:", "/etc/group has systemd-journal from sysusers.d")
+	for _, p := range []string{"var/log/journal", "var/lib/systemd"} {
+		fi, err := os.Stat(filepath.Join(root, p))
+		if assert.NoError(t, err, "tmpfiles.d creates /%s at build time", p) {
+			assert.True(t, fi.IsDir(), p)
+			assert.Equal(t, int64(epoch), fi.ModTime().Unix(), "/%s has the build's time", p)
+		}
+	}
+	link := filepath.Join(root, "etc/systemd/system/getty.target.wants/getty@tty1.service")
+	_, err = os.Lstat(link)
+	assert.NoError(t, err, "the presets enable getty@tty1 at build time")
 }
