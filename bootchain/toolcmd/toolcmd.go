@@ -165,6 +165,16 @@ func (e ELFCheck) Invocation() Invocation {
 	return Invocation{Command: []string{"elf-check"}, Flags: f, Args: []string{e.Dir}}
 }
 
+// ImageSetup is `hadron image-setup`: sysusers.d, tmpfiles.d and the
+// presets applied by the image's own systemd tools, in a step whose root
+// file system is the image (see internal/imagesetup). No arguments.
+type ImageSetup struct{}
+
+// Invocation implements Tool.
+func (ImageSetup) Invocation() Invocation {
+	return Invocation{Command: []string{"image-setup"}}
+}
+
 // SysextBuild is `hadron sysext build`: the tree under Dir (usr/ only,
 // with its extension-release file) as a signed system extension image at
 // Out for extension Name and architecture Arch ("amd64", "arm64"), the

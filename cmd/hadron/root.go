@@ -38,6 +38,7 @@ func newRootCmdWith(v *viper.Viper) *cobra.Command {
 		// subcommands: keep one per line
 		newValidateCmd(v),
 		newELFCheckCmd(v),
+		newImageSetupCmd(),
 		newGraphCmd(v),
 		newHashesCmd(v),
 		newBuildCmd(v),

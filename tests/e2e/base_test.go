@@ -2,13 +2,16 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hadron-linux/hadron/bootchain/initrd"
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/tests/harness"
 	"github.com/hadron-linux/hadron/tests/qemu/qemutest"
@@ -145,6 +148,33 @@ build:
 	if m := regexp.MustCompile(`HADRON-ANALYZE: .*`).FindString(res.Serial); m != "" {
 		t.Log(m)
 	}
+
+	t.Run("bad sysusers line", func(t *testing.T) {
+		// A package whose sysusers.d file has a bad line: the image's
+		// build-time setup fails, naming the file and the line.
+		writeFile(t, dir, "recipes/bad-sysusers/files/hadron-bad.conf", "g hadron-ok -\nX hadron-bad - -\n")
+		writeFile(t, dir, "recipes/bad-sysusers/recipe.yaml", `name: bad-sysusers
+version: "1"
+license: MIT
+files: [files]
+build:
+  style: custom
+  install: |
+    install -D -m 0644 /recipe/files/hadron-bad.conf /out/usr/lib/sysusers.d/hadron-bad.conf
+`)
+		bad := regexp.MustCompile(`(?m)^name: base-check$`).ReplaceAllString(check, "name: base-bad")
+		writeFile(t, dir, "images/base-bad.yaml", strings.Replace(bad, "  - boot-check\n", "  - boot-check\n  - bad-sysusers\n", 1))
+		req := e.request(dir, "base-bad")
+		req.Outputs = []string{"type=local,dest=" + t.TempDir()}
+		var logs buildLog
+		req.OnStatus = logs.add
+		_, err := solve.Build(context.Background(), e.client, req)
+		require.Error(t, err, "an image whose sysusers.d has a bad line must not build")
+		assert.Contains(t, err.Error(), "image-setup")
+		assert.Contains(t, logs.tail(40), "systemd-sysusers failed")
+		assert.Contains(t, logs.tail(40), "/usr/lib/sysusers.d/hadron-bad.conf:2")
+		t.Log(logs.tail(5))
+	})
 }
 
 // assertSystemdSetup checks the build-time setup layer of an image with
