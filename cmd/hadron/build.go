@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/elf"
 	"fmt"
 	"io"
 	"os"
@@ -143,6 +144,7 @@ func runBuild(cmd *cobra.Command, v *viper.Viper, target string) error {
 		}
 		req.ToolsDir = td
 	}
+	warnDynamicTool(cmd.ErrOrStderr(), req.ToolsDir)
 	if v.GetBool("dry-run") {
 		// The same path as `hadron plan`: no secrets, tools or engine.
 		return runPlan(ctx, cmd.OutOrStdout(), v.GetString("dir"), opts, []string{target}, false, planText, "")
@@ -190,6 +192,27 @@ func planBuild(req solve.Request, log io.Writer) (*frontend.Plan, error) {
 		}
 	}
 	return plan, nil
+}
+
+// warnDynamicTool warns when the hadron binary in dir needs a dynamic
+// loader: the image setup step of images with systemd runs it inside the
+// image, on musl, where a glibc-linked binary cannot start. `make build`
+// links it statically (CGO_ENABLED=0).
+func warnDynamicTool(w io.Writer, dir string) {
+	if dir == "" {
+		return
+	}
+	f, err := elf.Open(filepath.Join(dir, "hadron"))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			fmt.Fprintf(w, "warning: %s is dynamically linked; images with systemd run it in their setup step, on musl, where it cannot start: build it with CGO_ENABLED=0 (make build)\n", filepath.Join(dir, "hadron"))
+			return
+		}
+	}
 }
 
 // toolsDir is the directory of the running hadron binary, which ELF gates

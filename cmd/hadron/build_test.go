@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,4 +118,54 @@ func TestPlanBuildPrintsSubstitutes(t *testing.T) {
 	// In the order of the converter's sources (recipe and URL joined).
 	assert.Equal(t, "substitute (amd64): make-doc: "+upstream+" is substituted by "+name+" ("+origin+"; "+file+")\n"+
 		"substitute (amd64): make: "+upstream+" is substituted by "+name+" ("+origin+"; "+file+")\n", log.String())
+}
+
+// minimalELF is an ELF64 x86-64 executable header with one program header
+// of type progType and nothing else: enough for debug/elf to read.
+func minimalELF(progType elf.ProgType) []byte {
+	var b bytes.Buffer
+	hdr := elf.Header64{
+		Ident:     [elf.EI_NIDENT]byte{0x7f, 'E', 'L', 'F', byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT)},
+		Type:      uint16(elf.ET_EXEC),
+		Machine:   uint16(elf.EM_X86_64),
+		Version:   uint32(elf.EV_CURRENT),
+		Phoff:     64,
+		Ehsize:    64,
+		Phentsize: 56,
+		Phnum:     1,
+		Shentsize: 64,
+	}
+	_ = binary.Write(&b, binary.LittleEndian, hdr)
+	_ = binary.Write(&b, binary.LittleEndian, elf.Prog64{Type: uint32(progType)})
+	return b.Bytes()
+}
+
+// TestWarnDynamicTool: a hadron binary with a dynamic loader (PT_INTERP)
+// in the tools folder is named in a warning (image setup steps run it on
+// musl); a static one, or none, is not.
+func TestWarnDynamicTool(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		prog elf.ProgType
+		warn bool
+	}{
+		{"dynamic", elf.PT_INTERP, true},
+		{"static", elf.PT_LOAD, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "hadron"), minimalELF(tc.prog), 0o755))
+			var w strings.Builder
+			warnDynamicTool(&w, dir)
+			if tc.warn {
+				assert.Contains(t, w.String(), filepath.Join(dir, "hadron")+" is dynamically linked")
+				assert.Contains(t, w.String(), "CGO_ENABLED=0")
+			} else {
+				assert.Empty(t, w.String())
+			}
+		})
+	}
+	var w strings.Builder
+	warnDynamicTool(&w, t.TempDir())
+	assert.Empty(t, w.String(), "no binary, no warning")
 }

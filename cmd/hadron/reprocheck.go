@@ -189,6 +189,7 @@ func newReproCheck(v *viper.Viper, name string, log io.Writer) (*reproCheck, err
 			return nil, err
 		}
 	}
+	warnDynamicTool(log, req.ToolsDir)
 	plan, err := planBuild(req, log)
 	if err != nil {
 		return nil, err
