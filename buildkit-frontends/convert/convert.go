@@ -351,7 +351,9 @@ func (c *Converter) ImageLayers(t target.Target) []string {
 //     and paths such as /bin/sh and the musl loader /lib/ld-musl-*.so.1
 //     still resolve;
 //   - /usr/share/hadron/packages, the outputs the image holds with
-//     their recipe's version, one per line in build order.
+//     their recipe's version, one per line in build order;
+//   - for an initrd (kind: initrd), /etc/initrd-release (its os-release)
+//     and /init, a link to systemd.
 func (c *Converter) finalize(img *imagedef.Image, refs []recipe.Ref, gates []llb.State) llb.State {
 	created := llb.WithCreatedTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())
 	host := img.Hostname
@@ -379,11 +381,21 @@ func (c *Converter) finalize(img *imagedef.Image, refs []recipe.Ref, gates []llb
 	for _, l := range usrMergeLinks {
 		fa = fa.Symlink(l.target, "/"+l.dir, created)
 	}
+	if img.IsInitrd() {
+		// systemd knows it runs in an initrd by /etc/initrd-release (the
+		// initrd's os-release); the kernel starts /init.
+		fa = fa.Mkfile("/etc/initrd-release", 0o644, []byte(osRelease(img.Name, c.opts.VersionID, c.opts.SourceDateEpoch)), created).
+			Symlink(initrdInit, "/init", created)
+	}
 	// The gates are inputs of the step whatever action reads them; the
 	// restamp puts back the times of /etc, /usr, … which the files made
 	// inside them changed.
 	return llb.Scratch().File(restamp(requireGates(fa, gates), c.opts.SourceDateEpoch), llb.WithCustomNamef("%s: finalize", img.Name))
 }
+
+// initrdInit is what /init of an initrd links to: systemd, which runs
+// initrd.target and switches into the real root.
+const initrdInit = "usr/lib/systemd/systemd"
 
 // osRelease is the os-release file of image name (see finalize).
 func osRelease(name, versionID string, epoch int64) string {

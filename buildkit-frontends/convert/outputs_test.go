@@ -144,10 +144,14 @@ func TestOutputTargets(t *testing.T) {
 }
 
 // finalizeActions returns the actions of mini's finalize step by path.
-func finalizeActions(t *testing.T, o convert.Options) map[string]*pb.FileAction {
+func finalizeActions(t *testing.T, o convert.Options, image ...string) map[string]*pb.FileAction {
 	t.Helper()
-	m, _ := byName(marshal(t, repoFS(t), "mini", o))
-	fin := m["mini: finalize"]
+	name := "mini"
+	if len(image) > 0 {
+		name = image[0]
+	}
+	m, _ := byName(marshal(t, repoFS(t), name, o))
+	fin := m[name+": finalize"]
 	require.NotNil(t, fin.op.GetFile())
 	out := map[string]*pb.FileAction{}
 	for _, a := range fin.op.GetFile().Actions {
@@ -161,6 +165,25 @@ func finalizeActions(t *testing.T, o convert.Options) map[string]*pb.FileAction 
 		}
 	}
 	return out
+}
+
+// TestFinalizeInitrd: an initrd (kind: initrd) also gets
+// /etc/initrd-release, by which systemd knows it runs in the initrd, and
+// /init, the link to systemd the kernel starts; a root filesystem has
+// neither.
+func TestFinalizeInitrd(t *testing.T) {
+	fa := finalizeActions(t, opts(), "base-initrd")
+	rel := fa["/etc/initrd-release"].GetMkfile()
+	require.NotNil(t, rel, "/etc/initrd-release")
+	assert.Contains(t, string(rel.Data), "ID=hadron\n")
+	assert.Contains(t, string(rel.Data), "VARIANT_ID=base-initrd\n")
+	init := fa["/init"].GetSymlink()
+	require.NotNil(t, init, "/init")
+	assert.Equal(t, "usr/lib/systemd/systemd", init.Oldpath)
+
+	root := finalizeActions(t, opts(), "base")
+	assert.Nil(t, root["/etc/initrd-release"], "a root filesystem is no initrd")
+	assert.Nil(t, root["/init"])
 }
 
 // TestFinalize: os-release with VERSION_ID when the tree has one and

@@ -36,13 +36,20 @@ const (
 	// base image (Extends) does not hold, as a signed image that
 	// systemd-sysext merges over the base's /usr.
 	KindSysext = "sysext"
+	// KindInitrd is an initrd: a root filesystem that systemd recognises
+	// as one (/etc/initrd-release), started by the kernel as /init, which
+	// finds the real root file system and switches into it.
+	KindInitrd = "initrd"
 )
 
 // Kinds lists the valid non-empty kinds.
-var Kinds = []string{KindSysext}
+var Kinds = []string{KindSysext, KindInitrd}
 
 // IsSysext reports whether the image is a system extension.
 func (img *Image) IsSysext() bool { return img.Kind == KindSysext }
+
+// IsInitrd reports whether the image is an initrd.
+func (img *Image) IsInitrd() bool { return img.Kind == KindInitrd }
 
 // HasBoot reports whether the image asks for boot artifacts that a
 // "<image>/boot" target can build.
@@ -55,7 +62,7 @@ var Boots = []string{BootTrusted, BootGRUB}
 type Image struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
-	// Kind is KindRootfs (empty) or KindSysext.
+	// Kind is KindRootfs (empty), KindSysext or KindInitrd.
 	Kind string `yaml:"kind"`
 	// Extends names the base image a KindSysext image extends: its
 	// packages stay out of the extension, and its os-release ID and
@@ -192,6 +199,16 @@ func (img *Image) validateKind() errlist.List {
 	case img.Kind != KindRootfs && !slices.Contains(Kinds, img.Kind):
 		at("kind", "unknown image kind %q%s", img.Kind, yamlstrict.DidYouMean(img.Kind, Kinds,
 			"; one of "+strings.Join(Kinds, ", ")+", or leave it out for a root filesystem"))
+		return errs
+	case img.IsInitrd():
+		if img.Extends != "" {
+			at("extends", "extends: only a system extension (kind: %s) extends a base image", KindSysext)
+		}
+		for _, f := range []struct{ key, value string }{{"boot", img.Boot}, {"kernel", img.Kernel}, {"cmdline", img.Cmdline}} {
+			if f.value != "" {
+				at(f.key, "%s: an initrd is started by the boot of another image and has no %s of its own", f.key, f.key)
+			}
+		}
 		return errs
 	case !img.IsSysext():
 		if img.Extends != "" {

@@ -143,6 +143,28 @@ func TestLoadSysextProblems(t *testing.T) {
 	}
 }
 
+// TestLoadInitrd: kind: initrd is a root filesystem the boot of another
+// image starts; it has no boot settings of its own and extends nothing.
+func TestLoadInitrd(t *testing.T) {
+	src := "name: base-initrd\nkind: initrd\npackages: [systemd]\n"
+	img, err := Load(fstest.MapFS{"images/base-initrd.yaml": {Data: []byte(src)}}, "images/base-initrd.yaml")
+	require.NoError(t, err)
+	assert.True(t, img.IsInitrd())
+	assert.False(t, img.IsSysext())
+	assert.False(t, img.HasBoot())
+
+	bad := src + "boot: trusted\nkernel: linux@qemu-amd64\nextends: base\n"
+	_, err = Load(fstest.MapFS{"images/base-initrd.yaml": {Data: []byte(bad)}}, "images/base-initrd.yaml")
+	require.Error(t, err)
+	for _, want := range []string{
+		"images/base-initrd.yaml:4: boot: an initrd is started by the boot of another image and has no boot of its own",
+		"images/base-initrd.yaml:5: kernel: an initrd is started by the boot of another image and has no kernel of its own",
+		"images/base-initrd.yaml:6: extends: only a system extension (kind: sysext) extends a base image",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
 func TestCheckExtends(t *testing.T) {
 	load := func(file, src string) *Image {
 		img, err := Load(fstest.MapFS{file: {Data: []byte(src)}}, file)
