@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -67,26 +68,7 @@ func TestBaseBootsToMultiUser(t *testing.T) {
 	qemutest.Require(t, "qemu-system-x86_64")
 	e := setup(t)
 	dir := copyTree(t)
-	writeFile(t, dir, "recipes/boot-check/files/hadron-boot-check.service", bootCheckService)
-	writeFile(t, dir, "recipes/boot-check/files/hadron-boot-check", bootCheckScript)
-	writeFile(t, dir, "recipes/boot-check/recipe.yaml", `name: boot-check
-version: "1"
-license: MIT
-files: [files]
-build:
-  style: custom
-  install: |
-    install -D -m 0644 /recipe/files/hadron-boot-check.service /out/usr/lib/systemd/system/hadron-boot-check.service
-    install -D -m 0755 /recipe/files/hadron-boot-check /out/usr/libexec/hadron-boot-check
-    mkdir -p /out/usr/lib/systemd/system/multi-user.target.wants
-    ln -s ../hadron-boot-check.service /out/usr/lib/systemd/system/multi-user.target.wants/hadron-boot-check.service
-`)
-	base, err := os.ReadFile(filepath.Join(dir, "images/base.yaml"))
-	require.NoError(t, err)
-	check := regexp.MustCompile(`(?m)^name: base$`).ReplaceAllString(string(base), "name: base-check")
-	check = regexp.MustCompile(`(?m)^packages:\n`).ReplaceAllString(check, "packages:\n  - boot-check\n")
-	require.Contains(t, check, "  - boot-check\n", "images/base.yaml has no packages: list to extend")
-	writeFile(t, dir, "images/base-check.yaml", check)
+	check := writeBaseCheck(t, dir)
 
 	kernel := buildKernel(t, e, "linux@qemu-amd64", "linux/amd64")
 	start := time.Now()
@@ -201,4 +183,90 @@ func assertSystemdSetup(t *testing.T, root string) {
 	link := filepath.Join(root, "etc/systemd/system/getty.target.wants/getty@tty1.service")
 	_, err = os.Lstat(link)
 	assert.NoError(t, err, "the presets enable getty@tty1 at build time")
+}
+
+// writeBaseCheck adds to the tree in dir a boot-check recipe (the unit
+// and script above) and images/base-check.yaml, images/base with it, and
+// returns that image definition.
+func writeBaseCheck(t *testing.T, dir string) string {
+	t.Helper()
+	writeFile(t, dir, "recipes/boot-check/files/hadron-boot-check.service", bootCheckService)
+	writeFile(t, dir, "recipes/boot-check/files/hadron-boot-check", bootCheckScript)
+	writeFile(t, dir, "recipes/boot-check/recipe.yaml", `name: boot-check
+version: "1"
+license: MIT
+files: [files]
+build:
+  style: custom
+  install: |
+    install -D -m 0644 /recipe/files/hadron-boot-check.service /out/usr/lib/systemd/system/hadron-boot-check.service
+    install -D -m 0755 /recipe/files/hadron-boot-check /out/usr/libexec/hadron-boot-check
+    mkdir -p /out/usr/lib/systemd/system/multi-user.target.wants
+    ln -s ../hadron-boot-check.service /out/usr/lib/systemd/system/multi-user.target.wants/hadron-boot-check.service
+`)
+	base, err := os.ReadFile(filepath.Join(dir, "images/base.yaml"))
+	require.NoError(t, err)
+	check := regexp.MustCompile(`(?m)^name: base$`).ReplaceAllString(string(base), "name: base-check")
+	check = regexp.MustCompile(`(?m)^packages:\n`).ReplaceAllString(check, "packages:\n  - boot-check\n")
+	require.Contains(t, check, "  - boot-check\n", "images/base.yaml has no packages: list to extend")
+	writeFile(t, dir, "images/base-check.yaml", check)
+	return check
+}
+
+// TestBaseInitrdSwitchesRoot boots images/base the way a disk install
+// does: Hadron's kernel with images/base-initrd (kind: initrd) as its
+// initramfs and the base root file system (plus the boot check) on an
+// ext4 virtio disk. systemd in the initrd must mount root=/dev/vda at
+// /sysroot and switch into it, and the real root reach multi-user.target
+// (running). Full tier: systemd and the kernel are long compiles.
+func TestBaseInitrdSwitchesRoot(t *testing.T) {
+	harness.RequireFull(t)
+	qemutest.Require(t, "qemu-system-x86_64")
+	mke2fs, err := exec.LookPath("mke2fs")
+	require.NoError(t, err, "mke2fs (e2fsprogs) makes the root disk")
+	e := setup(t)
+	dir := copyTree(t)
+	writeBaseCheck(t, dir)
+
+	kernel := buildKernel(t, e, "linux@qemu-amd64", "linux/amd64")
+	root := buildTo(t, e, dir, "base-check")
+	rd := buildTo(t, e, dir, "base-initrd")
+	assertELFClean(t, rd, recipe.ArchAMD64)
+	assertSystemdSetup(t, rd)
+	for _, tree := range []string{root, rd} {
+		for _, d := range []string{"proc", "sys", "dev", "run", "tmp"} {
+			require.NoError(t, os.MkdirAll(filepath.Join(tree, d), 0o755))
+		}
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(rd, "sysroot"), 0o755))
+
+	var buf bytes.Buffer
+	require.NoError(t, initrd.WriteDir(&buf, rd, epoch))
+	cpio := filepath.Join(t.TempDir(), "initrd.cpio")
+	require.NoError(t, os.WriteFile(cpio, buf.Bytes(), 0o644))
+	disk := filepath.Join(t.TempDir(), "root.ext4")
+	out, err := exec.Command(mke2fs, "-q", "-t", "ext4", "-L", "hadron-root", "-d", root, disk, "512M").CombinedOutput()
+	require.NoError(t, err, "mke2fs: %s", out)
+	t.Logf("initrd %d MiB, root disk from %s", buf.Len()>>20, root)
+
+	res := qemutest.Run(t, qemutest.Config{
+		Binary: "qemu-system-x86_64",
+		Args: []string{"-machine", "q35", "-m", "1024",
+			"-kernel", filepath.Join(kernel, "boot/vmlinuz"), "-initrd", cpio,
+			"-drive", "file=" + disk + ",if=virtio,format=raw",
+			"-append", "console=ttyS0 root=/dev/vda rootfstype=ext4 rw panic=-1 systemd.show_status=1"},
+		Marker:      "HADRON-BASE-BOOTED",
+		FailMarkers: []string{"Kernel panic", "Freezing execution", "You are in emergency mode"},
+		Timeout:     10 * time.Minute,
+		WaitExit:    true,
+	})
+	t.Logf("booted through the initrd to the marker in %s", res.Elapsed)
+	assert.Contains(t, res.Serial, "Hadron Linux (base-initrd)", "systemd welcomed the initrd")
+	assert.Contains(t, res.Serial, "Hadron Linux (base-check)", "and the real root after switching")
+	state := regexp.MustCompile(`HADRON-STATE: (\S+)`).FindStringSubmatch(res.Serial)
+	require.NotNil(t, state, "no state line on the console")
+	for _, m := range regexp.MustCompile(`HADRON-FAILED: .*`).FindAllString(res.Serial, -1) {
+		t.Log(m)
+	}
+	assert.Equal(t, "running", state[1], "systemctl is-system-running on the real root")
 }
