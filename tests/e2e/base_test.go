@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hadron-linux/hadron/bootchain/initrd"
+	"github.com/hadron-linux/hadron/bootchain/secureboot"
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/tests/harness"
@@ -49,6 +50,8 @@ echo "HADRON-TOOL: $(openssl version)"
 echo "HADRON-TOOL: $(mke2fs -V 2>&1 | head -n1)"
 echo "HADRON-TOOL: $(dmsetup --version | head -n1)"
 echo "HADRON-CA: $(openssl storeutl -noout -certs /etc/ssl/cert.pem | tail -n1)"
+echo "HADRON-SYSEXT: $(systemd-sysext list --no-legend 2>&1 | tr '\n' ' ')"
+echo "HADRON-CAPSH: $(capsh --version 2>&1 | head -n1)"
 echo "HADRON-LIBC: $(/lib/ld-musl-x86_64.so.1 --list /usr/lib/systemd/systemd 2>&1 | grep -o 'libc.so' | head -n1)"
 echo "HADRON-JOURNAL: $(journalctl -b --no-pager -o cat | grep -c .) lines"
 echo "HADRON-GETTY: $(systemctl is-active serial-getty@ttyS0.service)"
@@ -218,7 +221,9 @@ build:
 // initramfs and the base root file system (plus the boot check) on an
 // ext4 virtio disk. systemd in the initrd must mount root=/dev/vda at
 // /sysroot and switch into it, and the real root reach multi-user.target
-// (running). Full tier: systemd and the kernel are long compiles.
+// (running) with the signed debug-tools system extension merged (its
+// signature checked against /etc/verity.d). Full tier: systemd and the
+// kernel are long compiles.
 func TestBaseInitrdSwitchesRoot(t *testing.T) {
 	harness.RequireFull(t)
 	qemutest.Require(t, "qemu-system-x86_64")
@@ -244,6 +249,31 @@ func TestBaseInitrdSwitchesRoot(t *testing.T) {
 	require.NoError(t, initrd.WriteDir(&buf, rd, epoch))
 	cpio := filepath.Join(t.TempDir(), "initrd.cpio")
 	require.NoError(t, os.WriteFile(cpio, buf.Bytes(), 0o644))
+	// The signed debug-tools extension (libcap's capsh) goes onto the
+	// root disk with the certificate that verifies it, and sysext.conf
+	// insists on a signature: systemd-sysext merges it at boot only if
+	// the root hash signature checks out against /etc/verity.d.
+	tools := buildHadron(t)
+	keys := filepath.Join(t.TempDir(), "keys")
+	kout, err := exec.Command(filepath.Join(tools, "hadron"), "keys", "generate", keys).CombinedOutput()
+	require.NoError(t, err, "hadron keys generate: %s", kout)
+	ext := t.TempDir()
+	req := e.request(dir, "debug-tools/sysext")
+	req.Outputs = []string{"type=local,dest=" + ext}
+	req.Secrets = []string{
+		"id=verity.key,src=" + secureboot.KeyFile(keys, secureboot.DBName),
+		"id=verity.crt,src=" + secureboot.CertFile(keys, secureboot.DBName),
+	}
+	_, err = solve.Build(context.Background(), e.client, req)
+	require.NoError(t, err, "debug-tools/sysext")
+	raw, err := os.ReadFile(filepath.Join(ext, "debug-tools.raw"))
+	require.NoError(t, err)
+	writeFile(t, root, "var/lib/extensions/debug-tools.raw", string(raw))
+	crt, err := os.ReadFile(secureboot.CertFile(keys, secureboot.DBName))
+	require.NoError(t, err)
+	writeFile(t, root, "etc/verity.d/hadron.crt", string(crt))
+	writeFile(t, root, "etc/systemd/sysext.conf", "[SysExt]\nImagePolicy=root=signed+absent:usr=signed+absent\n")
+
 	disk := filepath.Join(t.TempDir(), "root.ext4")
 	out, err := exec.Command(mke2fs, "-q", "-t", "ext4", "-L", "hadron-root", "-d", root, disk, "512M").CombinedOutput()
 	require.NoError(t, err, "mke2fs: %s", out)
@@ -269,4 +299,9 @@ func TestBaseInitrdSwitchesRoot(t *testing.T) {
 		t.Log(m)
 	}
 	assert.Equal(t, "running", state[1], "systemctl is-system-running on the real root")
+	assert.Regexp(t, `HADRON-SYSEXT: .*debug-tools`, res.Serial, "systemd-sysext lists the signed extension")
+	assert.Regexp(t, `HADRON-CAPSH: .*libcap`, res.Serial, "capsh comes from the merged extension")
+	for _, m := range regexp.MustCompile(`HADRON-(SYSEXT|CAPSH): .*`).FindAllString(res.Serial, -1) {
+		t.Log(m)
+	}
 }
