@@ -3,6 +3,7 @@ package convert
 import (
 	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/moby/buildkit/client/llb"
@@ -59,7 +60,10 @@ func (c *Converter) systemdSetup(img *imagedef.Image, root llb.State) llb.State 
 		AddEnv("SOURCE_DATE_EPOCH", strconv.FormatInt(epoch, 10)).
 		Run(opts...).Root()
 	t := time.Unix(epoch, 0).UTC()
+	// The tools' mount point is not part of the image, should the
+	// runtime leave it behind.
+	exclude := []string{strings.TrimPrefix(ToolsDir, "/")}
 	return llb.Scratch().File(
-		llb.Copy(llb.Diff(root, ran), "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, CreatedTime: &t}),
+		llb.Copy(llb.Diff(root, ran), "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, CreatedTime: &t, ExcludePatterns: exclude}),
 		llb.WithCustomNamef("%s: systemd setup layer", img.Name))
 }
