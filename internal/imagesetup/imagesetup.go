@@ -1,6 +1,9 @@
 // Package imagesetup does at build time what systemd does on an image's
 // first boot: the system users and groups of sysusers.d, the files and
-// folders of tmpfiles.d, and the unit enablement of the presets. It runs
+// folders of tmpfiles.d, the unit enablement of the presets, the compiled
+// hardware database and the journal's message catalog, and it marks /etc
+// and /var as up to date with /usr, so that the units systemd runs only
+// after an update of /usr (ConditionNeedsUpdate=) stay idle. It runs
 // the image's own systemd tools (`hadron image-setup`, a build step whose
 // root file system is the assembled image), and is strict where systemd at
 // boot is lenient: a sysusers.d line systemd-sysusers rejects fails the
@@ -20,7 +23,9 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // SysusersDirs are the folders systemd-sysusers reads, the first one
@@ -31,11 +36,24 @@ var SysusersDirs = []string{"/etc/sysusers.d", "/run/sysusers.d", "/usr/local/li
 // time: API file systems and the volatile folders systemd mounts at boot.
 var TmpfilesExclude = []string{"/dev", "/proc", "/sys", "/run", "/tmp"}
 
+// HwdbDirs are the folders of hardware database sources systemd-hwdb
+// compiles (hwdb(7)).
+var HwdbDirs = []string{"/etc/udev/hwdb.d", "/usr/lib/udev/hwdb.d"}
+
+// CatalogDir holds the journal's message catalog sources.
+const CatalogDir = "/usr/lib/systemd/catalog"
+
+// UpdatedDirs are the folders whose ".updated" stamp systemd's
+// ConditionNeedsUpdate= compares with /usr (systemd-update-done(8)).
+var UpdatedDirs = []string{"/etc", "/var"}
+
 // Tool paths inside the image.
 const (
-	sysusers  = "/usr/bin/systemd-sysusers"
-	tmpfiles  = "/usr/bin/systemd-tmpfiles"
-	systemctl = "/usr/bin/systemctl"
+	sysusers   = "/usr/bin/systemd-sysusers"
+	tmpfiles   = "/usr/bin/systemd-tmpfiles"
+	systemctl  = "/usr/bin/systemctl"
+	hwdb       = "/usr/bin/systemd-hwdb"
+	journalctl = "/usr/bin/journalctl"
 )
 
 // ConfigFiles returns the "*.conf" files of dirs under root as systemd
@@ -91,8 +109,11 @@ type Step struct {
 // Steps returns the setup's commands for the image at root: systemd-sysusers
 // with the sysusers.d files named one by one (so that a rejected line is
 // an error, not a warning), systemd-tmpfiles --create outside
-// TmpfilesExclude, systemctl preset-all. An image without sysusers.d files
-// skips the first step.
+// TmpfilesExclude, systemctl preset-all, then systemd-hwdb update --usr
+// --strict (the compiled database in /usr/lib/udev/hwdb.bin, so that no
+// boot compiles it) and journalctl --update-catalog. An image without
+// sysusers.d files skips the first step, one without hwdb.d sources or
+// without catalog sources the last ones.
 func Steps(root string) ([]Step, error) {
 	files, err := ConfigFiles(root, SysusersDirs)
 	if err != nil {
@@ -110,14 +131,76 @@ func Steps(root string) ([]Step, error) {
 		Step{"files and folders (tmpfiles.d)", tf},
 		Step{"unit presets (systemctl preset-all)", []string{systemctl, "preset-all"}},
 	)
+	sources, err := hasFiles(root, HwdbDirs, ".hwdb")
+	if err != nil {
+		return nil, fmt.Errorf("hwdb.d: %w", err)
+	}
+	if sources {
+		steps = append(steps, Step{"hardware database (hwdb.d)", []string{hwdb, "update", "--usr", "--strict"}})
+	}
+	catalog, err := hasFiles(root, []string{CatalogDir}, ".catalog")
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	if catalog {
+		steps = append(steps, Step{"journal message catalog", []string{journalctl, "--update-catalog"}})
+	}
 	return steps, nil
+}
+
+// hasFiles reports whether any of dirs under root holds a file whose name
+// ends in suffix.
+func hasFiles(root string, dirs []string, suffix string) (bool, error) {
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(filepath.Join(root, dir))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("read %s: %w", dir, err)
+		}
+		for _, e := range entries {
+			if !e.IsDir() && strings.HasSuffix(e.Name(), suffix) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// MarkUpdated writes the ".updated" stamp of each of UpdatedDirs under
+// root as systemd-update-done does, for the time epoch (seconds): the
+// stamp's modification time and its TIMESTAMP_NSEC. Every file of an
+// image is at SOURCE_DATE_EPOCH, /usr too, so ConditionNeedsUpdate= finds
+// /usr no newer than the stamps and the update units (systemd-hwdb-update,
+// systemd-journal-catalog-update, systemd-sysusers, systemd-update-done)
+// do not run on the first boot: the setup did their work. A /usr changed
+// later (a system extension, an update) is newer again and they run.
+func MarkUpdated(root string, epoch int64) error {
+	t := time.Unix(epoch, 0)
+	stamp := fmt.Sprintf("TIMESTAMP_NSEC=%d\n", t.UnixNano())
+	for _, dir := range UpdatedDirs {
+		p := filepath.Join(root, dir, ".updated")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("mark %s updated: %w", dir, err)
+		}
+		if err := os.WriteFile(p, []byte(stamp), 0o644); err != nil {
+			return fmt.Errorf("mark %s updated: %w", dir, err)
+		}
+		if err := os.Chtimes(p, t, t); err != nil {
+			return fmt.Errorf("mark %s updated: %w", dir, err)
+		}
+	}
+	return nil
 }
 
 // Run runs the setup steps for the image at root ("/" when the step's root
 // file system is the image) one after the other, their output going to
-// out. The tools are the image's own, found under root; when root is not
-// "/" they are told so with --root. The first failing step stops the
-// setup; its error carries the tool's last output lines.
+// out, then marks /etc and /var updated for SOURCE_DATE_EPOCH when the
+// environment sets it (MarkUpdated). The tools are the image's own, found
+// under root; when root is not "/" they are told so with --root. The
+// first failing step stops the setup; its error carries the tool's last
+// output lines.
 func Run(ctx context.Context, root string, out io.Writer) error {
 	steps, err := Steps(root)
 	if err != nil {
@@ -142,6 +225,19 @@ func Run(ctx context.Context, root string, out io.Writer) error {
 			}
 			return fmt.Errorf("image setup: %s: %s failed (%w)%s", s.Name, path.Base(args[0]), err, msg)
 		}
+	}
+	sde := os.Getenv("SOURCE_DATE_EPOCH")
+	if sde == "" {
+		fmt.Fprintln(out, "image setup: SOURCE_DATE_EPOCH is not set: /etc and /var are not marked updated (the first boot runs the update units)")
+		return nil
+	}
+	epoch, err := strconv.ParseInt(sde, 10, 64)
+	if err != nil {
+		return fmt.Errorf("image setup: SOURCE_DATE_EPOCH %q: %w", sde, err)
+	}
+	fmt.Fprintf(out, "image setup: /etc/.updated and /var/.updated at %d\n", epoch)
+	if err := MarkUpdated(root, epoch); err != nil {
+		return fmt.Errorf("image setup: %w", err)
 	}
 	return nil
 }

@@ -57,15 +57,20 @@ func fakeTool(t *testing.T, root, tool, fail string) {
 }
 
 // TestRunOrderAndArguments: sysusers with every sysusers.d file named,
-// then tmpfiles outside the excluded trees, then the presets, each
-// offline and pointed at the image root.
+// then tmpfiles outside the excluded trees, then the presets, the
+// hardware database and the message catalog, each offline and pointed at
+// the image root; then /etc and /var are stamped updated at
+// SOURCE_DATE_EPOCH.
 func TestRunOrderAndArguments(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "usr/lib/sysusers.d/b.conf", "g b -\n", 0o644)
 	write(t, root, "usr/lib/sysusers.d/a.conf", "g a -\n", 0o644)
-	for _, tool := range []string{sysusers, tmpfiles, systemctl} {
+	write(t, root, "usr/lib/udev/hwdb.d/60-keyboard.hwdb", "evdev:input:*\n KEYBOARD_KEY_1=a\n", 0o644)
+	write(t, root, "usr/lib/systemd/catalog/systemd.catalog", "-- 0123\nSubject: x\n", 0o644)
+	for _, tool := range []string{sysusers, tmpfiles, systemctl, hwdb, journalctl} {
 		fakeTool(t, root, tool, "")
 	}
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
 	var out bytes.Buffer
 	require.NoError(t, Run(context.Background(), root, &out))
 	calls, err := os.ReadFile(filepath.Join(root, "calls"))
@@ -74,8 +79,54 @@ func TestRunOrderAndArguments(t *testing.T) {
 		"systemd-sysusers --root=" + root + " /usr/lib/sysusers.d/a.conf /usr/lib/sysusers.d/b.conf offline=1",
 		"systemd-tmpfiles --root=" + root + " --create --exclude-prefix=/dev --exclude-prefix=/proc --exclude-prefix=/sys --exclude-prefix=/run --exclude-prefix=/tmp offline=1",
 		"systemctl --root=" + root + " preset-all offline=1",
+		"systemd-hwdb --root=" + root + " update --usr --strict offline=1",
+		"journalctl --root=" + root + " --update-catalog offline=1",
 	}, strings.Split(strings.TrimSpace(string(calls)), "\n"))
 	assert.Contains(t, out.String(), "image setup: unit presets (systemctl preset-all)")
+	for _, dir := range UpdatedDirs {
+		p := filepath.Join(root, dir, ".updated")
+		b, err := os.ReadFile(p)
+		require.NoError(t, err, "%s/.updated", dir)
+		assert.Equal(t, "TIMESTAMP_NSEC=1700000000000000000\n", string(b))
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1700000000), fi.ModTime().Unix(), "%s/.updated at the epoch, as /usr is", dir)
+	}
+}
+
+// TestRunWithoutEpoch: without SOURCE_DATE_EPOCH nothing is stamped (the
+// first boot runs the update units) and the output says so; a bad
+// SOURCE_DATE_EPOCH is an error.
+func TestRunWithoutEpoch(t *testing.T) {
+	root := t.TempDir()
+	for _, tool := range []string{tmpfiles, systemctl} {
+		fakeTool(t, root, tool, "")
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "")
+	var out bytes.Buffer
+	require.NoError(t, Run(context.Background(), root, &out))
+	assert.Contains(t, out.String(), "SOURCE_DATE_EPOCH is not set")
+	assert.NoFileExists(t, filepath.Join(root, "etc/.updated"))
+
+	t.Setenv("SOURCE_DATE_EPOCH", "yesterday")
+	err := Run(context.Background(), root, &bytes.Buffer{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `SOURCE_DATE_EPOCH "yesterday"`)
+}
+
+// TestRunRejectedHwdb: a hwdb.d source systemd-hwdb --strict rejects
+// fails the setup with the tool's message.
+func TestRunRejectedHwdb(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "etc/udev/hwdb.d/90-local.hwdb", " KEY=without match\n", 0o644)
+	for _, tool := range []string{tmpfiles, systemctl} {
+		fakeTool(t, root, tool, "")
+	}
+	fakeTool(t, root, hwdb, "/etc/udev/hwdb.d/90-local.hwdb:1: Property expected, ignoring record with no properties.")
+	err := Run(context.Background(), root, &bytes.Buffer{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "hardware database (hwdb.d): systemd-hwdb failed")
+	assert.Contains(t, err.Error(), "90-local.hwdb:1")
 }
 
 // TestRunRejectedLine: a sysusers.d line the tool rejects fails the setup
@@ -106,4 +157,6 @@ func TestRunWithoutSysusers(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(calls), "systemd-sysusers")
 	assert.Contains(t, string(calls), "systemd-tmpfiles")
+	assert.NotContains(t, string(calls), "systemd-hwdb", "no hwdb.d sources, no hardware database")
+	assert.NotContains(t, string(calls), "journalctl", "no catalog sources, no catalog")
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"os"
 	"os/exec"
@@ -56,6 +57,8 @@ echo "HADRON-LIBC: $(/lib/ld-musl-x86_64.so.1 --list /usr/lib/systemd/systemd 2>
 echo "HADRON-JOURNAL: $(journalctl -b --no-pager -o cat | grep -c .) lines"
 echo "HADRON-GETTY: $(systemctl is-active serial-getty@ttyS0.service)"
 systemd-analyze | head -n1 | sed 's/^/HADRON-ANALYZE: /'
+echo "HADRON-UPDATE-UNITS: $(systemctl show -P ConditionResult systemd-hwdb-update.service systemd-journal-catalog-update.service | tr '\n' ' ')"
+echo "HADRON-HWDB: $(systemd-hwdb query usb:v1D6Bp0001 | tr '\n' ' ')"
 echo HADRON-BASE-BOOTED
 systemctl poweroff
 `
@@ -130,6 +133,12 @@ func TestBaseBootsToMultiUser(t *testing.T) {
 	for _, m := range regexp.MustCompile(`HADRON-(TOOL|CA): .*`).FindAllString(res.Serial, -1) {
 		t.Log(m)
 	}
+	// hwdb.bin and the catalog come from the build: the update units
+	// are skipped on the first boot, and udev's database answers.
+	assert.Contains(t, res.Serial, "HADRON-UPDATE-UNITS: no no ", "systemd-hwdb-update and systemd-journal-catalog-update skipped")
+	hw := regexp.MustCompile(`HADRON-HWDB: .*`).FindString(res.Serial)
+	assert.Contains(t, hw, "ID_AUTOSUSPEND=1", "the compiled hwdb answers a query")
+	assert.NotContains(t, hw, "ID_VENDOR_FROM_DATABASE", "no vendor names without systemd:hwdb-vendors")
 	if m := regexp.MustCompile(`HADRON-ANALYZE: .*`).FindString(res.Serial); m != "" {
 		t.Log(m)
 	}
@@ -186,6 +195,23 @@ func assertSystemdSetup(t *testing.T, root string) {
 	link := filepath.Join(root, "etc/systemd/system/getty.target.wants/getty@tty1.service")
 	_, err = os.Lstat(link)
 	assert.NoError(t, err, "the presets enable getty@tty1 at build time")
+	// The hardware database is compiled at build time, without the vendor
+	// name databases (systemd:hwdb-vendors), and /etc and /var are
+	// stamped updated so that no boot compiles it again.
+	fi, err := os.Stat(filepath.Join(root, "usr/lib/udev/hwdb.bin"))
+	if assert.NoError(t, err, "/usr/lib/udev/hwdb.bin compiled at build time") {
+		assert.Less(t, fi.Size(), int64(4<<20), "hwdb.bin without the vendor name databases")
+		assert.Greater(t, fi.Size(), int64(64<<10), "hwdb.bin holds the functional entries")
+	}
+	assert.NoFileExists(t, filepath.Join(root, "usr/lib/udev/hwdb.d/20-pci-vendor-model.hwdb"), "vendor names are systemd:hwdb-vendors")
+	assert.FileExists(t, filepath.Join(root, "usr/lib/udev/hwdb.d/60-keyboard.hwdb"))
+	assert.FileExists(t, filepath.Join(root, "var/lib/systemd/catalog/database"), "the journal's catalog")
+	for _, p := range []string{"etc/.updated", "var/.updated"} {
+		b, err := os.ReadFile(filepath.Join(root, p))
+		if assert.NoError(t, err, "/%s", p) {
+			assert.Equal(t, fmt.Sprintf("TIMESTAMP_NSEC=%d000000000\n", epoch), string(b), "/%s", p)
+		}
+	}
 }
 
 // writeBaseCheck adds to the tree in dir a boot-check recipe (the unit
