@@ -57,7 +57,7 @@ echo "HADRON-LIBC: $(/lib/ld-musl-x86_64.so.1 --list /usr/lib/systemd/systemd 2>
 echo "HADRON-JOURNAL: $(journalctl -b --no-pager -o cat | grep -c .) lines"
 echo "HADRON-GETTY: $(systemctl is-active serial-getty@ttyS0.service)"
 systemd-analyze | head -n1 | sed 's/^/HADRON-ANALYZE: /'
-echo "HADRON-UPDATE-UNITS: $(systemctl show -P ConditionResult systemd-hwdb-update.service systemd-journal-catalog-update.service | tr '\n' ' ')"
+echo "HADRON-UPDATE-UNITS: $(for u in systemd-hwdb-update systemd-journal-catalog-update; do systemctl show -P ConditionResult $u.service; done | tr '\n' ' ')"
 echo "HADRON-HWDB: $(systemd-hwdb query usb:v1D6Bp0001 | tr '\n' ' ')"
 echo HADRON-BASE-BOOTED
 systemctl poweroff
