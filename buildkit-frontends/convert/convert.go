@@ -346,10 +346,11 @@ func (c *Converter) ImageLayers(t target.Target) []string {
 //     image;
 //   - /etc/machine-id, empty and read-only: machine-id(5)'s "first boot"
 //     state, in which systemd makes up the machine's ID at boot;
-//   - /bin, /sbin and /lib, links to usr/bin, usr/sbin and usr/lib
-//     (usrMergeLinks): packages install under /usr only (usrMergeCheck),
-//     and paths such as /bin/sh and the musl loader /lib/ld-musl-*.so.1
-//     still resolve;
+//   - /bin, /sbin and /lib, links to usr/bin, usr/bin and usr/lib, and
+//     /usr/sbin, a link to bin (usrMergeLinks): packages install under
+//     /usr only (usrMergeCheck), their /usr/sbin lands in /usr/bin (see
+//     Output), and paths such as /bin/sh, /sbin/init and the musl loader
+//     /lib/ld-musl-*.so.1 still resolve;
 //   - /usr/share/hadron/packages, the outputs the image holds with
 //     their recipe's version, one per line in build order;
 //   - for an initrd (kind: initrd), /etc/initrd-release (its os-release)
@@ -367,7 +368,6 @@ func (c *Converter) finalize(img *imagedef.Image, refs []recipe.Ref, gates []llb
 	fa := llb.Mkdir("/etc", 0o755, created).
 		Mkdir("/usr/lib", 0o755, llb.WithParents(true), created).
 		Mkdir("/usr/bin", 0o755, created).
-		Mkdir("/usr/sbin", 0o755, created).
 		Mkfile("/usr/lib/os-release", 0o644, []byte(osRelease(img.Name, c.opts.VersionID, c.opts.SourceDateEpoch)), created).
 		Mkfile("/etc/hostname", 0o644, []byte(host+"\n"), created).
 		Mkfile("/etc/machine-id", 0o444, nil, created).

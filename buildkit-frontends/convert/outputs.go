@@ -21,7 +21,10 @@ const StepOutput = "output"
 //   - The main output copies the install layer without the patterns of
 //     every other output (ExcludePatterns): what no output claims. Copies
 //     keep owners, modes and times, so it is the install layer, clamped
-//     to SOURCE_DATE_EPOCH, less some files.
+//     to SOURCE_DATE_EPOCH, less some files. What the package installs
+//     in /usr/sbin lands in /usr/bin (the sbin merge: in an image
+//     /usr/sbin is a link to bin, see usrMergeLinks), then the result is
+//     restamped like the other outputs'.
 //   - Another output copies the files its patterns match
 //     (IncludePatterns) and then copies that result once more with every
 //     time set to SOURCE_DATE_EPOCH (see restamp): an include copy makes
@@ -53,12 +56,16 @@ func (c *Converter) Output(ref recipe.Ref) (llb.State, error) {
 	}
 	var st llb.State
 	if ref.Main() {
-		var others []string
+		others := []string{sbinDir}
 		for _, o := range outs {
 			others = append(others, o.Paths...)
 		}
-		st = llb.Scratch().File(
-			llb.Copy(pkg, "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, ExcludePatterns: others}),
+		// What no other output claims, with /usr/sbin's entries in
+		// /usr/bin (sbin merge); restamped, as the second copy changes
+		// the time of /usr/bin.
+		moved := llb.Copy(pkg, "/", "/", &llb.CopyInfo{CopyDirContentsOnly: true, ExcludePatterns: others}).
+			Copy(pkg, sbinEntries, "/usr/bin/", &llb.CopyInfo{AllowWildcard: true, AllowEmptyWildcard: true, CreateDestPath: true})
+		st = llb.Scratch().File(restamp(moved, c.opts.SourceDateEpoch),
 			llb.WithCustomNamef("%s: %s", r.Name, StepOutput))
 	} else {
 		var paths []string
@@ -99,12 +106,28 @@ func (c *Converter) outputLayers(refs []recipe.Ref) ([]llb.State, error) {
 	return layers, nil
 }
 
-// usrMergeLinks are the links an image's finalize step makes from the
-// top level into /usr: Hadron images are usr-merged.
+// sbinDir is the folder a main output moves into /usr/bin (the sbin
+// merge): packages may install there, images have one bin folder.
+const sbinDir = "usr/sbin"
+
+// sbinEntries is the wildcard source that copies sbinDir's entries. Its
+// first part is a wildcard too ([u]sr): BuildKit resolves a wildcard
+// below the longest literal prefix and fails when that prefix does not
+// exist, and most packages have no usr/sbin (many no usr); from "/"
+// nothing matching is an empty copy (AllowEmptyWildcard).
+const sbinEntries = "/[u]sr/sbin/*"
+
+// usrMergeLinks are the links an image's finalize step makes: Hadron
+// images are usr-merged (/bin, /sbin and /lib point into /usr) and
+// sbin-merged (/usr/sbin is /usr/bin, as on Fedora and Arch): one folder
+// of programs, so that PATH order cannot pick a busybox applet in sbin
+// over the full tool in bin, the kernel's /sbin/init is systemd, and
+// systemd's service PATH (no sbin with split-bin=false) finds every tool.
 var usrMergeLinks = []struct{ dir, target string }{
 	{"bin", "usr/bin"},
-	{"sbin", "usr/sbin"},
+	{"sbin", "usr/bin"},
 	{"lib", "usr/lib"},
+	{"usr/sbin", "bin"},
 }
 
 // usrMergeDirs are the top-level folders a package must not install

@@ -79,28 +79,39 @@ func copyActions(t *testing.T, v vertex) []*pb.FileAction {
 }
 
 // TestOutputCopies: the main output copies the install layer without the
-// other outputs' patterns, keeping times; another output copies what its
-// patterns match, then that once more with every time at
+// other outputs' patterns and without usr/sbin, then usr/sbin's entries
+// into usr/bin (the sbin merge), then restamps; another output copies
+// what its patterns match, then that once more with every time at
 // SOURCE_DATE_EPOCH, in the same file step.
 func TestOutputCopies(t *testing.T) {
 	m, _ := byName(marshal(t, repoFS(t), "mini", opts()))
 	install := outRef(t, m["musl: install"])
-	var all []string
+	all := []string{"usr/sbin"}
 	for _, o := range recipe.DefaultOutputs {
 		all = append(all, o.Paths...)
 	}
 
 	main := copyActions(t, m["musl: output"])
-	require.Len(t, main, 1)
-	cp := main[0].GetCopy()
+	require.Len(t, main, 3)
+	cp, sbin, restamped := main[0].GetCopy(), main[1].GetCopy(), main[2].GetCopy()
 	assert.Equal(t, install, inputRef(m["musl: output"], main[0].SecondaryInput))
 	assert.Equal(t, "/", cp.Src)
 	assert.Equal(t, "/", cp.Dest)
 	assert.True(t, cp.DirCopyContents)
 	assert.Empty(t, cp.IncludePatterns)
-	assert.Equal(t, all, cp.ExcludePatterns, "everything no other output claims")
+	assert.Equal(t, all, cp.ExcludePatterns, "everything no other output claims, but usr/sbin")
 	assert.Equal(t, int64(-1), cp.Timestamp, "times as the install step clamped them")
 	assert.Nil(t, cp.Owner, "owners as installed")
+
+	assert.Equal(t, install, inputRef(m["musl: output"], main[1].SecondaryInput))
+	assert.Equal(t, "/[u]sr/sbin/*", sbin.Src, "no literal prefix that may be missing")
+	assert.Equal(t, "/usr/bin/", sbin.Dest)
+	assert.True(t, sbin.AllowWildcard)
+	assert.True(t, sbin.AllowEmptyWildcard, "a package without usr/sbin")
+	assert.Equal(t, int64(-1), sbin.Timestamp)
+
+	assert.Equal(t, "/", restamped.Src)
+	assert.Equal(t, int64(1700000000e9), restamped.Timestamp, "usr/bin's time back at SOURCE_DATE_EPOCH")
 
 	dev := copyActions(t, m["musl: output dev"])
 	require.Len(t, dev, 2)
@@ -204,12 +215,15 @@ func TestFinalize(t *testing.T) {
 	assert.Empty(t, mid.Data, "empty: first boot (machine-id(5))")
 	assert.Equal(t, int32(0o444), mid.Mode)
 
-	for dir, target := range map[string]string{"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib"} {
+	for dir, target := range map[string]string{"/bin": "usr/bin", "/sbin": "usr/bin", "/lib": "usr/lib"} {
 		l := fa[dir].GetSymlink()
 		require.NotNil(t, l, dir)
 		assert.Equal(t, target, l.Oldpath, "%s is a relative link into /usr", dir)
 		require.NotNil(t, fa["/"+target].GetMkdir(), "%s exists", target)
 	}
+	sbin := fa["/usr/sbin"].GetSymlink()
+	require.NotNil(t, sbin, "/usr/sbin is a link (sbin merge)")
+	assert.Equal(t, "bin", sbin.Oldpath)
 	for p, a := range fa {
 		var ts int64
 		switch {
@@ -292,7 +306,7 @@ build:
 		"the image holds the output app needs, not tool's main output")
 	assert.Equal(t, []string{"usr/bin/tool-extra", "usr/share/tool"}, copyActions(t, m["tool: output extra"])[0].GetCopy().IncludePatterns)
 	assert.Equal(t, []string{"usr/include"}, copyActions(t, m["tool: output dev"])[0].GetCopy().IncludePatterns)
-	assert.Equal(t, []string{"usr/include", "usr/share/man", "usr/share/doc", "usr/share/info", "usr/share/gtk-doc",
+	assert.Equal(t, []string{"usr/sbin", "usr/include", "usr/share/man", "usr/share/doc", "usr/share/info", "usr/share/gtk-doc",
 		"usr/bin/tool-extra", "usr/share/tool", "usr/share/locale"},
 		copyActions(t, m["tool: output"])[0].GetCopy().ExcludePatterns, "main: what dev, doc, extra and locale leave")
 	assert.Equal(t, []string{"tool: output", "tool: output dev"}, mergeInputs(t, m["app: build environment"], names),

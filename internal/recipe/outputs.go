@@ -221,6 +221,9 @@ func CheckPattern(p string) string {
 	case "*", "**":
 		return fmt.Sprintf("pattern %q: the first part must be a name (usr, etc, …), not a wildcard", p)
 	}
+	if len(parts) >= 2 && parts[0] == "usr" && parts[1] != "**" && globMatches(parts[1], "sbin") {
+		return fmt.Sprintf("pattern %q: images merge /usr/sbin into /usr/bin and only the main output moves a package's usr/sbin there; claim the program in the main output, or install it in usr/bin and name usr/bin/…", p)
+	}
 	return ""
 }
 
@@ -259,6 +262,12 @@ func matchParts(pat, parts []string) bool {
 		return false
 	}
 	return matchParts(pat[1:], parts[1:])
+}
+
+// globMatches reports whether the glob part g (no **) matches name.
+func globMatches(g, name string) bool {
+	ok, _ := path.Match(g, name)
+	return ok
 }
 
 // PatternsOverlap reports whether some file can be claimed by both valid

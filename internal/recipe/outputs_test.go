@@ -135,21 +135,23 @@ func TestCheckPattern(t *testing.T) {
 		assert.Empty(t, CheckPattern(p), p)
 	}
 	for p, want := range map[string]string{
-		"":               "empty pattern",
-		"/usr/include":   `must be relative to the package root (write "usr/include")`,
-		"!usr/include":   "exceptions (!) are not supported",
-		"usr/lib/[a-z]*": "only * ? and ** are supported",
-		`usr/lib/\*.a`:   "only * ? and ** are supported",
-		"usr/include/":   `is not a clean path (want "usr/include")`,
-		"usr//include":   "is not a clean path",
-		"./usr/include":  "is not a clean path",
-		"usr/../etc":     "is not a clean path",
-		"../etc":         "leaves the package root",
-		"usr/lib/**.a":   "** must be a whole path part",
-		"*":              "the first part must be a name",
-		"**":             "the first part must be a name",
-		"**/*.a":         "the first part must be a name",
-		"usr/lib/a b":    "contains white space",
+		"":                 "empty pattern",
+		"/usr/include":     `must be relative to the package root (write "usr/include")`,
+		"!usr/include":     "exceptions (!) are not supported",
+		"usr/lib/[a-z]*":   "only * ? and ** are supported",
+		`usr/lib/\*.a`:     "only * ? and ** are supported",
+		"usr/include/":     `is not a clean path (want "usr/include")`,
+		"usr//include":     "is not a clean path",
+		"./usr/include":    "is not a clean path",
+		"usr/../etc":       "is not a clean path",
+		"../etc":           "leaves the package root",
+		"usr/lib/**.a":     "** must be a whole path part",
+		"*":                "the first part must be a name",
+		"**":               "the first part must be a name",
+		"**/*.a":           "the first part must be a name",
+		"usr/lib/a b":      "contains white space",
+		"usr/sbin/dmsetup": "images merge /usr/sbin into /usr/bin",
+		"usr/s*/ip":        "images merge /usr/sbin into /usr/bin",
 	} {
 		assert.Contains(t, CheckPattern(p), want, p)
 	}
