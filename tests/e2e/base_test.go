@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/diskfs/go-diskfs/partition/gpt"
+	"github.com/hadron-linux/hadron/bootchain/ddi"
+	"github.com/hadron-linux/hadron/bootchain/disk"
 	"github.com/hadron-linux/hadron/bootchain/initrd"
 	"github.com/hadron-linux/hadron/bootchain/secureboot"
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
@@ -248,8 +251,9 @@ build:
 // ext4 virtio disk. systemd in the initrd must mount root=/dev/vda at
 // /sysroot and switch into it, and the real root reach multi-user.target
 // (running) with the signed debug-tools system extension merged (its
-// signature checked against /etc/verity.d). Full tier: systemd and the
-// kernel are long compiles.
+// signature checked against /etc/verity.d); then boots once more with
+// one byte of the extension changed, which must be refused. Full tier:
+// systemd and the kernel are long compiles.
 func TestBaseInitrdSwitchesRoot(t *testing.T) {
 	harness.RequireFull(t)
 	qemutest.Require(t, "qemu-system-x86_64")
@@ -300,22 +304,26 @@ func TestBaseInitrdSwitchesRoot(t *testing.T) {
 	writeFile(t, root, "etc/verity.d/hadron.crt", string(crt))
 	writeFile(t, root, "etc/systemd/sysext.conf", "[SysExt]\nImagePolicy=root=signed+absent:usr=signed+absent\n")
 
-	disk := filepath.Join(t.TempDir(), "root.ext4")
-	out, err := exec.Command(mke2fs, "-q", "-t", "ext4", "-L", "hadron-root", "-d", root, disk, "512M").CombinedOutput()
-	require.NoError(t, err, "mke2fs: %s", out)
 	t.Logf("initrd %d MiB, root disk from %s", buf.Len()>>20, root)
+	// boot makes the root disk from root and boots it through the initrd.
+	boot := func(name string) qemutest.Result {
+		img := filepath.Join(t.TempDir(), name+".ext4")
+		out, err := exec.Command(mke2fs, "-q", "-t", "ext4", "-L", "hadron-root", "-d", root, img, "512M").CombinedOutput()
+		require.NoError(t, err, "mke2fs: %s", out)
+		return qemutest.Run(t, qemutest.Config{
+			Binary: "qemu-system-x86_64",
+			Args: []string{"-machine", "q35", "-m", "1024",
+				"-kernel", filepath.Join(kernel, "boot/vmlinuz"), "-initrd", cpio,
+				"-drive", "file=" + img + ",if=virtio,format=raw",
+				"-append", "console=ttyS0 root=/dev/vda rootfstype=ext4 rw panic=-1 systemd.show_status=1"},
+			Marker:      "HADRON-BASE-BOOTED",
+			FailMarkers: []string{"Kernel panic", "Freezing execution", "You are in emergency mode"},
+			Timeout:     10 * time.Minute,
+			WaitExit:    true,
+		})
+	}
 
-	res := qemutest.Run(t, qemutest.Config{
-		Binary: "qemu-system-x86_64",
-		Args: []string{"-machine", "q35", "-m", "1024",
-			"-kernel", filepath.Join(kernel, "boot/vmlinuz"), "-initrd", cpio,
-			"-drive", "file=" + disk + ",if=virtio,format=raw",
-			"-append", "console=ttyS0 root=/dev/vda rootfstype=ext4 rw panic=-1 systemd.show_status=1"},
-		Marker:      "HADRON-BASE-BOOTED",
-		FailMarkers: []string{"Kernel panic", "Freezing execution", "You are in emergency mode"},
-		Timeout:     10 * time.Minute,
-		WaitExit:    true,
-	})
+	res := boot("root")
 	t.Logf("booted through the initrd to the marker in %s", res.Elapsed)
 	assert.Contains(t, res.Serial, "Hadron Linux (base-initrd)", "systemd welcomed the initrd")
 	assert.Contains(t, res.Serial, "Hadron Linux (base-check)", "and the real root after switching")
@@ -330,6 +338,56 @@ func TestBaseInitrdSwitchesRoot(t *testing.T) {
 	for _, m := range regexp.MustCompile(`HADRON-(SYSEXT|CAPSH): .*`).FindAllString(res.Serial, -1) {
 		t.Log(m)
 	}
+
+	// The same extension with one byte of its erofs superblock changed:
+	// the signature over the root hash still checks out, the hash tree
+	// does not. Hadron's own verifier refuses it, and so must systemd:
+	// dm-verity fails the read, the extension is not merged, capsh is
+	// not there and systemd-sysext.service is the one failed unit.
+	bad := tamperUsr(t, raw)
+	cert, err := secureboot.LoadCert(secureboot.CertFile(keys, secureboot.DBName))
+	require.NoError(t, err)
+	_, err = ddi.Verify(writeTemp(t, bad), recipe.ArchAMD64, cert)
+	require.Error(t, err, "ddi.Verify accepts a tampered extension")
+	t.Logf("ddi.Verify on the tampered extension: %v", err)
+	writeFile(t, root, "var/lib/extensions/debug-tools.raw", string(bad))
+	res = boot("tampered")
+	t.Logf("booted with the tampered extension in %s", res.Elapsed)
+	for _, m := range regexp.MustCompile(`HADRON-(STATE|FAILED|SYSEXT|CAPSH): .*`).FindAllString(res.Serial, -1) {
+		t.Log(m)
+	}
+	assert.NotRegexp(t, `HADRON-CAPSH: Current: `, res.Serial, "capsh must not run from a tampered extension")
+	assert.Regexp(t, `HADRON-FAILED: systemd-sysext\.service`, res.Serial, "systemd-sysext refused the extension")
+}
+
+// tamperUsr returns a copy of the system extension raw with one byte of
+// its usr partition's erofs superblock (1024 bytes in) flipped.
+func tamperUsr(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	f := writeTemp(t, raw)
+	fd, err := os.Open(f)
+	require.NoError(t, err)
+	defer fd.Close()
+	table, err := gpt.Read(fd, disk.SectorSize, disk.SectorSize)
+	require.NoError(t, err, "the extension's partition table")
+	bad := append([]byte(nil), raw...)
+	for _, p := range table.Partitions {
+		if strings.EqualFold(string(p.Type), string(ddi.Types[recipe.ArchAMD64].Usr)) {
+			off := int64(p.Start)*disk.SectorSize + 1024
+			bad[off] ^= 0xff
+			return bad
+		}
+	}
+	t.Fatal("no usr partition in the extension")
+	return nil
+}
+
+// writeTemp writes b to a new temporary file and returns its path.
+func writeTemp(t *testing.T, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(p, b, 0o644))
+	return p
 }
 
 // assertInitrdSetup checks the build-time setup of an initrd: the system
