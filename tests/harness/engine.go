@@ -42,6 +42,13 @@ func StartEngine(t testing.TB) string {
 	return shared.engine.e.Addr()
 }
 
+// GCKeepStorage is the build cache the harness's engine keeps: build
+// steps of a whole distribution (two toolchains, kernels, the base
+// system) need room, and the e2e cache is meant to survive between runs.
+// tests/tools/offline-build asks for the same, so that it and the e2e
+// tests share one running engine instead of restarting it.
+const GCKeepStorage = "40GB"
+
 // EngineConfig is the engine configuration the harness uses.
 func EngineConfig() (engine.Config, error) {
 	state, err := StateDir()
@@ -56,9 +63,7 @@ func EngineConfig() (engine.Config, error) {
 		Root:      filepath.Join(state, "buildkit"),
 		BinDir:    filepath.Join(repo, "out", "bin"),
 		ModuleDir: repo,
-		// Build steps of a whole distribution need room; the e2e cache is
-		// meant to survive between runs.
-		GCKeepStorage: "40GB",
+		GCKeepStorage: GCKeepStorage,
 	}
 	if p := filepath.Join(repo, "out", "bin", "buildkitd"); isExecutable(p) {
 		cfg.Binary = p

@@ -80,6 +80,9 @@ func config(env *harness.Offline) string {
 	for _, k := range keys {
 		fmt.Fprintf(&sb, "  %q: %q\n", k, env.Mirrors[k])
 	}
+	// The e2e harness's engine settings: an e2e run on the same state
+	// then finds the engine configured as it wants and does not restart it.
+	fmt.Fprintf(&sb, "engine:\n  gc-keep-storage: %q\n", harness.GCKeepStorage)
 	// Offline, the kernel.org tarball comes through its declared substitute.
 	sb.WriteString("substitutes:\n")
 	for _, n := range harness.Substitutes {
