@@ -32,9 +32,12 @@ license: MIT
 build:
   style: custom
   install: |
-    mkdir -p /out/usr/bin /out/usr/include /out/usr/lib/pkgconfig /out/usr/share/man/man1
+    mkdir -p /out/usr/bin /out/usr/sbin /out/usr/include /out/usr/lib/pkgconfig /out/usr/share/man/man1
     printf '#!/bin/sh\necho split-lib\n' >/out/usr/bin/split-tool
     chmod 0755 /out/usr/bin/split-tool
+    printf '#!/bin/sh\necho split-admin\n' >/out/usr/sbin/split-admin
+    chmod 0755 /out/usr/sbin/split-admin
+    ln -s split-admin /out/usr/sbin/split-admin-link
     echo '#define SPLIT_LIB 1' >/out/usr/include/split.h
     printf 'Name: split\nVersion: 1\n' >/out/usr/lib/pkgconfig/split.pc
     echo '!<arch>' >/out/usr/lib/libsplit.a
@@ -126,13 +129,29 @@ func TestPackageSplits(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "#define SPLIT_LIB 1\nName: split\nVersion: 1\n", string(seen), "split-app's build read split-lib's dev files")
 
-	for link, target := range map[string]string{"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib"} {
+	for link, target := range map[string]string{"bin": "usr/bin", "sbin": "usr/bin", "lib": "usr/lib", "usr/sbin": "bin"} {
 		got, err := os.Readlink(filepath.Join(img, link))
 		require.NoError(t, err, "/%s is a link", link)
 		assert.Equal(t, target, got)
 	}
 	_, err = os.Stat(filepath.Join(img, "bin/split-tool"))
 	assert.NoError(t, err, "/bin/split-tool resolves through the link")
+	// sbin merge: what the package installed in usr/sbin is in usr/bin,
+	// its relative links too, and the old paths resolve.
+	admin, err := os.Lstat(filepath.Join(img, "usr/bin/split-admin"))
+	require.NoError(t, err, "usr/sbin/split-admin moved to usr/bin")
+	assert.True(t, admin.Mode().IsRegular())
+	assert.Equal(t, os.FileMode(0o755), admin.Mode().Perm())
+	l, err := os.Readlink(filepath.Join(img, "usr/bin/split-admin-link"))
+	require.NoError(t, err)
+	assert.Equal(t, "split-admin", l)
+	for _, p := range []string{"usr/sbin/split-admin", "sbin/split-admin-link"} {
+		_, err := os.Stat(filepath.Join(img, p))
+		assert.NoError(t, err, "/%s resolves through the links", p)
+	}
+	bin, err := os.Stat(filepath.Join(img, "usr/bin"))
+	require.NoError(t, err)
+	assert.Equal(t, int64(epoch), bin.ModTime().Unix(), "usr/bin keeps SOURCE_DATE_EPOCH after the move")
 	mid, err := os.Stat(filepath.Join(img, "etc/machine-id"))
 	require.NoError(t, err)
 	assert.Zero(t, mid.Size(), "machine-id is empty: first boot")
