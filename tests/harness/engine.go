@@ -115,6 +115,11 @@ func StartIsolatedEngine(t testing.TB) string {
 type engineLease struct {
 	e     *engine.Engine
 	lease *os.File
+	// adopted is true when the engine was already running, healthy and
+	// configured as the harness wants before the harness came (started by
+	// `hadron build` or tests/tools/offline-build on the same state): it
+	// is someone else's, and the harness leaves it running.
+	adopted bool
 }
 
 // startEngine takes a lease on the shared engine and makes sure it runs.
@@ -142,19 +147,28 @@ func startEngine(ctx context.Context) (*engineLease, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // includes building buildkitd
 	defer cancel()
+	before, _ := e.Status(ctx)
 	if err := e.Start(ctx); err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &engineLease{e: e, lease: f}, nil
+	after, _ := e.Status(ctx)
+	adopted := before.Healthy && after.Healthy && before.PID == after.PID
+	if adopted {
+		stderrf("using the running buildkitd (pid %d), which it will leave running", after.PID)
+	}
+	return &engineLease{e: e, lease: f, adopted: adopted}, nil
 }
 
 // Release gives up the lease and stops buildkitd when no other test binary
-// holds one.
+// holds one, unless the harness found it running (adopted).
 func (l *engineLease) Release() error {
 	defer l.lease.Close()
 	if err := syscall.Flock(int(l.lease.Fd()), syscall.LOCK_UN); err != nil {
 		return fmt.Errorf("releasing engine lease: %w", err)
+	}
+	if l.adopted {
+		return nil
 	}
 	err := syscall.Flock(int(l.lease.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
