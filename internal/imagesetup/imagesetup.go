@@ -64,12 +64,9 @@ const (
 func ConfigFiles(root string, dirs []string) ([]string, error) {
 	chosen := map[string]string{}
 	for _, dir := range dirs {
-		entries, err := os.ReadDir(filepath.Join(root, dir))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
+		entries, err := readDirIn(root, dir)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", dir, err)
+			return nil, err
 		}
 		for _, e := range entries {
 			name := e.Name()
@@ -152,12 +149,9 @@ func Steps(root string) ([]Step, error) {
 // ends in suffix.
 func hasFiles(root string, dirs []string, suffix string) (bool, error) {
 	for _, dir := range dirs {
-		entries, err := os.ReadDir(filepath.Join(root, dir))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
+		entries, err := readDirIn(root, dir)
 		if err != nil {
-			return false, fmt.Errorf("read %s: %w", dir, err)
+			return false, err
 		}
 		for _, e := range entries {
 			if !e.IsDir() && strings.HasSuffix(e.Name(), suffix) {
@@ -166,6 +160,19 @@ func hasFiles(root string, dirs []string, suffix string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// readDirIn lists the folder dir of the image at root; a folder the image
+// does not have lists as empty.
+func readDirIn(root, dir string) ([]os.DirEntry, error) {
+	entries, err := os.ReadDir(filepath.Join(root, dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	return entries, nil
 }
 
 // MarkUpdated writes the ".updated" stamp of each of UpdatedDirs under
