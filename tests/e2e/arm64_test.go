@@ -1,16 +1,20 @@
 package e2e
 
 import (
+	"bytes"
 	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hadron-linux/hadron/bootchain/initrd"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/tests/harness"
+	"github.com/hadron-linux/hadron/tests/qemu/qemutest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -104,4 +108,51 @@ func TestBaseArm64Builds(t *testing.T) {
 		return err
 	}))
 	t.Logf("images/base (arm64): %d MiB of files", size>>20)
+}
+
+// TestBaseArm64Boots boots images/base (plus the boot check) for arm64 as
+// an initramfs on Hadron's qemu-arm64 kernel in qemu-system-aarch64 (virt,
+// cortex-a57, TCG): systemd as PID 1 must reach multi-user.target. An
+// arm64 image has no build-time setup layer, so this boot is also systemd's
+// first-boot setup (sysusers, tmpfiles, presets, hwdb). Full tier: the
+// arm64 toolchain, kernel and base packages are long compiles.
+func TestBaseArm64Boots(t *testing.T) {
+	harness.RequireFull(t)
+	qemutest.Require(t, "qemu-system-aarch64")
+	e := setup(t)
+	dir := copyTree(t)
+	writeBaseCheck(t, dir)
+	kernel := buildKernel(t, e, "linux@qemu-arm64", "linux/arm64")
+	out := buildTo(t, e, dir, "base-check", "linux/arm64")
+	assertELFClean(t, out, recipe.ArchARM64)
+	for _, d := range []string{"proc", "sys", "dev", "run", "tmp"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(out, d), 0o755))
+	}
+	var buf bytes.Buffer
+	require.NoError(t, initrd.WriteDir(&buf, out, epoch))
+	rd := filepath.Join(t.TempDir(), "base-arm64.cpio")
+	require.NoError(t, os.WriteFile(rd, buf.Bytes(), 0o644))
+	t.Logf("rootfs (arm64) as initramfs: %d MiB", buf.Len()>>20)
+
+	res := qemutest.Run(t, qemutest.Config{
+		Binary: "qemu-system-aarch64",
+		Args: []string{"-machine", "virt", "-cpu", "cortex-a57", "-m", "1024",
+			"-kernel", filepath.Join(kernel, "boot/vmlinuz"), "-initrd", rd,
+			"-append", "console=ttyAMA0 rdinit=/usr/lib/systemd/systemd panic=-1 systemd.show_status=1"},
+		Marker:      "HADRON-BASE-BOOTED",
+		FailMarkers: []string{"Kernel panic", "Freezing execution"},
+		Timeout:     20 * time.Minute,
+		WaitExit:    true,
+	})
+	t.Logf("booted (arm64, TCG) to the marker in %s", res.Elapsed)
+	for _, m := range regexp.MustCompile(`HADRON-[A-Z-]+: .*`).FindAllString(res.Serial, -1) {
+		t.Log(m)
+	}
+	state := regexp.MustCompile(`HADRON-STATE: (\S+)`).FindStringSubmatch(res.Serial)
+	require.NotNil(t, state, "no state line on the console")
+	assert.Equal(t, "running", state[1], "systemctl is-system-running")
+	assert.Regexp(t, `HADRON-VERSION: systemd 262 `, res.Serial)
+	assert.Contains(t, res.Serial, "HADRON-LIBC: libc.so", "systemd runs on musl")
+	assert.Contains(t, res.Serial, "HADRON-GETTY: active", "a getty on ttyAMA0")
+	assert.Regexp(t, `HADRON-JOURNAL: [1-9][0-9]* lines`, res.Serial)
 }
