@@ -257,6 +257,8 @@ func TestOutputErrors(t *testing.T) {
 			[]string{"recipes/xz/recipe.yaml:13: output dev: paths: at least one pattern is required"}},
 		{"absolute pattern", "      - usr/bin/xzdiff\n", "      - /usr/bin/xzdiff\n",
 			[]string{`recipes/xz/recipe.yaml:16: output tools: pattern "/usr/bin/xzdiff" must be relative`}},
+		{"pattern in usr/sbin", "      - usr/bin/xzgrep\n", "      - usr/sbin/xzgrep\n",
+			[]string{`recipes/xz/recipe.yaml:17: output tools: pattern "usr/sbin/xzgrep": images merge /usr/sbin into /usr/bin`}},
 		{"pattern twice", "      - usr/bin/xzgrep\n", "      - usr/bin/xzdiff\n",
 			[]string{`recipes/xz/recipe.yaml:17: output tools: pattern "usr/bin/xzdiff" listed twice`}},
 		{"overlap with a declared output", "      - usr/bin/xzgrep\n", "      - usr/lib/liblzma.a\n",
