@@ -38,7 +38,8 @@ const (
 	// RuleNeeded: a DT_NEEDED library is not provided inside the tree.
 	RuleNeeded Rule = "needed"
 	// RuleGlibcSymbolVersion: a symbol version named GLIBC_* is required
-	// or defined.
+	// or defined, except GCC's own compatibility versions of libgcc_s
+	// (see gccCompatLib).
 	RuleGlibcSymbolVersion Rule = "glibc-symbol-version"
 	// RuleBuildPathRpath: a DT_RPATH or DT_RUNPATH entry is a build path
 	// (see BuildPathPrefixes).
@@ -422,6 +423,9 @@ func (c *checker) checkVersions(name string, f *elf.File) {
 			c.add(name, RuleMalformed, "version needs: %v", err)
 		}
 		for _, n := range needs {
+			if gccCompatLib(n.Name) {
+				continue // GCC's names, defined by the tree's libgcc_s
+			}
 			var glibc []string
 			for _, d := range n.Needs {
 				if isGlibcVersion(d.Dep) {
@@ -441,6 +445,9 @@ func (c *checker) checkVersions(name string, f *elf.File) {
 		}
 		var glibc []string
 		for _, d := range defs {
+			if gccCompatLib(path.Base(name)) {
+				break
+			}
 			if d.Flags&elf.VER_FLG_BASE == 0 && isGlibcVersion(d.Name) {
 				glibc = append(glibc, d.Name)
 			}
@@ -453,6 +460,18 @@ func (c *checker) checkVersions(name string, f *elf.File) {
 }
 
 func isGlibcVersion(v string) bool { return strings.HasPrefix(v, "GLIBC_") }
+
+// gccCompatLib reports whether lib (a file or DT_NEEDED name) is GCC's
+// libgcc_s. GCC builds libgcc_s for every *-linux* target, musl ones
+// included, with libgcc/config/libgcc-glibc.ver, which exports
+// __register_frame_info and friends under the version names glibc once
+// used (GLIBC_2.0, GLIBC_2.2) so that old glibc binaries keep resolving
+// them; x86_64 overrides that map, aarch64 does not. Those versions are
+// defined by libgcc_s itself, and a library linked against it (libstdc++)
+// needs them from libgcc_s, not from glibc: neither is a glibc
+// dependency. A glibc-linked program is still caught by its interpreter,
+// by its libc.so.6 and by the versions it needs from libc.
+func gccCompatLib(lib string) bool { return strings.HasPrefix(lib, "libgcc_s.so") }
 
 func sortViolations(vs []Violation) {
 	slices.SortFunc(vs, func(a, b Violation) int {

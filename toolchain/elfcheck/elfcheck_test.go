@@ -24,6 +24,8 @@ var sources = map[string]string{
 	"start.c":   "void _start(void) { for (;;); }\n",
 	"empty.c":   "int stub;\n",
 	"glibc.map": "GLIBC_2.2.5 { global: foo; local: *; };\n",
+	// What GCC's libgcc-glibc.ver gives libgcc_s on aarch64-linux-musl.
+	"gcccompat.map": "GCC_3.0 { local: *; };\nGLIBC_2.0 { global: foo; } GCC_3.0;\n",
 }
 
 const muslLoader = "/lib/ld-musl-x86_64.so.1"
@@ -121,6 +123,19 @@ func (fx *fixtures) coreProg(tb testing.TB, out string, ldflags ...string) strin
 func (fx *fixtures) libcNames(tb testing.TB) string {
 	return fx.build(tb, "libc-names", fx.gcc(tb), "-nostdlib", "-Wl,--dynamic-linker="+muslLoader, "-Wl,--no-as-needed", "start.c",
 		fx.stub(tb, "libc.musl-x86_64.so.1"), fx.stub(tb, "ld-musl-x86_64.so.1"), fx.stub(tb, "libm.so.6"))
+}
+
+// libgccCompat is a libgcc_s.so.1 defining GLIBC_2.0 as GCC's
+// libgcc-glibc.ver makes it do on aarch64, musl targets included.
+func (fx *fixtures) libgccCompat(tb testing.TB) string {
+	return fx.build(tb, "libgcc_s.so.1", fx.gcc(tb), "-shared", "-fPIC", "-nostdlib", "-Wl,-soname,libgcc_s.so.1",
+		"-Wl,--version-script=gcccompat.map", "foo.c")
+}
+
+// gccCompatUser needs foo@GLIBC_2.0 from libgcc_s.so.1, as libstdc++
+// does on aarch64.
+func (fx *fixtures) gccCompatUser(tb testing.TB) string {
+	return fx.build(tb, "gcc-compat-user", fx.gcc(tb), "-nostdlib", "-Wl,--dynamic-linker="+muslLoader, "prog.c", fx.libgccCompat(tb))
 }
 
 // glibcDefiner is a shared object that defines the version GLIBC_2.2.5.
@@ -378,6 +393,23 @@ func TestCheckTree(t *testing.T) {
 			},
 			want:    []string{"usr/lib/libglibcdef.so: glibc-symbol-version: defines GLIBC_2.2.5"},
 			checked: 1,
+		},
+		{
+			name: "GCC's GLIBC_2.0 compatibility version of libgcc_s is no glibc dependency",
+			setup: func(t *testing.T, root string) {
+				place(t, root, "usr/lib/libgcc_s.so.1", fx.libgccCompat(t))
+				place(t, root, "usr/bin/prog", fx.gccCompatUser(t))
+			},
+			checked: 2,
+		},
+		{
+			name: "the same version from another library is",
+			setup: func(t *testing.T, root string) {
+				place(t, root, "usr/lib/libglibcdef.so", fx.glibcDefiner(t))
+				place(t, root, "usr/lib/libgcc_s.so.1", fx.libgccCompat(t))
+			},
+			want:    []string{"usr/lib/libglibcdef.so: glibc-symbol-version: defines GLIBC_2.2.5"},
+			checked: 2,
 		},
 		{
 			name: "non-ELF files, objects and archives are skipped",
