@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"debug/elf"
 	"os"
 	"os/exec"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hadron-linux/hadron/bootchain/initrd"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/tests/harness"
 	"github.com/hadron-linux/hadron/tests/qemu/qemutest"
@@ -125,14 +123,7 @@ func TestBaseArm64Boots(t *testing.T) {
 	kernel := buildKernel(t, e, "linux@qemu-arm64", "linux/arm64")
 	out := buildTo(t, e, dir, "base-check", "linux/arm64")
 	assertELFClean(t, out, recipe.ArchARM64)
-	for _, d := range []string{"proc", "sys", "dev", "run", "tmp"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(out, d), 0o755))
-	}
-	var buf bytes.Buffer
-	require.NoError(t, initrd.WriteDir(&buf, out, epoch))
-	rd := filepath.Join(t.TempDir(), "base-arm64.cpio")
-	require.NoError(t, os.WriteFile(rd, buf.Bytes(), 0o644))
-	t.Logf("rootfs (arm64) as initramfs: %d MiB", buf.Len()>>20)
+	rd := rootfsInitramfs(t, out)
 
 	res := qemutest.Run(t, qemutest.Config{
 		Binary: "qemu-system-aarch64",

@@ -86,14 +86,7 @@ func TestBaseBootsToMultiUser(t *testing.T) {
 	assertELFClean(t, out, recipe.ArchAMD64)
 	assertSystemdSetup(t, out)
 
-	for _, d := range []string{"proc", "sys", "dev", "run", "tmp"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(out, d), 0o755))
-	}
-	var buf bytes.Buffer
-	require.NoError(t, initrd.WriteDir(&buf, out, epoch))
-	rd := filepath.Join(t.TempDir(), "base.cpio")
-	require.NoError(t, os.WriteFile(rd, buf.Bytes(), 0o644))
-	t.Logf("rootfs as initramfs: %d MiB", buf.Len()>>20)
+	rd := rootfsInitramfs(t, out)
 
 	res := qemutest.Run(t, qemutest.Config{
 		Binary: "qemu-system-x86_64",
@@ -391,6 +384,22 @@ func writeTemp(t *testing.T, b []byte) string {
 	p := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(p, b, 0o644))
 	return p
+}
+
+// rootfsInitramfs writes the exported image tree out, with the mount
+// points of the API file systems added, as a cpio initramfs (every time
+// at the epoch) and returns its path: systemd runs from it as PID 1.
+func rootfsInitramfs(t *testing.T, out string) string {
+	t.Helper()
+	for _, d := range []string{"proc", "sys", "dev", "run", "tmp"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(out, d), 0o755))
+	}
+	var buf bytes.Buffer
+	require.NoError(t, initrd.WriteDir(&buf, out, epoch))
+	rd := filepath.Join(t.TempDir(), "rootfs.cpio")
+	require.NoError(t, os.WriteFile(rd, buf.Bytes(), 0o644))
+	t.Logf("rootfs as initramfs: %d MiB", buf.Len()>>20)
+	return rd
 }
 
 // assertInitrdSetup checks the build-time setup of an initrd: the system

@@ -60,9 +60,9 @@ func EngineConfig() (engine.Config, error) {
 		return engine.Config{}, err
 	}
 	cfg := engine.Config{
-		Root:      filepath.Join(state, "buildkit"),
-		BinDir:    filepath.Join(repo, "out", "bin"),
-		ModuleDir: repo,
+		Root:          filepath.Join(state, "buildkit"),
+		BinDir:        filepath.Join(repo, "out", "bin"),
+		ModuleDir:     repo,
 		GCKeepStorage: GCKeepStorage,
 	}
 	if p := filepath.Join(repo, "out", "bin", "buildkitd"); isExecutable(p) {
