@@ -438,16 +438,13 @@ func (c *checker) checkVersions(name string, f *elf.File) {
 			}
 		}
 	}
-	if f.SectionByType(elf.SHT_GNU_VERDEF) != nil {
+	if f.SectionByType(elf.SHT_GNU_VERDEF) != nil && !gccCompatLib(path.Base(name)) {
 		defs, err := f.DynamicVersions()
 		if err != nil {
 			c.add(name, RuleMalformed, "version definitions: %v", err)
 		}
 		var glibc []string
 		for _, d := range defs {
-			if gccCompatLib(path.Base(name)) {
-				break
-			}
 			if d.Flags&elf.VER_FLG_BASE == 0 && isGlibcVersion(d.Name) {
 				glibc = append(glibc, d.Name)
 			}
