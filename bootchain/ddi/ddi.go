@@ -186,22 +186,11 @@ func Build(ctx context.Context, out string, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sysext %s: %w", o.Name, err)
 	}
-	if pad := (verity.BlockSize - len(data)%verity.BlockSize) % verity.BlockSize; pad > 0 {
-		data = append(data, make([]byte, pad)...)
-	}
-
-	// Verity: the salt and the superblock's UUID come from the content.
-	sum := sha256.Sum256(data)
-	salt := sha256.Sum256(append([]byte("hadron verity salt\x00"), sum[:]...))
-	tree, err := verity.Compute(bytes.NewReader(data), int64(len(data)), salt[:])
+	data, hashDev, rootHash, err := VerityPair(data)
 	if err != nil {
 		return nil, fmt.Errorf("sysext %s: %w", o.Name, err)
 	}
-	var hashDev bytes.Buffer
-	if err := tree.WriteHashDevice(&hashDev, uuid.NewSHA1(namespace, append([]byte("verity\x00"), salt[:]...))); err != nil {
-		return nil, fmt.Errorf("sysext %s: %w", o.Name, err)
-	}
-	sig, err := SignRootHash(tree.RootHash, o.Signer)
+	sig, err := SignRootHash(rootHash, o.Signer)
 	if err != nil {
 		return nil, fmt.Errorf("sysext %s: %w", o.Name, err)
 	}
@@ -210,10 +199,10 @@ func Build(ctx context.Context, out string, o Options) (*Result, error) {
 		return nil, fmt.Errorf("sysext %s: %w", o.Name, err)
 	}
 
-	res := &Result{FS: fsType, RootHash: tree.RootHash}
-	root := tree.RootHash
+	res := &Result{FS: fsType, RootHash: rootHash}
+	root := rootHash
 	res.DiskUUID = uuid.NewSHA1(namespace, append([]byte("disk\x00"), root...)).String()
-	contents := [][]byte{data, hashDev.Bytes(), sigPart}
+	contents := [][]byte{data, hashDev, sigPart}
 	parts := []struct {
 		suffix string
 		typ    gpt.Type
@@ -242,6 +231,34 @@ func Build(ctx context.Context, out string, o Options) (*Result, error) {
 	}
 	return res, nil
 }
+
+// VerityPair pads a file system image to whole verity blocks and computes
+// its dm-verity hash device and root hash (SHA-256, 4 KiB blocks). The
+// salt and the hash device's UUID are derived from the content, so the
+// same file system always gives the same pair. It returns the padded
+// data.
+func VerityPair(data []byte) (padded, hashDev, rootHash []byte, err error) {
+	if pad := (verity.BlockSize - len(data)%verity.BlockSize) % verity.BlockSize; pad > 0 {
+		data = append(data, make([]byte, pad)...)
+	}
+	sum := sha256.Sum256(data)
+	salt := sha256.Sum256(append([]byte("hadron verity salt\x00"), sum[:]...))
+	tree, err := verity.Compute(bytes.NewReader(data), int64(len(data)), salt[:])
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var dev bytes.Buffer
+	if err := tree.WriteHashDevice(&dev, uuid.NewSHA1(namespace, append([]byte("verity\x00"), salt[:]...))); err != nil {
+		return nil, nil, nil, err
+	}
+	return data, dev.Bytes(), tree.RootHash, nil
+}
+
+// UUIDsOf are the partition UUIDs of a verity pair with root hash h, as
+// systemd derives them: the data partition's is the hash's first 128
+// bits, the hash partition's its last 128 (systemd-veritysetup-generator
+// finds both from roothash= alone).
+func UUIDsOf(h []byte) (data, hash string) { return uuidOf(h[:16]), uuidOf(h[len(h)-16:]) }
 
 // uuidOf formats 16 bytes as a UUID, unchanged (no version bits): how
 // systemd-repart turns root hash halves into partition UUIDs.

@@ -44,6 +44,10 @@ type Partition struct {
 	Content string
 	// Attributes are the GPT attribute bits.
 	Attributes uint64
+	// GUID, when set, is the unique partition GUID (PARTUUID) instead of
+	// one derived from the image name, e.g. a verity pair's GUIDs, which
+	// come from its root hash.
+	GUID string
 }
 
 // Layout describes a GPT disk image.
@@ -129,10 +133,14 @@ func (l Layout) Plan() (Plan, error) {
 			return Plan{}, fmt.Errorf("disk layout %s: partition %s: no size and no content", l.Name, p.Name)
 		}
 		size = roundUp(size, align)
+		guid := p.GUID
+		if guid == "" {
+			guid = GUID(l.Name, l.Epoch, "partition/"+p.Name)
+		}
 		plan.Partitions = append(plan.Partitions, Placed{
 			Partition: p,
 			Index:     i + 1,
-			GUID:      GUID(l.Name, l.Epoch, "partition/"+p.Name),
+			GUID:      guid,
 			Start:     uint64(next / SectorSize),
 			Sectors:   uint64(size / SectorSize),
 		})

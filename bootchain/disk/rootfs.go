@@ -32,6 +32,10 @@ type RootFS struct {
 	UUID string
 	// Epoch is SOURCE_DATE_EPOCH: every file's and the file system's time.
 	Epoch int64
+	// KeepOwners keeps each file's owner and group (a whole root file
+	// system, whose system users own their state); otherwise every file
+	// is root's.
+	KeepOwners bool
 }
 
 // Args returns the command line that writes the image to out. Files are
@@ -49,11 +53,18 @@ func (r RootFS) Args(out string) ([]string, error) {
 		// -T alone keeps each file's sub-second mtime (erofs-utils 1.5),
 		// which leaks build-host timing; --ignore-mtime stamps every inode
 		// with exactly the -T time.
-		return []string{"mkfs.erofs", "--quiet", "-zlz4hc", "-T" + epoch, "--ignore-mtime",
-			"-U" + r.UUID, "--all-root", out, r.Dir}, nil
+		args := []string{"mkfs.erofs", "--quiet", "-zlz4hc", "-T" + epoch, "--ignore-mtime", "-U" + r.UUID}
+		if !r.KeepOwners {
+			args = append(args, "--all-root")
+		}
+		return append(args, out, r.Dir), nil
 	case Squashfs:
-		return []string{"mksquashfs", r.Dir, out, "-noappend", "-quiet", "-no-progress",
-			"-comp", "zstd", "-all-root", "-mkfs-time", epoch, "-all-time", epoch}, nil
+		args := []string{"mksquashfs", r.Dir, out, "-noappend", "-quiet", "-no-progress",
+			"-comp", "zstd", "-mkfs-time", epoch, "-all-time", epoch}
+		if !r.KeepOwners {
+			args = append(args, "-all-root")
+		}
+		return args, nil
 	default:
 		return nil, fmt.Errorf("rootfs: unsupported type %q (erofs, squashfs)", r.Type)
 	}

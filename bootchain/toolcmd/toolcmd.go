@@ -108,15 +108,18 @@ func (p InitrdPack) Invocation() Invocation {
 // with the PCR 11 policy signed by PCRKey and Authenticode-signed with
 // SignKey/SignCert when set.
 type UKIBuild struct {
-	Output    string
-	Stub      string
-	Kernel    string
-	Initrds   []string
-	Cmdline   string
-	OSRelease string
-	PCRKey    string
-	SignKey   string
-	SignCert  string
+	Output  string
+	Stub    string
+	Kernel  string
+	Initrds []string
+	Cmdline string
+	// RootHashFile holds a dm-verity root hash, appended to the command
+	// line as roothash= (see VerityRoot).
+	RootHashFile string
+	OSRelease    string
+	PCRKey       string
+	SignKey      string
+	SignCert     string
 }
 
 // Invocation implements Tool.
@@ -127,6 +130,7 @@ func (u UKIBuild) Invocation() Invocation {
 	f.str("kernel", u.Kernel)
 	f.strs("initrd", u.Initrds)
 	f.str("cmdline", u.Cmdline)
+	f.str("roothash-file", u.RootHashFile)
 	f.str("os-release", u.OSRelease)
 	f.str("pcr-key", u.PCRKey)
 	f.str("sign-key", u.SignKey)
@@ -196,4 +200,40 @@ func (s SysextBuild) Invocation() Invocation {
 	f.str("key", s.Key)
 	f.str("cert", s.Cert)
 	return Invocation{Command: []string{"sysext", "build"}, Flags: f, Args: []string{s.Dir, s.Out}}
+}
+
+// VerityRoot is `hadron disk verity-root`: the root file system under Dir
+// as erofs with its dm-verity hash device and root hash, written into the
+// folder Out (see bootchain/disk/trusted.BuildRoot) for image Name. Times
+// come from SOURCE_DATE_EPOCH in the step's environment.
+type VerityRoot struct {
+	Name, Dir, Out string
+}
+
+// Invocation implements Tool.
+func (r VerityRoot) Invocation() Invocation {
+	var f flags
+	f.str("name", r.Name)
+	f.str("rootfs-dir", r.Dir)
+	f.str("output", r.Out)
+	return Invocation{Command: []string{"disk", "verity-root"}, Flags: f}
+}
+
+// TrustedDisk is `hadron disk trusted`: the GPT disk image at Out of image
+// Name for architecture Arch ("amd64", "arm64"): the ESP tree under ESP
+// and the verity root that VerityRoot wrote into Root (see
+// bootchain/disk/trusted.Build). Times come from SOURCE_DATE_EPOCH.
+type TrustedDisk struct {
+	Name, Arch, ESP, Root, Out string
+}
+
+// Invocation implements Tool.
+func (d TrustedDisk) Invocation() Invocation {
+	var f flags
+	f.str("name", d.Name)
+	f.str("arch", d.Arch)
+	f.str("esp", d.ESP)
+	f.str("root", d.Root)
+	f.str("output", d.Out)
+	return Invocation{Command: []string{"disk", "trusted"}, Flags: f}
 }

@@ -12,13 +12,94 @@ import (
 
 	"github.com/hadron-linux/hadron/bootchain/disk"
 	"github.com/hadron-linux/hadron/bootchain/disk/standard"
+	"github.com/hadron-linux/hadron/bootchain/disk/trusted"
 	"github.com/hadron-linux/hadron/bootchain/grub"
 	"github.com/hadron-linux/hadron/bootchain/rpi"
+	"github.com/hadron-linux/hadron/internal/recipe"
 )
 
 func newDiskCmd(v *viper.Viper) *cobra.Command {
-	return groupCmd("disk", "Build reproducible disk images (standard boot, Raspberry Pi boot partition)",
-		newDiskStandardCmd(v), newDiskRPiCmd(v))
+	return groupCmd("disk", "Build reproducible disk images (trusted and standard boot, Raspberry Pi boot partition)",
+		newDiskStandardCmd(v), newDiskRPiCmd(v), newDiskVerityRootCmd(v), newDiskTrustedCmd(v))
+}
+
+func newDiskVerityRootCmd(v *viper.Viper) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "verity-root --name NAME --rootfs-dir ROOTFS -o DIR",
+		Short: "Pack a root file system as erofs with its dm-verity hash device and root hash",
+		Long: `Verity-root writes into DIR the root file system under --rootfs-dir as erofs
+(owners kept, every time the epoch) padded to whole 4 KiB blocks (` + trusted.RootImage + `),
+its dm-verity hash device (` + trusted.VerityImage + `) and the root hash in hex (` + trusted.RootHashFile + `).
+The root hash goes on the UKI's command line (uki build --roothash-file); ` + "`disk trusted`" + `
+puts the two images on the disk. Salt and UUIDs come from the content.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			epoch, err := requiredEpoch(v)
+			if err != nil {
+				return err
+			}
+			out := v.GetString("output")
+			h, err := trusted.BuildRoot(cmd.Context(), trusted.RootSpec{Name: v.GetString("name"), Dir: v.GetString("rootfs-dir"), Epoch: epoch}, out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", out, trusted.CmdlineArg(h))
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.StringP("output", "o", "", "folder to write the root image, hash device and root hash into (required)")
+	fl.String("name", "", "image name (seeds the file system UUID) (required)")
+	fl.String("rootfs-dir", "", "root file system tree (required)")
+	addEpochFlag(fl)
+	for _, f := range []string{"output", "name", "rootfs-dir"} {
+		_ = c.MarkFlagRequired(f)
+	}
+	return c
+}
+
+func newDiskTrustedCmd(v *viper.Viper) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "trusted --name NAME --arch ARCH --esp DIR --root DIR -o DISK",
+		Short: "Build a trusted-boot GPT disk: ESP, verity-protected root and its hash partition",
+		Long: `Trusted writes a GPT disk image: an ESP (FAT32) holding the tree under --esp
+(signed systemd-boot, signed UKIs, loader.conf), the erofs root that
+` + "`disk verity-root`" + ` wrote into --root, and its dm-verity hash partition. The root
+partitions carry the Discoverable Partitions types of --arch and the UUIDs
+systemd derives from roothash= (first and last 128 bits), so the UKI's
+command line alone finds them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			epoch, work, cleanup, err := epochAndWorkDir(v)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			str := v.GetString
+			out := str("output")
+			plan, err := trusted.Build(cmd.Context(), trusted.Spec{
+				Name: str("name"), Epoch: epoch, Arch: recipe.Arch(str("arch")),
+				ESPDir: str("esp"), ESPSize: v.GetInt64("esp-size") * disk.MiB, RootDir: str("root"),
+			}, work, out)
+			if err != nil {
+				return err
+			}
+			return printPlan(cmd.OutOrStdout(), out, plan, "root on dm-verity")
+		},
+	}
+	fl := c.Flags()
+	fl.StringP("output", "o", "", "disk image to write (required)")
+	fl.String("name", "", "image name (seeds the GUIDs) (required)")
+	fl.String("arch", string(recipe.ArchAMD64), "architecture: amd64 or arm64 (root partition types)")
+	fl.String("esp", "", "ESP tree (required)")
+	fl.Int64("esp-size", 0, "ESP size in MiB (default: from the content, at least 64)")
+	fl.String("root", "", "folder `disk verity-root` wrote (required)")
+	fl.String("work", "", "keep the ESP image in this directory")
+	addEpochFlag(fl)
+	for _, f := range []string{"output", "name", "esp", "root"} {
+		_ = c.MarkFlagRequired(f)
+	}
+	return c
 }
 
 func newDiskStandardCmd(v *viper.Viper) *cobra.Command {

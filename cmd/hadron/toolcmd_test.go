@@ -114,10 +114,12 @@ func TestEveryToolParses(t *testing.T) {
 	for _, tool := range []toolcmd.Tool{
 		toolcmd.InitrdPack{Dir: "/rootfs", Out: "/out/initrd.cpio.gz", Gzip: true},
 		toolcmd.UKIBuild{Output: "/out/a.efi", Stub: "/stub", Kernel: "/k", Initrds: []string{"/i1", "/i2"}, Cmdline: "quiet it's",
-			OSRelease: "/os-release", PCRKey: "/run/secrets/pcr.key", SignKey: "/run/secrets/db.key", SignCert: "/run/secrets/db.crt"},
+			RootHashFile: "/root/roothash", OSRelease: "/os-release", PCRKey: "/run/secrets/pcr.key", SignKey: "/run/secrets/db.key", SignCert: "/run/secrets/db.crt"},
 		toolcmd.Sign{Key: "/k", Cert: "/c", In: "/in", Out: "/out"},
 		toolcmd.ELFCheck{Arch: string(recipe.ArchARM64), Package: "xz", Dir: "/closure"},
 		toolcmd.SysextBuild{Name: "debug-tools", Arch: "arm64", FS: "squashfs", Key: "/run/secrets/verity.key", Cert: "/run/secrets/verity.crt", Dir: "/tree", Out: "/out/debug-tools.raw"},
+		toolcmd.VerityRoot{Name: "base-trusted", Dir: "/rootfs", Out: "/out/root"},
+		toolcmd.TrustedDisk{Name: "base-trusted", Arch: "amd64", ESP: "/esp", Root: "/root", Out: "/out/base-trusted.raw"},
 	} {
 		inv := tool.Invocation()
 		t.Run(inv.String(), func(t *testing.T) {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/hadron-linux/hadron/bootchain/disk/trusted"
 	"github.com/hadron-linux/hadron/bootchain/secureboot"
 	"github.com/hadron-linux/hadron/bootchain/uki"
 )
@@ -77,6 +79,13 @@ Authenticode-signed for Secure Boot. Key paths may be BuildKit secret mounts
 				}
 				cfg.Cmdline = string(b)
 			}
+			if f := str("roothash-file"); f != "" {
+				h, err := trusted.ReadRootHash(f)
+				if err != nil {
+					return fmt.Errorf("--roothash-file: %w", err)
+				}
+				cfg.Cmdline = strings.TrimSpace(strings.TrimSpace(cfg.Cmdline) + " " + trusted.CmdlineArg(h))
+			}
 			if str("os-release") == "" {
 				return errNoOSReleaseFlag
 			}
@@ -141,6 +150,7 @@ Authenticode-signed for Secure Boot. Key paths may be BuildKit secret mounts
 	fl.StringArray("initrd", nil, "initrd, repeatable; concatenated in order")
 	fl.String("cmdline", "", "kernel command line")
 	fl.String("cmdline-file", "", "file holding the kernel command line")
+	fl.String("roothash-file", "", "file with a dm-verity root hash in hex (`hadron disk verity-root`), appended to the command line as roothash=")
 	fl.String("os-release", "", "os-release file for .osrel (required; the image's usr/lib/os-release)")
 	fl.String("uname", "", "kernel release for .uname")
 	fl.String("sbat", "", "file with SBAT CSV lines added to the stub's")

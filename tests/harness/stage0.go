@@ -66,7 +66,10 @@ func DefaultStage0() Stage0Spec {
 			// configure script: autoreconf and the macros they use.
 			"autoconf", "automake", "libtool", "autoconf-archive", "autopoint",
 			// The openssl command: CA certificate hash links at build time.
-			"openssl"},
+			"openssl",
+			// Disk images built in BuildKit steps: erofs root and system
+			// extension file systems, the ESP's FAT (mtools).
+			"erofs-utils", "mtools", "dosfstools"},
 		Mirror: DebianMirror(),
 	}
 }
