@@ -3,8 +3,10 @@ package convert
 import (
 	"fmt"
 	"path"
+	"strings"
 	"time"
 
+	"github.com/hadron-linux/hadron/bootchain/disk/trusted"
 	"github.com/hadron-linux/hadron/bootchain/toolcmd"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/imagedef"
@@ -39,76 +41,135 @@ const (
 	ToolsDir = "/hadron-tools"
 	// ToolBinary is the hadron binary's name in ToolsDir.
 	ToolBinary = "hadron"
-	// Stub is systemd-stub in stage 0 (Debian's systemd-boot-efi package,
-	// until a systemd recipe builds it).
-	Stub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
-	// SystemdBoot is the systemd-boot EFI binary in stage 0.
-	SystemdBoot = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
 	// KernelImage is where a kernel recipe's package puts the kernel.
 	KernelImage = "boot/vmlinuz"
 )
 
+// efiArch is the architecture suffix of EFI file names (BOOTX64.EFI,
+// linuxx64.efi.stub) by Hadron architecture.
+var efiArch = map[recipe.Arch]string{recipe.ArchAMD64: "x64", recipe.ArchARM64: "aa64"}
+
+// Stub is systemd-stub's path in a package holding the EFI binaries
+// (imagedef.EFIDir), for EFI architecture suffix arch.
+func Stub(arch string) string { return path.Join(imagedef.EFIDir, "linux"+arch+".efi.stub") }
+
+// SystemdBoot is systemd-boot's path in a package holding the EFI
+// binaries, for EFI architecture suffix arch.
+func SystemdBoot(arch string) string { return path.Join(imagedef.EFIDir, "systemd-boot"+arch+".efi") }
+
+// bootBuild is what the boot steps of a trusted image make.
+type bootBuild struct {
+	// esp is the ESP tree.
+	esp llb.State
+	// root holds the verity root (see bootchain/disk/trusted.BuildRoot)
+	// when the image boots through an initrd image; nil otherwise.
+	root *llb.State
+}
+
 // Boot returns the boot artifacts of img. For boot: trusted that is an ESP
 // tree: EFI/BOOT/BOOTX64.EFI (signed systemd-boot), EFI/Linux/<image>.efi
-// (the UKI with .pcrsig/.pcrpkey, signed) and loader/loader.conf. The
-// image's root filesystem is its initramfs. Every step runs on stage 0
-// with network disabled; keys come in as BuildKit secrets.
+// (the UKI with .pcrsig/.pcrpkey, signed) and loader/loader.conf.
+// systemd-boot and systemd-stub come from the package output the image's
+// efi: names (systemd:efi by default). With initrd: the UKI carries that
+// initrd image and the root hash of the image's verity-protected root
+// (see Disk); otherwise the image's root filesystem is its initramfs.
+// Every step runs on stage 0 with network disabled; keys come in as
+// BuildKit secrets.
 func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
-	if !img.HasBoot() {
-		return llb.State{}, fmt.Errorf("image %s: target %s/%s needs boot: %s in %s (boot is %q)",
-			img.Name, img.Name, target.BootOutput, imagedef.BootTrusted, img.File, img.Boot)
-	}
-	if c.target.Arch != recipe.ArchAMD64 {
-		return llb.State{}, fmt.Errorf("image %s: trusted boot is only built for amd64 so far, not %s", img.Name, c.target.Arch)
-	}
-	rootfs, err := c.Image(img)
+	b, err := c.boot(img)
 	if err != nil {
 		return llb.State{}, err
 	}
+	return b.esp, nil
+}
+
+func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
+	if !img.HasBoot() {
+		return nil, fmt.Errorf("image %s: target %s/%s needs boot: %s in %s (boot is %q)",
+			img.Name, img.Name, target.BootOutput, imagedef.BootTrusted, img.File, img.Boot)
+	}
+	if c.target.Arch != recipe.ArchAMD64 {
+		return nil, fmt.Errorf("image %s: trusted boot is only built for amd64 so far, not %s", img.Name, c.target.Arch)
+	}
+	arch := efiArch[c.target.Arch]
+	rootfs, err := c.Image(img)
+	if err != nil {
+		return nil, err
+	}
 	kernel, err := c.kernelLayer(img.Kernel)
 	if err != nil {
-		return llb.State{}, fmt.Errorf("image %s: kernel: %w", img.Name, err)
+		return nil, fmt.Errorf("image %s: kernel: %w", img.Name, err)
 	}
+	efiRef := img.EFIRef()
+	efi, err := c.gatedOutput(efiRef)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: efi: %w", img.Name, err)
+	}
+	b := &bootBuild{}
 
-	// initrd: the root filesystem as a newc cpio (gzip), packed by hadron.
+	// initrd: the initrd image, or the root filesystem itself, as a newc
+	// cpio (gzip), packed by hadron.
+	initrdTree := rootfs
+	if img.Initrd != "" {
+		rd, ok := c.tree.Images[img.Initrd]
+		if !ok {
+			return nil, fmt.Errorf("image %s: initrd: no image %s in this tree (%s)", img.Name, img.Initrd, img.File)
+		}
+		if initrdTree, err = c.Image(rd); err != nil {
+			return nil, err
+		}
+		// The root: erofs + dm-verity hash device + root hash.
+		vr := c.toolRun(img.Name+": verity root", "",
+			toolcmd.VerityRoot{Name: img.Name, Dir: "/rootfs", Out: "/out"},
+			llb.AddMount("/rootfs", rootfs, llb.Readonly))
+		root := outMount(vr)
+		b.root = &root
+	}
 	rd := c.toolRun(img.Name+": initrd", "",
 		toolcmd.InitrdPack{Dir: "/rootfs", Out: "/out/initrd.cpio.gz", Gzip: true},
-		llb.AddMount("/rootfs", rootfs, llb.Readonly))
+		llb.AddMount("/rootfs", initrdTree, llb.Readonly))
 	initrd := outMount(rd)
 
-	// uki: stub + kernel + initrd + cmdline + os-release, PCR 11 policy
-	// signed with the PCR key, Authenticode-signed with the db key.
+	// uki: stub + kernel + initrd + cmdline (+ roothash=) + os-release,
+	// PCR 11 policy signed with the PCR key, Authenticode-signed with the
+	// db key.
 	//
 	// Signing steps are never cached: secrets are not part of cache keys,
 	// so a cached result could carry a signature made with an earlier key.
 	// Both steps take well under a second.
 	uki := path.Join("EFI/Linux", img.Name+".efi")
-	ukiCheck := needStage0(Stub) +
+	ukiCheck := needEFI(efiRef, Stub(arch)) +
 		fmt.Sprintf("test -f /kernel/%[1]s || { echo 'kernel recipe %[2]s has no %[1]s in its package' >&2; exit 1; }\n"+
 			"mkdir -p /out/EFI/Linux\n", KernelImage, img.Kernel)
-	u := c.toolRun(img.Name+": uki", ukiCheck,
-		toolcmd.UKIBuild{
-			Output:    "/out/" + uki,
-			Stub:      Stub,
-			Kernel:    "/kernel/" + KernelImage,
-			Initrds:   []string{"/initrd/initrd.cpio.gz"},
-			Cmdline:   img.Cmdline,
-			OSRelease: "/rootfs/usr/lib/os-release",
-			PCRKey:    secretPath(SecretPCRKey),
-			SignKey:   secretPath(SecretDBKey),
-			SignCert:  secretPath(SecretDBCert),
-		},
-		llb.IgnoreCache,
+	ukiTool := toolcmd.UKIBuild{
+		Output:    "/out/" + uki,
+		Stub:      "/efi/" + Stub(arch),
+		Kernel:    "/kernel/" + KernelImage,
+		Initrds:   []string{"/initrd/initrd.cpio.gz"},
+		Cmdline:   img.Cmdline,
+		OSRelease: "/rootfs/usr/lib/os-release",
+		PCRKey:    secretPath(SecretPCRKey),
+		SignKey:   secretPath(SecretDBKey),
+		SignCert:  secretPath(SecretDBCert),
+	}
+	ukiMounts := []llb.RunOption{llb.IgnoreCache,
 		llb.AddMount("/kernel", kernel, llb.Readonly),
 		llb.AddMount("/initrd", initrd, llb.Readonly),
 		llb.AddMount("/rootfs", rootfs, llb.Readonly),
-		secretMount(SecretPCRKey), secretMount(SecretDBKey), secretMount(SecretDBCert))
-	ukiOut := outMount(u)
+		llb.AddMount("/efi", efi, llb.Readonly),
+		secretMount(SecretPCRKey), secretMount(SecretDBKey), secretMount(SecretDBCert)}
+	if b.root != nil {
+		ukiTool.RootHashFile = "/root/" + trusted.RootHashFile
+		ukiMounts = append(ukiMounts, llb.AddMount("/root", *b.root, llb.Readonly))
+	}
+	ukiOut := outMount(c.toolRun(img.Name+": uki", ukiCheck, ukiTool, ukiMounts...))
 
 	// sign: systemd-boot as the removable-media boot loader.
-	s := c.toolRun(img.Name+": sign", needStage0(SystemdBoot)+"mkdir -p /out/EFI/BOOT\n",
-		toolcmd.Sign{Key: secretPath(SecretDBKey), Cert: secretPath(SecretDBCert), In: SystemdBoot, Out: "/out/EFI/BOOT/BOOTX64.EFI"},
+	bootEFI := "/EFI/BOOT/BOOT" + strings.ToUpper(arch) + ".EFI"
+	s := c.toolRun(img.Name+": sign", needEFI(efiRef, SystemdBoot(arch))+"mkdir -p /out/EFI/BOOT\n",
+		toolcmd.Sign{Key: secretPath(SecretDBKey), Cert: secretPath(SecretDBCert), In: "/efi/" + SystemdBoot(arch), Out: "/out" + bootEFI},
 		llb.IgnoreCache,
+		llb.AddMount("/efi", efi, llb.Readonly),
 		secretMount(SecretDBKey), secretMount(SecretDBCert))
 	bootOut := outMount(s)
 
@@ -119,9 +180,31 @@ func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 	cp := &llb.CopyInfo{CreateDestPath: true, CreatedTime: &created}
 	fa := llb.Mkdir("/loader", 0o755, ct).
 		Mkfile("/loader/loader.conf", 0o644, []byte(LoaderConf(img)), ct).
-		Copy(bootOut, "/EFI/BOOT/BOOTX64.EFI", "/EFI/BOOT/BOOTX64.EFI", cp).
+		Copy(bootOut, bootEFI, bootEFI, cp).
 		Copy(ukiOut, "/"+uki, "/"+uki, cp)
-	return llb.Scratch().File(restamp(fa, c.opts.SourceDateEpoch), llb.WithCustomName(img.Name+": esp")), nil
+	b.esp = llb.Scratch().File(restamp(fa, c.opts.SourceDateEpoch), llb.WithCustomName(img.Name+": esp"))
+	return b, nil
+}
+
+// Disk returns the disk image of a trusted image booted through its
+// initrd: one file, <image>.raw, a GPT disk with the ESP of Boot, the
+// image's root filesystem as erofs and its dm-verity hash partition (see
+// bootchain/disk/trusted). The step runs hadron's `disk trusted` on stage
+// 0 with network disabled.
+func (c *Converter) Disk(img *imagedef.Image) (llb.State, error) {
+	if !img.HasDisk() {
+		return llb.State{}, fmt.Errorf("image %s: target %s/%s needs boot: %s and initrd: in %s",
+			img.Name, img.Name, target.DiskOutput, imagedef.BootTrusted, img.File)
+	}
+	b, err := c.boot(img)
+	if err != nil {
+		return llb.State{}, err
+	}
+	run := c.toolRun(img.Name+": disk", "",
+		toolcmd.TrustedDisk{Name: img.Name, Arch: string(c.target.Arch), ESP: "/esp", Root: "/root", Out: "/out/" + img.Name + ".raw"},
+		llb.AddMount("/esp", b.esp, llb.Readonly),
+		llb.AddMount("/root", *b.root, llb.Readonly))
+	return outMount(run), nil
 }
 
 // LoaderConf is systemd-boot's loader/loader.conf for img: boot its UKI
@@ -165,10 +248,10 @@ func (c *Converter) toolRun(name, check string, tool toolcmd.Tool, extra ...llb.
 	return c.hermetic.layer(name, script, append([]llb.RunOption{c.tools()}, extra...)...)
 }
 
-// needStage0 is a shell check that stage 0 has file, with the package to
-// install when it has not.
-func needStage0(file string) string {
-	return fmt.Sprintf("test -f %[1]s || { echo \"stage 0 has no %[1]s: it needs Debian's systemd-boot-efi package (until a systemd recipe builds it)\" >&2; exit 1; }\n", file)
+// needEFI is a shell check that the EFI package output ref, mounted at
+// /efi, has file.
+func needEFI(ref recipe.Ref, file string) string {
+	return fmt.Sprintf("test -f /efi/%[1]s || { echo \"efi: package output %[2]s has no %[1]s (it holds systemd-boot and systemd-stub: systemd built with -Dbootloader=enabled)\" >&2; exit 1; }\n", file, ref)
 }
 
 func secretPath(id string) string { return path.Join(SecretsDir, id) }

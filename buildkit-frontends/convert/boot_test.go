@@ -171,7 +171,7 @@ func TestBootToolsImage(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, 6, tools, "initrd, uki, sign and the gates of musl, busybox and xz run the image's hadron")
+	assert.Equal(t, 7, tools, "initrd, uki, sign and the gates of musl, busybox, xz and systemd (systemd:efi) run the image's hadron")
 }
 
 // TestBootTargetErrors: bad boot targets fail at conversion time.
@@ -183,7 +183,8 @@ func TestBootTargetErrors(t *testing.T) {
 		want   string
 	}{
 		{"image without boot", "mini/boot", recipe.ArchAMD64, "target mini/boot needs boot: trusted in images/mini.yaml"},
-		{"unknown output", "tboot/disk", recipe.ArchAMD64, `image tboot has no output "disk" (only "boot" or "sysext")`},
+		{"unknown output", "tboot/esp", recipe.ArchAMD64, `image tboot has no output "esp" (only "boot", "disk" or "sysext")`},
+		{"disk without initrd", "tboot/disk", recipe.ArchAMD64, "target tboot/disk needs boot: trusted and initrd: in images/tboot.yaml"},
 		{"unknown image", "nope/boot", recipe.ArchAMD64, `no image named "nope"`},
 		{"arm64", "tboot/boot", recipe.ArchARM64, "trusted boot is only built for amd64 so far"},
 	}
@@ -209,7 +210,7 @@ func TestTargetRoots(t *testing.T) {
 		roots  []string
 	}{
 		{"tboot", []string{"busybox", "xz"}},
-		{"tboot/boot", []string{"busybox", "xz", "linux-test"}},
+		{"tboot/boot", []string{"busybox", "xz", "linux-test", "systemd"}},
 		{"xz", []string{"xz"}},
 	}
 	for _, tt := range tests {

@@ -227,6 +227,12 @@ func (c *Converter) State(t target.Target) (llb.State, error) {
 			return llb.State{}, fmt.Errorf("target %q: no image named %q", t, t.Name)
 		}
 		return c.Boot(img)
+	case target.Disk:
+		img, ok := c.tree.Images[t.Name]
+		if !ok {
+			return llb.State{}, fmt.Errorf("target %q: no image named %q", t, t.Name)
+		}
+		return c.Disk(img)
 	case target.Sysext:
 		img, ok := c.tree.Images[t.Name]
 		if !ok {

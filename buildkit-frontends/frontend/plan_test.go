@@ -24,9 +24,10 @@ func planTree(t *testing.T) *project.Tree {
 		projecttest.Spec{Name: "make", Runtime: []string{"musl"}},
 		projecttest.Spec{Name: "zlib", Build: []string{"make"}, Runtime: []string{"musl"}},
 		projecttest.Spec{Name: "kern", Style: recipe.StyleCustom},
+		projecttest.Spec{Name: "efi", Style: recipe.StyleCustom},
 	)
 	projecttest.Image(fsys, "base", "zlib")
-	fsys["images/tboot.yaml"] = &fstest.MapFile{Data: []byte("name: tboot\npackages: [zlib]\nboot: trusted\nkernel: kern\ncmdline: console=ttyS0\n")}
+	fsys["images/tboot.yaml"] = &fstest.MapFile{Data: []byte("name: tboot\npackages: [zlib]\nboot: trusted\nkernel: kern\nefi: efi\ncmdline: console=ttyS0\n")}
 	tree, err := project.Load(fsys)
 	require.NoError(t, err)
 	return tree
@@ -80,7 +81,7 @@ func TestPlanDigestsStable(t *testing.T) {
 		return out
 	}
 	first := digests(planTree(t), planTargets(planTree(t))...)
-	require.Len(t, first, 7)
+	require.Len(t, first, 8)
 	assert.Equal(t, first, digests(planTree(t), planTargets(planTree(t))...))
 	boot := target.Target{Kind: target.Boot, Name: "tboot"}
 	assert.Equal(t, first["tboot/boot"], digests(planTree(t), boot)["tboot/boot"])

@@ -8,6 +8,7 @@
 //	musl                      a recipe (its main output)
 //	musl:dev                  one output of a recipe (headers, static libraries, …)
 //	mini/boot                 the image's boot artifacts (boot: trusted)
+//	base-trusted/disk         a trusted image's whole disk (with initrd:)
 //	debug-tools/sysext        a system extension image's signed DDI (kind: sysext)
 //	linux@qemu-amd64          the kernel recipe built for a board
 //	linux@qemu-amd64/config   that board's checked configuration only
@@ -44,6 +45,9 @@ const (
 	// SysextOutput is a system extension image's signed disk image
 	// (<image>.raw): "<image>/sysext".
 	SysextOutput = "sysext"
+	// DiskOutput is a trusted image's disk image (<image>.raw: ESP, verity
+	// root and hash partitions): "<image>/disk".
+	DiskOutput = "disk"
 	// ConfigOutput is a kernel board's checked configuration, no compile:
 	// "linux@qemu-amd64/config".
 	ConfigOutput = "config"
@@ -65,6 +69,8 @@ const (
 	Boot Kind = "boot"
 	// Sysext is a system extension image's signed disk image.
 	Sysext Kind = "sysext"
+	// Disk is a trusted image's bootable disk image.
+	Disk Kind = "disk"
 	// Kernel is the kernel recipe built for one board.
 	Kernel Kind = "kernel"
 	// KernelConfig is one board's checked kernel configuration.
@@ -93,6 +99,8 @@ func (t Target) String() string {
 		return t.Name + OutputSep + BootOutput
 	case Sysext:
 		return t.Name + OutputSep + SysextOutput
+	case Disk:
+		return t.Name + OutputSep + DiskOutput
 	case Kernel:
 		return t.Name + BoardSep + t.Board
 	case KernelConfig:
@@ -149,8 +157,10 @@ func Parse(s string) (Target, error) {
 		return Target{Kind: Boot, Name: name}, nil
 	case output == SysextOutput:
 		return Target{Kind: Sysext, Name: name}, nil
+	case output == DiskOutput:
+		return Target{Kind: Disk, Name: name}, nil
 	default:
-		return Target{}, fmt.Errorf("target %q: image %s has no output %q (only %q or %q)", s, base, output, BootOutput, SysextOutput)
+		return Target{}, fmt.Errorf("target %q: image %s has no output %q (only %q, %q or %q)", s, base, output, BootOutput, DiskOutput, SysextOutput)
 	}
 }
 
@@ -170,6 +180,14 @@ func Lookup(tree *project.Tree, s string) (Target, error) {
 	case Boot:
 		if _, ok := tree.Images[t.Name]; !ok {
 			return Target{}, fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", s, t.Name, imageList(tree))
+		}
+	case Disk:
+		img, ok := tree.Images[t.Name]
+		switch {
+		case !ok:
+			return Target{}, fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", s, t.Name, imageList(tree))
+		case !img.HasDisk():
+			return Target{}, fmt.Errorf("target %s: image %s has no disk: a disk is built for boot: %s with initrd: (%s)", s, t.Name, imagedef.BootTrusted, img.File)
 		}
 	case Sysext:
 		img, ok := tree.Images[t.Name]
@@ -239,16 +257,25 @@ func (t Target) Roots(images map[string]*imagedef.Image) []string {
 			}
 		}
 	}
-	if t.Kind == Boot && img.Kernel != "" {
+	if t.Kind != Boot && t.Kind != Disk {
+		return roots
+	}
+	if img.Kernel != "" {
 		k, _, _ := strings.Cut(img.Kernel, BoardSep)
 		roots = append(roots, k)
+	}
+	if img.Boot == imagedef.BootTrusted {
+		roots = appendNew(roots, img.EFIRef().Recipe)
+	}
+	if rd, ok := images[img.Initrd]; ok {
+		roots = appendNew(roots, rd.Packages...)
 	}
 	return roots
 }
 
 // NeedsSecrets reports whether the target's steps sign something and so
 // need the signing keys as BuildKit secrets.
-func (t Target) NeedsSecrets() bool { return t.Kind == Boot || t.Kind == Sysext }
+func (t Target) NeedsSecrets() bool { return t.Kind == Boot || t.Kind == Disk || t.Kind == Sysext }
 
 // RunsTools reports whether the target's steps run the hadron binary
 // inside BuildKit (from the tools context or the frontend image): the ELF
@@ -258,10 +285,20 @@ func (t Target) NeedsSecrets() bool { return t.Kind == Boot || t.Kind == Sysext 
 // too: the answer depends on the name's kind only.
 func (t Target) RunsTools() bool {
 	switch t.Kind {
-	case Named, Recipe, Image, Boot, Sysext:
+	case Named, Recipe, Image, Boot, Disk, Sysext:
 		return true
 	}
 	return false
+}
+
+// appendNew appends the names list does not hold yet.
+func appendNew(list []string, names ...string) []string {
+	for _, n := range names {
+		if !slices.Contains(list, n) {
+			list = append(list, n)
+		}
+	}
+	return list
 }
 
 func imageList(tree *project.Tree) string {

@@ -30,9 +30,9 @@ func TestParse(t *testing.T) {
 		{in: "", wantErr: "empty target"},
 		{in: " mini", wantErr: "white space"},
 		{in: "mini boot", wantErr: "white space"},
-		{in: "mini/uki", wantErr: `target "mini/uki": image mini has no output "uki" (only "boot" or "sysext")`},
-		{in: "mini/disk", wantErr: `image mini has no output "disk" (only "boot" or "sysext")`},
-		{in: "mini/", wantErr: `image mini has no output "" (only "boot" or "sysext")`},
+		{in: "mini/disk", want: Target{Kind: Disk, Name: "mini"}},
+		{in: "mini/uki", wantErr: `target "mini/uki": image mini has no output "uki" (only "boot", "disk" or "sysext")`},
+		{in: "mini/", wantErr: `image mini has no output "" (only "boot", "disk" or "sysext")`},
 		{in: "mini/boot/x", wantErr: `more than one "/"`},
 		{in: "linux@qemu-amd64/boot", wantErr: `kernel linux@qemu-amd64 has no output "boot" (only "config")`},
 		{in: "linux@", wantErr: `"" is not a board name`},
@@ -72,6 +72,9 @@ func testTree() *project.Tree {
 		Images: map[string]*imagedef.Image{
 			"mini":  {Name: "mini", Packages: []string{"musl", "busybox"}},
 			"tboot": {Name: "tboot", Packages: []string{"musl"}, Kernel: "linux@qemu-amd64", Boot: imagedef.BootTrusted},
+			"tdisk": {Name: "tdisk", Packages: []string{"musl"}, Kernel: "linux@qemu-amd64", Boot: imagedef.BootTrusted,
+				Initrd: "rd", EFI: "systemd:efi"},
+			"rd": {Name: "rd", Kind: imagedef.KindInitrd, Packages: []string{"busybox", "musl"}},
 			"both":  {Name: "both", Packages: []string{"busybox"}},
 		},
 	}
@@ -90,15 +93,17 @@ func TestLookup(t *testing.T) {
 		{in: "mini", want: Target{Kind: Image, Name: "mini"}, roots: []string{"musl", "busybox"}, tools: true},
 		{in: "musl", want: Target{Kind: Recipe, Name: "musl"}, roots: []string{"musl"}, tools: true},
 		{in: "both", want: Target{Kind: Image, Name: "both"}, roots: []string{"busybox"}, tools: true},
-		{in: "tboot/boot", want: Target{Kind: Boot, Name: "tboot"}, roots: []string{"musl", "linux"}, secrets: true, tools: true},
+		{in: "tboot/boot", want: Target{Kind: Boot, Name: "tboot"}, roots: []string{"musl", "linux", "systemd"}, secrets: true, tools: true},
 		{in: "mini/boot", want: Target{Kind: Boot, Name: "mini"}, roots: []string{"musl", "busybox"}, secrets: true, tools: true},
+		{in: "tdisk/disk", want: Target{Kind: Disk, Name: "tdisk"}, roots: []string{"musl", "linux", "systemd", "busybox"}, secrets: true, tools: true},
+		{in: "mini/disk", wantErr: "target mini/disk: image mini has no disk: a disk is built for boot: trusted with initrd:"},
 		{in: "linux@qemu-amd64", want: Target{Kind: Kernel, Name: "linux", Board: "qemu-amd64"}, roots: []string{"linux"}},
 		{in: "linux@rpi4/config", want: Target{Kind: KernelConfig, Name: "linux", Board: "rpi4"}, roots: []string{"linux"}},
 		{in: "musl:dev", want: Target{Kind: Recipe, Name: "musl", Output: "dev"}, roots: []string{"musl"}, tools: true},
 		{in: "both:doc", want: Target{Kind: Recipe, Name: "both", Output: "doc"}, roots: []string{"both"}, tools: true},
 
-		{in: "nope", wantErr: `no image images/nope.yaml and no recipe named "nope" (images: both, mini, tboot)`},
-		{in: "nope/boot", wantErr: "target nope/boot: no image images/nope.yaml (images: both, mini, tboot)"},
+		{in: "nope", wantErr: `no image images/nope.yaml and no recipe named "nope" (images: both, mini, rd, tboot, tdisk)`},
+		{in: "nope/boot", wantErr: "target nope/boot: no image images/nope.yaml (images: both, mini, rd, tboot, tdisk)"},
 		{in: "musl/boot", wantErr: "no image images/musl.yaml"},
 		{in: "zlinux@qemu-amd64", wantErr: `target zlinux@qemu-amd64: no kernel recipe named "zlinux"`},
 		{in: "mini/uki", wantErr: `image mini has no output "uki"`},
@@ -140,7 +145,7 @@ func TestAll(t *testing.T) {
 	got := All(testTree())
 	want := []Target{
 		{Kind: Recipe, Name: "busybox"}, {Kind: Recipe, Name: "linux"}, {Kind: Recipe, Name: "musl"},
-		{Kind: Image, Name: "both"}, {Kind: Image, Name: "mini"}, {Kind: Image, Name: "tboot"},
+		{Kind: Image, Name: "both"}, {Kind: Image, Name: "mini"}, {Kind: Image, Name: "rd"}, {Kind: Image, Name: "tboot"}, {Kind: Image, Name: "tdisk"},
 	}
 	assert.Equal(t, want, got)
 	for _, tg := range got {

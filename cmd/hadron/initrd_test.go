@@ -61,7 +61,7 @@ func TestInitrdPack(t *testing.T) {
 func trustedTree() fstest.MapFS {
 	fsys := smallTree()
 	projecttest.Add(fsys, spec{Name: "linux", Style: recipe.StyleCustom})
-	fsys["images/tb.yaml"] = &fstest.MapFile{Data: []byte("name: tb\npackages: [zlib]\nboot: trusted\nkernel: linux\ncmdline: console=ttyS0\n")}
+	fsys["images/tb.yaml"] = &fstest.MapFile{Data: []byte("name: tb\npackages: [zlib]\nboot: trusted\nkernel: linux\nefi: zlib\ncmdline: console=ttyS0\n")}
 	return fsys
 }
 
@@ -89,7 +89,8 @@ func TestBuildBootTargetFailsFast(t *testing.T) {
 		{"no pcr key", append([]string{"tb/boot"}, secrets...), `needs the secret "pcr.key": pass --secret id=pcr.key,src=PATH`},
 		{"image without boot", append([]string{"base/boot"}, all...), "needs boot: trusted"},
 		{"unknown image", append([]string{"nope/boot"}, all...), "no image images/nope.yaml"},
-		{"unknown output", append([]string{"tb/disk"}, all...), `image tb has no output "disk"`},
+		{"unknown output", append([]string{"tb/esp"}, all...), `image tb has no output "esp"`},
+		{"disk without initrd", append([]string{"tb/disk"}, all...), "image tb has no disk: a disk is built for boot: trusted with initrd:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -79,7 +79,7 @@ func bootInvocations(t *testing.T) []toolcmd.Invocation {
 	fsys := fstest.MapFS{}
 	projecttest.Add(fsys, projecttest.Spec{Name: "hello", Style: recipe.StyleCustom})
 	projecttest.Add(fsys, projecttest.Spec{Name: "kern", Style: recipe.StyleCustom})
-	fsys["images/tb.yaml"] = &fstest.MapFile{Data: []byte("name: tb\npackages: [hello]\nboot: trusted\nkernel: kern\n" +
+	fsys["images/tb.yaml"] = &fstest.MapFile{Data: []byte("name: tb\npackages: [hello]\nboot: trusted\nkernel: kern\nefi: kern\n" +
 		"cmdline: \"console=ttyS0 --not-a-flag it's\"\n")}
 	tree, err := project.Load(fsys)
 	require.NoError(t, err)

@@ -55,6 +55,28 @@ func (img *Image) IsInitrd() bool { return img.Kind == KindInitrd }
 // "<image>/boot" target can build.
 func (img *Image) HasBoot() bool { return img.Boot == BootTrusted }
 
+// DefaultEFI is the recipe output a trusted image takes systemd-boot and
+// systemd-stub from when its definition names none.
+const DefaultEFI = "systemd:efi"
+
+// EFIDir is where a package holding systemd-boot and systemd-stub has
+// them: systemd-boot<arch>.efi and linux<arch>.efi.stub.
+const EFIDir = "usr/lib/systemd/boot/efi"
+
+// EFIRef is the recipe output the image takes systemd-boot and
+// systemd-stub from.
+func (img *Image) EFIRef() recipe.Ref {
+	if img.EFI == "" {
+		return recipe.ParseRef(DefaultEFI)
+	}
+	return recipe.ParseRef(img.EFI)
+}
+
+// HasDisk reports whether the image asks for a disk image that a
+// "<image>/disk" target can build: a trusted image booted through its
+// own initrd.
+func (img *Image) HasDisk() bool { return img.Boot == BootTrusted && img.Initrd != "" }
+
 // Boots lists the valid non-empty boot variants.
 var Boots = []string{BootTrusted, BootGRUB}
 
@@ -78,6 +100,15 @@ type Image struct {
 	Kernel string `yaml:"kernel"`
 	// Cmdline is the kernel command line baked into the boot artifacts.
 	Cmdline string `yaml:"cmdline"`
+	// Initrd names an image of kind initrd that boots this one. With it,
+	// a trusted image's root filesystem goes on a dm-verity protected
+	// partition of the image's disk ("<image>/disk"), its root hash on the
+	// UKI's command line, and the initrd into the UKI; without it the
+	// root filesystem itself is the UKI's initramfs.
+	Initrd string `yaml:"initrd"`
+	// EFI names the recipe output holding systemd-boot and systemd-stub
+	// (EFIDir) for a trusted image; DefaultEFI when left out.
+	EFI string `yaml:"efi"`
 
 	// File is the definition's path relative to the tree root. Set by Load.
 	File string `yaml:"-"`
@@ -177,6 +208,20 @@ func (img *Image) validate() errlist.List {
 	case img.Kernel == "" && img.Boot == BootTrusted:
 		at("boot", "boot: %s needs a kernel: name the recipe whose package holds boot/vmlinuz (kernel: <recipe>)", img.Boot)
 	}
+	switch {
+	case img.Initrd != "" && !recipe.ValidName(img.Initrd):
+		at("initrd", "initrd: invalid image name %q", img.Initrd)
+	case img.Initrd != "" && img.Boot != BootTrusted:
+		at("initrd", "initrd: only a boot: %s image is booted through an initrd image", BootTrusted)
+	case img.Initrd == img.Name && img.Name != "":
+		at("initrd", "initrd: image %s cannot be its own initrd", img.Name)
+	}
+	switch {
+	case img.EFI != "" && recipe.CheckRef(img.EFI) != "":
+		at("efi", "efi: %s", recipe.CheckRef(img.EFI))
+	case img.EFI != "" && img.Boot != BootTrusted:
+		at("efi", "efi: only a boot: %s image uses systemd-boot and systemd-stub", BootTrusted)
+	}
 	errs = append(errs, img.validateKind()...)
 	if strings.ContainsAny(img.Cmdline, "\n\r\x00") {
 		at("cmdline", "cmdline: must be one line without NUL bytes")
@@ -204,7 +249,7 @@ func (img *Image) validateKind() errlist.List {
 		if img.Extends != "" {
 			at("extends", "extends: only a system extension (kind: %s) extends a base image", KindSysext)
 		}
-		for _, f := range []struct{ key, value string }{{"boot", img.Boot}, {"kernel", img.Kernel}, {"cmdline", img.Cmdline}} {
+		for _, f := range []struct{ key, value string }{{"boot", img.Boot}, {"kernel", img.Kernel}, {"cmdline", img.Cmdline}, {"initrd", img.Initrd}} {
 			if f.value != "" {
 				at(f.key, "%s: an initrd is started by the boot of another image and has no %s of its own", f.key, f.key)
 			}
@@ -225,7 +270,7 @@ func (img *Image) validateKind() errlist.List {
 		at("extends", "extends: image %s cannot extend itself", img.Name)
 	}
 	for _, f := range []struct{ key, value string }{
-		{"boot", img.Boot}, {"kernel", img.Kernel}, {"cmdline", img.Cmdline}, {"hostname", img.Hostname},
+		{"boot", img.Boot}, {"kernel", img.Kernel}, {"cmdline", img.Cmdline}, {"hostname", img.Hostname}, {"initrd", img.Initrd},
 	} {
 		if f.value != "" {
 			at(f.key, "%s: a system extension boots with its base image and has no %s of its own", f.key, f.key)
@@ -260,6 +305,38 @@ func (img *Image) CheckExtends(images map[string]*Image) errlist.List {
 		for _, a := range recipe.Arches {
 			if img.SupportsArch(a) && !base.SupportsArch(a) {
 				at("extends: base image %s is not built for %s; limit arches: to the base's", img.Extends, a)
+			}
+		}
+	}
+	return errs
+}
+
+// CheckInitrd checks a trusted image's initrd against the images of its
+// tree (by name): it must exist, be of kind initrd, and be built for
+// every architecture the image is.
+func (img *Image) CheckInitrd(images map[string]*Image) errlist.List {
+	var errs errlist.List
+	if img.Initrd == "" || !recipe.ValidName(img.Initrd) || img.Initrd == img.Name {
+		return nil
+	}
+	at := func(format string, args ...any) { errs.Addf(img.File, img.LineOf("initrd"), format, args...) }
+	rd, ok := images[img.Initrd]
+	switch {
+	case !ok:
+		var names []string
+		for n, other := range images {
+			if other.IsInitrd() {
+				names = append(names, n)
+			}
+		}
+		sort.Strings(names)
+		at("initrd: no image %s/%s.yaml%s", Dir, img.Initrd, yamlstrict.DidYouMean(img.Initrd, names, "; initrd images: "+strings.Join(names, ", ")))
+	case !rd.IsInitrd():
+		at("initrd: image %s is not an initrd (%s has no kind: %s)", img.Initrd, rd.File, KindInitrd)
+	default:
+		for _, a := range recipe.Arches {
+			if img.SupportsArch(a) && !rd.SupportsArch(a) {
+				at("initrd: image %s is not built for %s; limit arches: to the initrd's", img.Initrd, a)
 			}
 		}
 	}

@@ -34,6 +34,8 @@ func TestLoadGood(t *testing.T) {
 	assert.Equal(t, "linux", img.Kernel)
 	assert.Equal(t, "console=ttyS0 rdinit=/init", img.Cmdline)
 	assert.True(t, img.HasBoot())
+	assert.False(t, img.HasDisk(), "no initrd: the root filesystem is the UKI's initramfs")
+	assert.Equal(t, recipe.Ref{Recipe: "systemd", Output: "efi"}, img.EFIRef(), "default")
 
 	all, err := LoadAll(fsys)
 	require.NoError(t, err)
@@ -58,6 +60,11 @@ func TestLoadProblems(t *testing.T) {
 		{"trusted without kernel", strings.Replace(good, "kernel: linux\n", "", 1), []string{"images/base.yaml:6: boot: trusted needs a kernel"}},
 		{"bad kernel name", strings.Replace(good, "kernel: linux", "kernel: Linux/6", 1), []string{`images/base.yaml:8: kernel: invalid recipe name "Linux/6"`}},
 		{"kernel typo key", strings.Replace(good, "kernel: linux", "kernle: linux", 1), []string{"images/base.yaml:8: unknown key `kernle`; did you mean `kernel`?"}},
+		{"bad initrd name", good + "initrd: Rd\n", []string{`images/base.yaml:10: initrd: invalid image name "Rd"`}},
+		{"initrd without trusted boot", strings.Replace(good, "boot: trusted\n", "", 1) + "initrd: rd\n", []string{"images/base.yaml:9: initrd: only a boot: trusted image is booted through an initrd image"}},
+		{"own initrd", good + "initrd: base\n", []string{"images/base.yaml:10: initrd: image base cannot be its own initrd"}},
+		{"bad efi ref", good + "efi: systemd:EFI\n", []string{`images/base.yaml:10: efi: "systemd:EFI": invalid output name "EFI"`}},
+		{"efi without trusted boot", strings.Replace(good, "boot: trusted\n", "", 1) + "efi: systemd:efi\n", []string{"images/base.yaml:9: efi: only a boot: trusted image uses systemd-boot and systemd-stub"}},
 		{"kernel wrong type", strings.Replace(good, "kernel: linux", "kernel: [linux]", 1), []string{"images/base.yaml:8: kernel: expected a string"}},
 		{"multi-line cmdline", strings.Replace(good, "cmdline: console=ttyS0 rdinit=/init", "cmdline: \"console=ttyS0\\nquiet\"", 1), []string{"images/base.yaml:9: cmdline: must be one line"}},
 		{"bad hostname", strings.Replace(good, "hostname: hadron", "hostname: Hadron_1", 1), []string{`invalid hostname "Hadron_1"`}},
@@ -186,4 +193,21 @@ func TestCheckExtends(t *testing.T) {
 	errs = dbg.CheckExtends(map[string]*Image{"base": other})
 	require.Len(t, errs, 1)
 	assert.Contains(t, errs.Err().Error(), "extends: base is itself a system extension")
+}
+
+func TestCheckInitrd(t *testing.T) {
+	rd := &Image{Name: "rd", Kind: KindInitrd, Arches: []recipe.Arch{recipe.ArchAMD64}, File: "images/rd.yaml"}
+	img := &Image{Name: "tb", Boot: BootTrusted, Initrd: "rd", File: "images/tb.yaml", Arches: []recipe.Arch{recipe.ArchAMD64}}
+	assert.Empty(t, img.CheckInitrd(map[string]*Image{"rd": rd, "tb": img}))
+	assert.True(t, img.HasDisk())
+
+	img.Arches = nil // every arch, the initrd amd64 only
+	errs := img.CheckInitrd(map[string]*Image{"rd": rd, "tb": img})
+	require.Len(t, errs, 1)
+	assert.Contains(t, errs.Error(), "initrd: image rd is not built for arm64; limit arches: to the initrd's")
+
+	errs = img.CheckInitrd(map[string]*Image{"r": rd, "tb": img})
+	assert.Contains(t, errs.Error(), "initrd: no image images/rd.yaml")
+	errs = img.CheckInitrd(map[string]*Image{"rd": {Name: "rd", File: "images/rd.yaml"}})
+	assert.Contains(t, errs.Error(), "initrd: image rd is not an initrd (images/rd.yaml has no kind: initrd)")
 }

@@ -261,6 +261,23 @@ func (t *Tree) crossCheck(broken map[string]bool) errlist.List {
 			}
 		}
 		errs = append(errs, img.CheckExtends(t.Images)...)
+		errs = append(errs, img.CheckInitrd(t.Images)...)
+		if img.Boot == imagedef.BootTrusted {
+			key, what := "efi", "efi"
+			if img.EFI == "" {
+				key, what = "boot", "efi (by default "+imagedef.DefaultEFI+": systemd-boot and systemd-stub; efi: names another output)"
+			}
+			if ref := img.EFIRef(); recipe.CheckRef(ref.String()) == "" {
+				r, ok := t.Recipes[ref.Recipe]
+				switch {
+				case !ok:
+					unknown(img.File, img.LineOf(key), what, ref.Recipe)
+				case ref.Output != "" && !r.HasOutput(ref.Output):
+					errs.Addf(img.File, img.LineOf(key), "%s: recipe %s has no output %q (outputs: %s)",
+						what, ref.Recipe, ref.Output, strings.Join(r.OutputNames(), ", "))
+				}
+			}
+		}
 	}
 	return errs
 }

@@ -46,8 +46,25 @@ func TestLoadProblems(t *testing.T) {
 		}, []string{"images/base.yaml:4: package \"zlibb\": no such recipe; did you mean `zlib`?"}},
 		{"unknown image kernel", func(f fstest.MapFS) {
 			projecttest.Image(f, "base", "zlib")
-			f["images/base.yaml"].Data = append(f["images/base.yaml"].Data, "boot: trusted\nkernel: linuz\n"...)
+			f["images/base.yaml"].Data = append(f["images/base.yaml"].Data, "boot: trusted\nkernel: linuz\nefi: zlib\n"...)
 		}, []string{"images/base.yaml:6: kernel \"linuz\": no such recipe"}},
+		{"trusted image without the default efi recipe", func(f fstest.MapFS) {
+			projecttest.Image(f, "base", "zlib")
+			f["images/base.yaml"].Data = append(f["images/base.yaml"].Data, "boot: trusted\nkernel: zlib\n"...)
+		}, []string{"images/base.yaml:5: efi (by default systemd:efi: systemd-boot and systemd-stub; efi: names another output) \"systemd\": no such recipe"}},
+		{"efi output missing", func(f fstest.MapFS) {
+			projecttest.Image(f, "base", "zlib")
+			f["images/base.yaml"].Data = append(f["images/base.yaml"].Data, "boot: trusted\nkernel: zlib\nefi: zlib:efi\n"...)
+		}, []string{"images/base.yaml:7: efi: recipe zlib has no output \"efi\" (outputs: "}},
+		{"initrd not an initrd image", func(f fstest.MapFS) {
+			projecttest.Image(f, "base", "zlib")
+			projecttest.Image(f, "other", "zlib")
+			f["images/base.yaml"].Data = append(f["images/base.yaml"].Data, "boot: trusted\nkernel: zlib\nefi: zlib\ninitrd: other\n"...)
+		}, []string{"images/base.yaml:8: initrd: image other is not an initrd (images/other.yaml has no kind: initrd)"}},
+		{"initrd missing", func(f fstest.MapFS) {
+			projecttest.Image(f, "base", "zlib")
+			f["images/base.yaml"].Data = append(f["images/base.yaml"].Data, "boot: trusted\nkernel: zlib\nefi: zlib\ninitrd: base-rd\n"...)
+		}, []string{"images/base.yaml:8: initrd: no image images/base-rd.yaml; initrd images: "}},
 		{"unpinned recipe", func(f fstest.MapFS) {
 			delete(f, "vendor-hashes/zlib.lock")
 		}, []string{"recipes/zlib/recipe.yaml:1: recipe zlib has no lock file vendor-hashes/zlib.lock"}},

@@ -162,7 +162,7 @@ func TestBootThroughGatewayImage(t *testing.T) {
 	dir := copyTree(t)
 	fixtures := writeBootFixtures(t, dir)
 	writeFile(t, dir, "images/gwboot.yaml", "name: gwboot\npackages: [boot-init]\nboot: trusted\n"+
-		"kernel: debian-kernel\ncmdline: \"console=ttyS0 rdinit=/init\"\narches: [amd64]\n")
+		"kernel: debian-kernel\nefi: debian-efi\ncmdline: \"console=ttyS0 rdinit=/init\"\narches: [amd64]\n")
 	keys := filepath.Join(t.TempDir(), "keys")
 	out, err := exec.Command(filepath.Join(bins, "hadron"), "keys", "generate", keys).CombinedOutput()
 	require.NoError(t, err, "hadron keys generate: %s", out)

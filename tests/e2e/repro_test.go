@@ -183,6 +183,7 @@ func TestReproCheckSignedBoot(t *testing.T) {
 packages: [tiny-b, boot-init]
 boot: trusted
 kernel: debian-kernel
+efi: debian-efi
 cmdline: "console=ttyS0 rdinit=/init"
 arches: [amd64]
 `)

@@ -134,7 +134,48 @@ build:
     mkdir -p /out/proc /out/sys /out/dev
 `)
 	writeFile(t, dir, "vendor-hashes/boot-init.lock", initFile.lock("boot-init", "1"))
-	return []fixture{kernel, initFile}
+	efi := writeEFIFixture(t, dir)
+	return append([]fixture{kernel, initFile}, efi...)
+}
+
+// debianEFI is the host's (Debian's systemd-boot-efi package) folder of
+// systemd-boot and systemd-stub.
+const debianEFI = "/usr/lib/systemd/boot/efi"
+
+// writeEFIFixture writes the test-only recipe debian-efi into the tree at
+// dir: Debian's systemd-boot and systemd-stub for amd64 where a trusted
+// image expects them (efi: debian-efi), so that the CI tier's boot tests
+// do not build systemd. Hadron's own come from systemd:efi (full tier).
+func writeEFIFixture(t *testing.T, dir string) []fixture {
+	t.Helper()
+	var files []fixture
+	lock := "recipe: debian-efi\nversion: \"1\"\nsources:\n"
+	for _, name := range []string{"linuxx64.efi.stub", "systemd-bootx64.efi"} {
+		data, err := os.ReadFile(filepath.Join(debianEFI, name))
+		if err != nil {
+			t.Skipf("SKIPPED, did not run: %v (Debian's systemd-boot-efi package: make deps)", err)
+		}
+		f := fixture{path: "debian-efi/1/" + name, data: data}
+		files = append(files, f)
+		l := f.lock("debian-efi", "1")
+		lock += l[strings.Index(l, "sources:\n")+len("sources:\n"):]
+	}
+	writeFile(t, dir, "recipes/debian-efi/recipe.yaml", `# Test fixture: Debian's systemd-boot and systemd-stub (not a Hadron recipe).
+name: debian-efi
+version: "1"
+license: LGPL-2.1-or-later
+sources:
+  - url: `+fixtureHost+`debian-efi/${version}/linuxx64.efi.stub
+  - url: `+fixtureHost+`debian-efi/${version}/systemd-bootx64.efi
+build:
+  style: custom
+  install: |
+    mkdir -p /out`+debianEFI+`
+    cp /build/linuxx64.efi.stub /build/systemd-bootx64.efi /out`+debianEFI+`/
+arches: [amd64]
+`)
+	writeFile(t, dir, "vendor-hashes/debian-efi.lock", lock)
+	return files
 }
 
 // TestTrustedBootFromImageDefinition builds `<image>/boot` for an image
@@ -153,6 +194,7 @@ description: mini with trusted boot (e2e fixture)
 packages: [busybox, xz, boot-init]
 boot: trusted
 kernel: debian-kernel
+efi: debian-efi
 cmdline: "console=ttyS0 rdinit=/init panic=-1"
 hostname: hadron-trusted
 arches: [amd64]
@@ -258,9 +300,9 @@ arches: [amd64]
 func TestBootTargetMissingSecret(t *testing.T) {
 	e := setup(t)
 	dir := copyTree(t)
-	// xz stands in for a kernel: the step fails at its secret mount, before
-	// the kernel is looked at.
-	writeFile(t, dir, "images/tmini.yaml", "name: tmini\npackages: [busybox]\nboot: trusted\nkernel: xz\n")
+	// xz stands in for a kernel and for systemd-boot: the step fails at
+	// its secret mount, before either is looked at.
+	writeFile(t, dir, "images/tmini.yaml", "name: tmini\npackages: [busybox]\nboot: trusted\nkernel: xz\nefi: xz\n")
 	tools := buildHadron(t)
 	keys := filepath.Join(t.TempDir(), "keys")
 	out, err := exec.Command(filepath.Join(tools, "hadron"), "keys", "generate", keys).CombinedOutput()
