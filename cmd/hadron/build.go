@@ -37,6 +37,9 @@ TARGET may be IMAGE/boot for an image with boot: trusted: the ESP tree
 binary too and need the signing keys as secrets:
   --secret id=db.key,src=keys/db.key --secret id=db.crt,src=keys/db.crt
   --secret id=pcr.key,src=keys/pcr.key
+IMAGE/disk (boot: trusted with initrd:) is the whole disk, IMAGE.raw: that
+ESP, the root filesystem as erofs on dm-verity and its hash partition, the
+root hash on the signed UKI's command line; it takes the same secrets.
 
 --attest type=sbom attaches the SPDX SBOM of the target ("hadron sbom"
 prints the same document) and --attest type=provenance,mode=max BuildKit's

@@ -62,6 +62,11 @@ echo "HADRON-GETTY: $(systemctl is-active serial-getty@$(cat /sys/class/tty/cons
 systemd-analyze | head -n1 | sed 's/^/HADRON-ANALYZE: /'
 echo "HADRON-UPDATE-UNITS: $(for u in systemd-hwdb-update systemd-journal-catalog-update; do systemctl show -P ConditionResult $u.service; done | tr '\n' ' ')"
 echo "HADRON-HWDB: $(systemd-hwdb query usb:v1D6Bp0001 | tr '\n' ' ')"
+echo "HADRON-ROOTDEV: $(dmsetup table root 2>/dev/null | cut -d' ' -f3)"
+echo "HADRON-CMDLINE: $(cat /proc/cmdline)"
+echo "HADRON-SECUREBOOT: $(bootctl status 2>/dev/null | grep -m1 'Secure Boot:')"
+echo "HADRON-BOOTLOADER: $(bootctl status 2>/dev/null | sed -n 's/^ *Product: //p' | head -n1)"
+echo "HADRON-PCR11: $(cat /sys/class/tpm/tpm0/pcr-sha256/11 2>/dev/null)"
 echo HADRON-BASE-BOOTED
 systemctl poweroff
 `

@@ -1,0 +1,189 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diskfs/go-diskfs/partition/gpt"
+	"github.com/hadron-linux/hadron/bootchain/disk"
+	"github.com/hadron-linux/hadron/bootchain/secureboot"
+	"github.com/hadron-linux/hadron/bootchain/uki"
+	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
+	"github.com/hadron-linux/hadron/tests/harness"
+	"github.com/hadron-linux/hadron/tests/qemu/qemutest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// writeTrustedCheck writes base-trusted-check, images/base-trusted plus
+// the boot-check package, into the tree at dir.
+func writeTrustedCheck(t *testing.T, dir string) {
+	t.Helper()
+	writeBaseCheck(t, dir)
+	def, err := os.ReadFile(filepath.Join(dir, "images/base-trusted.yaml"))
+	require.NoError(t, err)
+	check := regexp.MustCompile(`(?m)^name: base-trusted$`).ReplaceAllString(string(def), "name: base-trusted-check")
+	check = regexp.MustCompile(`(?m)^packages:\n`).ReplaceAllString(check, "packages:\n  - boot-check\n")
+	require.Contains(t, check, "  - boot-check\n", "images/base-trusted.yaml has no packages: list to extend")
+	writeFile(t, dir, "images/base-trusted-check.yaml", check)
+}
+
+// espFile copies one file out of the ESP (the first partition) of a disk
+// image with mtools.
+func espFile(t *testing.T, img, file string) []byte {
+	t.Helper()
+	f, err := os.Open(img)
+	require.NoError(t, err)
+	table, err := gpt.Read(f, disk.SectorSize, disk.SectorSize)
+	f.Close()
+	require.NoError(t, err)
+	off := int64(table.Partitions[0].Start) * disk.SectorSize
+	dst := filepath.Join(t.TempDir(), filepath.Base(file))
+	out, err := exec.Command("mcopy", "-n", "-i", img+"@@"+strconv.FormatInt(off, 10), "::"+file, dst).CombinedOutput()
+	require.NoError(t, err, "mcopy %s: %s", file, out)
+	b, err := os.ReadFile(dst)
+	require.NoError(t, err)
+	return b
+}
+
+// flipRootByte changes one byte of the erofs superblock on the disk's
+// root partition (the first partition of the Discoverable Partitions root
+// type) and returns the changed copy of the image.
+func flipRootByte(t *testing.T, img string) string {
+	t.Helper()
+	b, err := os.ReadFile(img)
+	require.NoError(t, err)
+	bad := filepath.Join(t.TempDir(), "tampered.raw")
+	require.NoError(t, os.WriteFile(bad, b, 0o644))
+	f, err := os.OpenFile(bad, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	table, err := gpt.Read(f, disk.SectorSize, disk.SectorSize)
+	require.NoError(t, err)
+	for _, p := range table.Partitions {
+		if strings.EqualFold(string(p.Type), string(disk.TypeRootX86_64)) {
+			at := int64(p.Start)*disk.SectorSize + 1024 + 16 // inside the erofs superblock
+			one := make([]byte, 1)
+			_, err := f.ReadAt(one, at)
+			require.NoError(t, err)
+			one[0] ^= 0x01
+			_, err = f.WriteAt(one, at)
+			require.NoError(t, err)
+			return bad
+		}
+	}
+	t.Fatal("no root partition on the disk")
+	return ""
+}
+
+// TestTrustedDiskBoots builds images/base-trusted (plus the boot check) as
+// a whole disk, base-trusted-check/disk, entirely from Hadron's recipes:
+// its kernel (qemu-amd64 board), systemd-boot and systemd-stub from the
+// systemd recipe, the base-initrd image in the UKI, the root as erofs on
+// dm-verity with roothash= on the signed command line. It boots the disk
+// on OVMF with Secure Boot enforced (Debian's snakeoil db key signs) and
+// a software TPM: systemd-boot must start the UKI, the initrd set up
+// verity from the hash alone and switch into the root, and the system
+// reach multi-user.target; PCR 11 must equal one of the UKI's signed
+// predictions. Then a copy with one byte of the root changed must fail
+// verity. Full tier: systemd and the kernel are long compiles.
+func TestTrustedDiskBoots(t *testing.T) {
+	harness.RequireFull(t)
+	qemutest.Require(t, "qemu-system-x86_64", "openssl", "mcopy", "swtpm")
+	e := setup(t)
+	dir := copyTree(t)
+	writeTrustedCheck(t, dir)
+
+	tools := buildHadron(t)
+	keys := filepath.Join(t.TempDir(), "keys")
+	out, err := exec.Command(filepath.Join(tools, "hadron"), "keys", "generate", keys).CombinedOutput()
+	require.NoError(t, err, "hadron keys generate: %s", out)
+	dbKey := filepath.Join(t.TempDir(), "snakeoil.key")
+	out, err = exec.Command("openssl", "pkey", "-in", qemutest.SnakeoilKey, "-passin", "pass:snakeoil", "-out", dbKey).CombinedOutput()
+	require.NoError(t, err, "decrypt snakeoil key: %s", out)
+
+	dest := t.TempDir()
+	req := e.request(dir, "base-trusted-check/disk")
+	req.ToolsDir = tools
+	req.Outputs = []string{"type=local,dest=" + dest}
+	req.Secrets = []string{
+		"id=db.key,src=" + dbKey,
+		"id=db.crt,src=" + qemutest.SnakeoilCert,
+		"id=pcr.key,src=" + secureboot.KeyFile(keys, secureboot.PCRKeyName),
+	}
+	var logs buildLog
+	req.OnStatus = logs.add
+	start := time.Now()
+	_, err = solve.Build(context.Background(), e.client, req)
+	require.NoError(t, err, "the build steps' last output:\n%s", logs.tail(60))
+	t.Logf("base-trusted-check/disk built in %s", time.Since(start).Round(time.Millisecond))
+	img := filepath.Join(dest, "base-trusted-check.raw")
+	st, err := os.Stat(img)
+	require.NoError(t, err)
+	t.Logf("disk image %d MiB", st.Size()>>20)
+
+	ukiBytes := espFile(t, img, "EFI/Linux/base-trusted-check.efi")
+	info, err := uki.Inspect(ukiBytes)
+	require.NoError(t, err)
+	assert.True(t, info.Signed, "UKI signed")
+	assert.Equal(t, "valid", info.PCRSig)
+	var cmdline string
+	for _, s := range info.Sections {
+		if s.Name == ".cmdline" {
+			cmdline = "present"
+		}
+	}
+	require.Equal(t, "present", cmdline, "the UKI has a .cmdline section")
+	predicted := map[string]string{}
+	for _, p := range info.Phases {
+		predicted[strings.ToLower(p.PCR11)] = p.Phase
+	}
+
+	boot := func(disk string, marker string, fail []string, timeout time.Duration) qemutest.Result {
+		args := append(qemutest.UEFI(t, true, qemutest.OVMFVarsSnakeoil), "-m", "1024",
+			"-drive", "file="+disk+",if=virtio,format=raw")
+		args = append(args, qemutest.SWTPM(t)...)
+		return qemutest.Run(t, qemutest.Config{
+			Args:        args,
+			Marker:      marker,
+			FailMarkers: fail,
+			Timeout:     timeout,
+			WaitExit:    marker == "HADRON-BASE-BOOTED",
+		})
+	}
+	res := boot(img, "HADRON-BASE-BOOTED",
+		[]string{"Kernel panic", "Security Violation", "Access Denied", "You are in emergency mode", "Freezing execution"},
+		12*time.Minute)
+	t.Logf("firmware start to the boot check's marker: %s", res.Elapsed.Round(100*time.Millisecond))
+	assert.Contains(t, res.Serial, "Hadron Linux (base-initrd)", "systemd welcomed the initrd")
+	assert.Contains(t, res.Serial, "Hadron Linux (base-trusted-check)", "and the verity root after switching")
+	state := regexp.MustCompile(`HADRON-STATE: (\S+)`).FindStringSubmatch(res.Serial)
+	require.NotNil(t, state, "no state line on the console")
+	for _, m := range regexp.MustCompile(`HADRON-FAILED: .*`).FindAllString(res.Serial, -1) {
+		t.Log(m)
+	}
+	assert.Equal(t, "running", state[1], "multi-user.target without failed units")
+	assert.Regexp(t, `HADRON-ROOTDEV: \S*verity`, res.Serial, "the root is a dm-verity device")
+	assert.Regexp(t, `HADRON-CMDLINE: .*roothash=[0-9a-f]{64}`, res.Serial, "roothash= on the UKI's command line")
+	assert.Regexp(t, `HADRON-SECUREBOOT: .*enabled`, res.Serial, "bootctl reports Secure Boot enabled")
+	assert.Contains(t, res.Serial, "HADRON-BOOTLOADER: systemd-boot", "systemd-boot started the UKI")
+	pcr := regexp.MustCompile(`HADRON-PCR11: ([0-9a-fA-F]{64})`).FindStringSubmatch(res.Serial)
+	if assert.NotNil(t, pcr, "no PCR 11 line (TPM)") {
+		phase, ok := predicted[strings.ToLower(pcr[1])]
+		assert.True(t, ok, "PCR 11 %s is none of the UKI's signed predictions %v", pcr[1], predicted)
+		t.Logf("PCR 11 %s = prediction for phase %q", pcr[1], phase)
+	}
+
+	// One byte of the root changed: dm-verity must refuse the block.
+	bad := flipRootByte(t, img)
+	res = boot(bad, "is corrupted", []string{"HADRON-BASE-BOOTED", "Security Violation"}, 8*time.Minute)
+	t.Logf("tampered root refused after %s: %s", res.Elapsed.Round(100*time.Millisecond),
+		regexp.MustCompile(`.*is corrupted.*`).FindString(res.Serial))
+}
