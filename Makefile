@@ -12,7 +12,7 @@ APT_PACKAGES := runc mmdebstrap qemu-system-x86 qemu-system-arm qemu-efi-aarch64
 	grub-pc-bin grub-common dracut-core fdisk busybox-static git ca-certificates \
 	openssl zstd kmod musl-tools gcc-aarch64-linux-gnu cryptsetup-bin
 
-.PHONY: all deps tools frontend-image build repro-check test test-full test-unit test-e2e test-qemu bench bench-planning bldr-llb vet fmt-check clean
+.PHONY: all deps tools frontend-image build repro-check qemu test test-full test-unit test-e2e test-qemu bench bench-planning bldr-llb vet fmt-check clean
 
 all: tools
 
@@ -61,6 +61,21 @@ TARGET ?= mini
 SCOPE  ?= full
 repro-check: tools
 	$(GO) run ./tests/tools/offline-build -command repro-check -- $(TARGET) --scope $(SCOPE) $(REPRO_ARGS)
+
+## qemu: build IMAGE/disk offline (default base-trusted: hours cold, the toolchain, kernel and
+## systemd first) signed with Debian's snakeoil db key (enrolled in the Secure Boot firmware)
+## and a PCR key in out/keys, then boot it: hadron qemu --secure-boot --tpm --snapshot.
+## Ctrl-A X quits QEMU.
+IMAGE ?= base-trusted
+SNAKEOIL := /usr/share/ovmf/PkKek-1-snakeoil
+qemu: tools
+	mkdir -p out/keys out/disk
+	test -f out/keys/pcr.key || $(BIN)/hadron keys generate out/keys
+	test -f out/keys/snakeoil-db.key || openssl pkey -in $(SNAKEOIL).key -passin pass:snakeoil -out out/keys/snakeoil-db.key
+	$(GO) run ./tests/tools/offline-build -- $(IMAGE)/disk -o type=local,dest=out/disk/$(IMAGE) \
+		--secret id=db.key,src=out/keys/snakeoil-db.key --secret id=db.crt,src=$(SNAKEOIL).pem \
+		--secret id=pcr.key,src=out/keys/pcr.key
+	$(BIN)/hadron qemu out/disk/$(IMAGE)/$(IMAGE).raw --secure-boot --tpm --snapshot
 
 ## test: everything CI runs (unit, golden, e2e through real BuildKit, QEMU boots)
 test: tools vet fmt-check out/go.mod

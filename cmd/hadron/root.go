@@ -57,6 +57,7 @@ func newRootCmdWith(v *viper.Viper) *cobra.Command {
 		newInitrdCmd(v),
 		newKernelCmd(v),
 		newSysextCmd(v),
+		newQEMUCmd(v),
 	} {
 		root.AddCommand(c)
 	}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/internal/vmrun"
+)
+
+func newQEMUCmd(v *viper.Viper) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "qemu DISK [--arch amd64|arm64] [--secure-boot] [--tpm] [--snapshot]",
+		Short: "Boot a built disk image in QEMU with UEFI firmware, the serial console on this terminal",
+		Long: `Qemu boots DISK (e.g. from hadron build base-trusted/disk -o type=local,dest=out/disk)
+on UEFI firmware: OVMF for amd64, AAVMF for arm64 (Debian's ovmf and
+qemu-efi-aarch64). The guest's serial console is this terminal: Ctrl-A X
+quits QEMU, Ctrl-A C switches to its monitor.
+
+--secure-boot uses the Secure Boot firmware with Debian's snakeoil keys
+enrolled (/usr/share/ovmf/PkKek-1-snakeoil.key signs for its db); --vars
+takes another variable store template, e.g. one with your own keys
+enrolled. --tpm attaches a software TPM 2.0 (swtpm) with fresh state.
+--snapshot leaves DISK unchanged. The firmware variables and the TPM's
+state live in a temporary folder that is removed when QEMU exits or this
+command is stopped. Software emulation (tcg) is the default; --accel kvm
+where /dev/kvm works.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return vmrun.Run(ctx, vmrun.Options{
+				Disk:       args[0],
+				Arch:       recipe.Arch(v.GetString("arch")),
+				SecureBoot: v.GetBool("secure-boot"),
+				TPM:        v.GetBool("tpm"),
+				Snapshot:   v.GetBool("snapshot"),
+				Vars:       v.GetString("vars"),
+				MemoryMiB:  v.GetInt("memory"),
+				CPUs:       v.GetInt("cpus"),
+				Accel:      v.GetString("accel"),
+			}, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := c.Flags()
+	fl.String("arch", string(recipe.ArchAMD64), "the disk's architecture: amd64 or arm64")
+	fl.Bool("secure-boot", false, "Secure Boot firmware with keys enrolled (Debian's snakeoil keys unless --vars)")
+	fl.Bool("tpm", false, "attach a software TPM 2.0 (swtpm)")
+	fl.Bool("snapshot", false, "do not write to DISK (writes go to a temporary overlay)")
+	fl.String("vars", "", "UEFI variable store template to copy (default: the firmware's)")
+	fl.Int("memory", 1024, "guest memory in MiB")
+	fl.Int("cpus", 2, "virtual CPUs")
+	fl.String("accel", "tcg", "QEMU accelerator: tcg (software, works everywhere) or kvm")
+	return c
+}
