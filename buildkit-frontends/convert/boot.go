@@ -137,7 +137,7 @@ func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 	// Signing steps are never cached: secrets are not part of cache keys,
 	// so a cached result could carry a signature made with an earlier key.
 	// Both steps take well under a second.
-	uki := path.Join("EFI/Linux", img.Name+".efi")
+	uki := path.Join("EFI/Linux", UKIFile(img))
 	ukiCheck := needEFI(efiRef, Stub(arch)) +
 		fmt.Sprintf("test -f /kernel/%[1]s || { echo 'kernel recipe %[2]s has no %[1]s in its package' >&2; exit 1; }\n"+
 			"mkdir -p /out/EFI/Linux\n", KernelImage, img.Kernel)
@@ -209,8 +209,33 @@ func (c *Converter) Disk(img *imagedef.Image) (llb.State, error) {
 
 // LoaderConf is systemd-boot's loader/loader.conf for img: boot its UKI
 // at once, and no command line editing (the UKI's is signed).
+//
+// A disk image's UKI is boot-counted (see UKIFile), so its file name
+// changes from boot to boot: the default is a pattern that matches every
+// name it takes.
 func LoaderConf(img *imagedef.Image) string {
-	return "timeout 0\ndefault " + img.Name + ".efi\neditor no\n"
+	def := img.Name + ".efi"
+	if img.HasDisk() {
+		def = img.Name + "*.efi"
+	}
+	return "timeout 0\ndefault " + def + "\neditor no\n"
+}
+
+// BootTries is how many boots a disk image's new UKI gets to reach
+// boot-complete.target before systemd-boot stops choosing it.
+const BootTries = 3
+
+// UKIFile is the file name of img's UKI in EFI/Linux. On a disk image it
+// carries systemd-boot's boot counter, "<image>+3.efi": each boot
+// attempt counts one try down (+2-1, +1-2, ...), and once the system
+// reaches boot-complete.target systemd-bless-boot renames it to
+// "<image>.efi", good for good; an entry with no tries left sorts last,
+// so a previous UKI boots instead.
+func UKIFile(img *imagedef.Image) string {
+	if img.HasDisk() {
+		return fmt.Sprintf("%s+%d.efi", img.Name, BootTries)
+	}
+	return img.Name + ".efi"
 }
 
 // ToolInvocations lists the command lines of hadron's own tools that the

@@ -217,3 +217,48 @@ func TestTargetRoots(t *testing.T) {
 		assert.Equal(t, tt.roots, roots(t, tree, tt.target))
 	}
 }
+
+// diskFS is bootFS plus an initrd image and a trusted image booted
+// through it, whose target tdisk/disk is a whole disk.
+func diskFS(t testing.TB) fstest.MapFS {
+	t.Helper()
+	fsys := bootFS(t)
+	fsys["images/trd.yaml"] = &fstest.MapFile{Data: []byte("name: trd\nkind: initrd\npackages: [busybox]\n")}
+	fsys["images/tdisk.yaml"] = &fstest.MapFile{Data: []byte("name: tdisk\npackages: [busybox, xz]\n" +
+		"boot: trusted\nkernel: linux-test\ninitrd: trd\ncmdline: \"console=ttyS0 root=/dev/mapper/root\"\n")}
+	return fsys
+}
+
+// diskVertices are the vertices only the disk target adds.
+func diskVertices(vs []vertex) []vertex {
+	var out []vertex
+	for _, v := range vs {
+		if strings.HasPrefix(v.name, "tdisk: ") && v.name != "tdisk: assemble image" && !strings.Contains(v.name, "finalize") &&
+			!strings.Contains(v.name, "setup") {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestDiskGolden pins the disk steps: the verity root from the image's
+// root filesystem, the initrd from the initrd image, the UKI with the
+// root hash and a boot counter, the disk. Regenerate with -update.
+func TestDiskGolden(t *testing.T) {
+	vs := marshal(t, diskFS(t), "tdisk/disk", opts())
+	golden.Assert(t, "disk.golden", []byte(goldenText(diskVertices(vs))))
+	n := names(vs)
+	for _, want := range []string{"tdisk: verity root", "tdisk: initrd", "tdisk: uki", "tdisk: sign", "tdisk: esp", "tdisk: disk", "trd: assemble image"} {
+		assert.Contains(t, n, want)
+	}
+}
+
+func TestLoaderConfAndUKIFile(t *testing.T) {
+	tree, err := project.Load(diskFS(t))
+	require.NoError(t, err)
+	assert.Equal(t, "tboot.efi", convert.UKIFile(tree.Images["tboot"]))
+	assert.Equal(t, "timeout 0\ndefault tboot.efi\neditor no\n", convert.LoaderConf(tree.Images["tboot"]))
+	assert.Equal(t, "tdisk+3.efi", convert.UKIFile(tree.Images["tdisk"]), "boot counting on a disk image")
+	assert.Equal(t, "timeout 0\ndefault tdisk*.efi\neditor no\n", convert.LoaderConf(tree.Images["tdisk"]),
+		"the default matches the UKI whatever its counter says")
+}

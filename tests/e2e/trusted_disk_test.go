@@ -92,7 +92,8 @@ func flipRootByte(t *testing.T, img string) string {
 // a software TPM: systemd-boot must start the UKI, the initrd set up
 // verity from the hash alone and switch into the root, and the system
 // reach multi-user.target; PCR 11 must equal one of the UKI's signed
-// predictions. Then a copy with one byte of the root changed must fail
+// predictions, and systemd-bless-boot must have marked the boot-counted
+// UKI good. Then a copy with one byte of the root changed must fail
 // verity. Full tier: systemd and the kernel are long compiles.
 func TestTrustedDiskBoots(t *testing.T) {
 	harness.RequireFull(t)
@@ -129,7 +130,8 @@ func TestTrustedDiskBoots(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("disk image %d MiB", st.Size()>>20)
 
-	ukiBytes := espFile(t, img, "EFI/Linux/base-trusted-check.efi")
+	// A new disk's UKI carries systemd-boot's boot counter: three tries.
+	ukiBytes := espFile(t, img, "EFI/Linux/base-trusted-check+3.efi")
 	info, err := uki.Inspect(ukiBytes)
 	require.NoError(t, err)
 	assert.True(t, info.Signed, "UKI signed")
@@ -180,6 +182,11 @@ func TestTrustedDiskBoots(t *testing.T) {
 		assert.True(t, ok, "PCR 11 %s is none of the UKI's signed predictions %v", pcr[1], predicted)
 		t.Logf("PCR 11 %s = prediction for phase %q", pcr[1], phase)
 	}
+
+	// The boot reached boot-complete.target: systemd-bless-boot renamed
+	// the UKI on the ESP to its counter-less name, good for good.
+	blessed := espFile(t, img, "EFI/Linux/base-trusted-check.efi")
+	assert.Equal(t, len(ukiBytes), len(blessed), "the blessed UKI is the one that booted")
 
 	// One byte of the root changed: dm-verity must refuse the block.
 	bad := flipRootByte(t, img)
