@@ -74,8 +74,8 @@ func testTree() *project.Tree {
 			"tboot": {Name: "tboot", Packages: []string{"musl"}, Kernel: "linux@qemu-amd64", Boot: imagedef.BootTrusted},
 			"tdisk": {Name: "tdisk", Packages: []string{"musl"}, Kernel: "linux@qemu-amd64", Boot: imagedef.BootTrusted,
 				Initrd: "rd", EFI: "systemd:efi"},
-			"rd": {Name: "rd", Kind: imagedef.KindInitrd, Packages: []string{"busybox", "musl"}},
-			"both":  {Name: "both", Packages: []string{"busybox"}},
+			"rd":   {Name: "rd", Kind: imagedef.KindInitrd, Packages: []string{"busybox", "musl"}},
+			"both": {Name: "both", Packages: []string{"busybox"}},
 		},
 	}
 }
