@@ -13,7 +13,6 @@ import (
 
 	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/hadron-linux/hadron/bootchain/disk"
-	"github.com/hadron-linux/hadron/bootchain/secureboot"
 	"github.com/hadron-linux/hadron/bootchain/uki"
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/tests/harness"
@@ -102,23 +101,12 @@ func TestTrustedDiskBoots(t *testing.T) {
 	dir := copyTree(t)
 	writeTrustedCheck(t, dir)
 
-	tools := buildHadron(t)
-	keys := filepath.Join(t.TempDir(), "keys")
-	out, err := exec.Command(filepath.Join(tools, "hadron"), "keys", "generate", keys).CombinedOutput()
-	require.NoError(t, err, "hadron keys generate: %s", out)
-	dbKey := filepath.Join(t.TempDir(), "snakeoil.key")
-	out, err = exec.Command("openssl", "pkey", "-in", qemutest.SnakeoilKey, "-passin", "pass:snakeoil", "-out", dbKey).CombinedOutput()
-	require.NoError(t, err, "decrypt snakeoil key: %s", out)
-
+	tools, secrets, _ := snakeoilSecrets(t)
 	dest := t.TempDir()
 	req := e.request(dir, "base-trusted-check/disk")
 	req.ToolsDir = tools
 	req.Outputs = []string{"type=local,dest=" + dest}
-	req.Secrets = []string{
-		"id=db.key,src=" + dbKey,
-		"id=db.crt,src=" + qemutest.SnakeoilCert,
-		"id=pcr.key,src=" + secureboot.KeyFile(keys, secureboot.PCRKeyName),
-	}
+	req.Secrets = secrets
 	var logs buildLog
 	req.OnStatus = logs.add
 	start := time.Now()

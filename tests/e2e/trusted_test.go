@@ -178,6 +178,26 @@ arches: [amd64]
 	return files
 }
 
+// snakeoilSecrets builds the hadron binary and returns its folder, the
+// secrets of a boot target signed with Debian's snakeoil db key (what
+// OVMFVarsSnakeoil trusts; decrypted, hadron takes no encrypted keys) and
+// a PCR key from `hadron keys generate`, and the decrypted db key's path.
+func snakeoilSecrets(t *testing.T) (tools string, secrets []string, dbKey string) {
+	t.Helper()
+	tools = buildHadron(t)
+	keys := filepath.Join(t.TempDir(), "keys")
+	out, err := exec.Command(filepath.Join(tools, "hadron"), "keys", "generate", keys).CombinedOutput()
+	require.NoError(t, err, "hadron keys generate: %s", out)
+	dbKey = filepath.Join(t.TempDir(), "snakeoil.key")
+	out, err = exec.Command("openssl", "pkey", "-in", qemutest.SnakeoilKey, "-passin", "pass:snakeoil", "-out", dbKey).CombinedOutput()
+	require.NoError(t, err, "decrypt snakeoil key: %s", out)
+	return tools, []string{
+		"id=db.key,src=" + dbKey,
+		"id=db.crt,src=" + qemutest.SnakeoilCert,
+		"id=pcr.key,src=" + secureboot.KeyFile(keys, secureboot.PCRKeyName),
+	}, dbKey
+}
+
 // TestTrustedBootFromImageDefinition builds `<image>/boot` for an image
 // with boot: trusted through BuildKit (initrd, UKI, signing and ESP all in
 // LLB steps, keys as secrets), exports the ESP and boots it on OVMF with
@@ -200,27 +220,14 @@ hostname: hadron-trusted
 arches: [amd64]
 `)
 
-	// Keys: Debian's snakeoil db key (decrypted: hadron takes no
-	// encrypted keys) and a PCR key from `hadron keys generate`.
-	tools := buildHadron(t)
-	keys := filepath.Join(t.TempDir(), "keys")
-	out, err := exec.Command(filepath.Join(tools, "hadron"), "keys", "generate", keys).CombinedOutput()
-	require.NoError(t, err, "hadron keys generate: %s", out)
-	dbKey := filepath.Join(t.TempDir(), "snakeoil.key")
-	out, err = exec.Command("openssl", "pkey", "-in", qemutest.SnakeoilKey, "-passin", "pass:snakeoil", "-out", dbKey).CombinedOutput()
-	require.NoError(t, err, "decrypt snakeoil key: %s", out)
-
+	tools, secrets, dbKey := snakeoilSecrets(t)
 	esp := t.TempDir()
 	req := e.request(dir, "tmini/boot")
 	req.Mirrors = maps.Clone(e.mirrors)
 	maps.Copy(req.Mirrors, serveFixtures(t, fixtures...))
 	req.ToolsDir = tools
 	req.Outputs = []string{"type=local,dest=" + esp}
-	req.Secrets = []string{
-		"id=db.key,src=" + dbKey,
-		"id=db.crt,src=" + qemutest.SnakeoilCert,
-		"id=pcr.key,src=" + secureboot.KeyFile(keys, secureboot.PCRKeyName),
-	}
+	req.Secrets = secrets
 	var mu sync.Mutex
 	steps := map[string]string{}
 	req.OnStatus = func(s *client.SolveStatus) {
