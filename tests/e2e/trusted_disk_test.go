@@ -110,7 +110,7 @@ func TestTrustedDiskBoots(t *testing.T) {
 	var logs buildLog
 	req.OnStatus = logs.add
 	start := time.Now()
-	_, err = solve.Build(context.Background(), e.client, req)
+	_, err := solve.Build(context.Background(), e.client, req)
 	require.NoError(t, err, "the build steps' last output:\n%s", logs.tail(60))
 	t.Logf("base-trusted-check/disk built in %s", time.Since(start).Round(time.Millisecond))
 	img := filepath.Join(dest, "base-trusted-check.raw")

@@ -244,7 +244,7 @@ arches: [amd64]
 		}
 	}
 	start := time.Now()
-	_, err = solve.Build(context.Background(), e.client, req)
+	_, err := solve.Build(context.Background(), e.client, req)
 	require.NoError(t, err)
 	t.Logf("tmini/boot built in %s; steps: %v", time.Since(start).Round(time.Millisecond), steps)
 	for _, n := range []string{"tmini: initrd", "tmini: uki", "tmini: sign", "tmini: esp"} {
