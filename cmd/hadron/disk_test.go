@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hadron-linux/hadron/bootchain/grub"
@@ -114,4 +115,21 @@ func TestDiskRPiCommand(t *testing.T) {
 
 	_, err = runBootCLI(t, "disk", "rpi-boot", "-o", img, "--epoch", "1700000000", "--board", "pi5", "--kernel", file("Image"))
 	require.ErrorContains(t, err, "board pi5 needs bcm2712-rpi-5-b.dtb")
+}
+
+func TestQEMUDiskFile(t *testing.T) {
+	tree := t.TempDir()
+	raw := filepath.Join(tree, "out", "disk", "base-trusted", "base-trusted.raw")
+	require.NoError(t, os.MkdirAll(filepath.Dir(raw), 0o755))
+	require.NoError(t, os.WriteFile(raw, []byte("disk"), 0o644))
+	got, err := diskFile(tree, "base-trusted")
+	require.NoError(t, err)
+	assert.Equal(t, raw, got, "an image name boots what make qemu built")
+	got, err = diskFile(tree, raw)
+	require.NoError(t, err)
+	assert.Equal(t, raw, got)
+	_, err = diskFile(tree, "mini")
+	assert.ErrorContains(t, err, "build the image's disk first, e.g. `make qemu IMAGE=mini`")
+	_, err = diskFile(tree, "/nope/x.raw")
+	assert.ErrorContains(t, err, "disk image /nope/x.raw: no such file")
 }

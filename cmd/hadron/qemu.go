@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"os/signal"
 	"syscall"
 
@@ -14,11 +16,13 @@ import (
 
 func newQEMUCmd(v *viper.Viper) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "qemu DISK [--arch amd64|arm64] [--secure-boot] [--tpm] [--snapshot]",
+		Use:   "qemu DISK|IMAGE [--arch amd64|arm64] [--secure-boot] [--tpm] [--snapshot]",
 		Short: "Boot a built disk image in QEMU with UEFI firmware, the serial console on this terminal",
 		Long: `Qemu boots DISK (e.g. from hadron build base-trusted/disk -o type=local,dest=out/disk)
 on UEFI firmware: OVMF for amd64, AAVMF for arm64 (Debian's ovmf and
-qemu-efi-aarch64). The guest's serial console is this terminal: Ctrl-A X
+qemu-efi-aarch64). An image name instead of a file boots
+out/disk/IMAGE/IMAGE.raw of the project tree, where make qemu IMAGE=...
+builds it. The guest's serial console is this terminal: Ctrl-A X
 quits QEMU, Ctrl-A C switches to its monitor.
 
 --secure-boot uses the Secure Boot firmware with Debian's snakeoil keys
@@ -33,8 +37,12 @@ where /dev/kvm works.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			disk, err := diskFile(v.GetString("dir"), args[0])
+			if err != nil {
+				return err
+			}
 			return vmrun.Run(ctx, vmrun.Options{
-				Disk:       args[0],
+				Disk:       disk,
 				Arch:       recipe.Arch(v.GetString("arch")),
 				SecureBoot: v.GetBool("secure-boot"),
 				TPM:        v.GetBool("tpm"),
@@ -56,4 +64,21 @@ where /dev/kvm works.`,
 	fl.Int("cpus", 2, "virtual CPUs")
 	fl.String("accel", "tcg", "QEMU accelerator: tcg (software, works everywhere) or kvm")
 	return c
+}
+
+// diskFile is the disk image arg names: a file, or an image name whose
+// disk `make qemu` writes to out/disk/IMAGE/IMAGE.raw below the tree.
+func diskFile(tree, arg string) (string, error) {
+	if st, err := os.Stat(arg); err == nil && st.Mode().IsRegular() {
+		return arg, nil
+	}
+	if !recipe.ValidName(arg) {
+		return "", fmt.Errorf("disk image %s: no such file", arg)
+	}
+	p := filepath.Join(tree, "out", "disk", arg, arg+".raw")
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("no disk file %s and no %s: build the image's disk first, e.g. `make qemu IMAGE=%s`, "+
+		"or hadron build %s/disk -o type=local,dest=out/disk/%s --secret id=db.key,src=... (docs/trusted-boot.md)", arg, p, arg, arg, arg)
 }
