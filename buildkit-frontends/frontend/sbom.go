@@ -52,12 +52,22 @@ func SBOM(tree *project.Tree, opts Options, t target.Target, pl ocispecs.Platfor
 	case t.Kind == target.Kernel:
 		a.Kind, a.Package = sbom.KindPackage, t.Name
 		a.Comment = "Kernel built for board " + t.Board + "."
-	case t.Kind == target.Boot && isImage:
+	case (t.Kind == target.Boot || t.Kind == target.Disk) && isImage:
+		// The target's roots: the image's packages, its kernel, the
+		// package with systemd-boot and systemd-stub and the initrd
+		// image's packages.
 		a.Kind = sbom.KindBoot
-		a.Contains = g.RuntimeClosure(img.Packages...)
-		if k, _, _ := strings.Cut(img.Kernel, target.BoardSep); k != "" {
-			a.Contains = append(a.Contains, k)
-			a.Comment = "Boot artifacts (" + img.Boot + ") with kernel " + img.Kernel + "."
+		a.Contains = g.RuntimeClosure(t.Roots(tree.Images)...)
+		a.Comment = "Boot artifacts (" + img.Boot + ")"
+		if img.Kernel != "" {
+			a.Comment += " with kernel " + img.Kernel
+		}
+		if img.Initrd != "" {
+			a.Comment += " and initrd image " + img.Initrd
+		}
+		a.Comment += "."
+		if t.Kind == target.Disk {
+			a.Comment += " Whole disk: ESP and the root filesystem on dm-verity."
 		}
 	case isImage && (t.Kind == target.Image || t.Kind == target.Named):
 		a.Kind = sbom.KindImage

@@ -98,7 +98,9 @@ func TestSBOMTargets(t *testing.T) {
 
 	boot := describe("tboot/boot")
 	assert.Equal(t, sbom.KindBoot, boot.Artifact.Kind)
-	assert.Equal(t, []string{"kern", "musl", "zlib"}, boot.Artifact.Contains, "the kernel is part of the boot artifacts")
+	assert.Equal(t, []string{"efi", "kern", "musl", "zlib"}, boot.Artifact.Contains,
+		"the kernel and the package with systemd-boot and systemd-stub are part of the boot artifacts")
+	assert.Equal(t, "Boot artifacts (trusted) with kernel kern.", boot.Artifact.Comment)
 
 	_, err := SBOM(tree, opts, target.Target{Kind: target.KernelConfig, Name: "kern", Board: "b"}, amd64)
 	require.Error(t, err)
