@@ -61,6 +61,8 @@ func SystemdBoot(arch string) string { return path.Join(imagedef.EFIDir, "system
 type bootBuild struct {
 	// esp is the ESP tree.
 	esp llb.State
+	// uki holds the signed UKI alone, at EFI/Linux/<UKIFile>.
+	uki llb.State
 	// root holds the verity root (see bootchain/disk/trusted.BuildRoot)
 	// when the image boots through an initrd image; nil otherwise.
 	root *llb.State
@@ -85,8 +87,8 @@ func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 
 func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 	if !img.HasBoot() {
-		return nil, fmt.Errorf("image %s: target %s/%s needs boot: %s in %s (boot is %q)",
-			img.Name, img.Name, target.BootOutput, imagedef.BootTrusted, img.File, img.Boot)
+		return nil, fmt.Errorf("image %s: targets %s/%s and %s/%s need boot: %s in %s (boot is %q)",
+			img.Name, img.Name, target.BootOutput, img.Name, target.UKIOutput, imagedef.BootTrusted, img.File, img.Boot)
 	}
 	if c.target.Arch != recipe.ArchAMD64 {
 		return nil, fmt.Errorf("image %s: trusted boot is only built for amd64 so far, not %s", img.Name, c.target.Arch)
@@ -163,6 +165,7 @@ func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 		ukiMounts = append(ukiMounts, llb.AddMount("/root", *b.root, llb.Readonly))
 	}
 	ukiOut := outMount(c.toolRun(img.Name+": uki", ukiCheck, ukiTool, ukiMounts...))
+	b.uki = ukiOut
 
 	// sign: systemd-boot as the removable-media boot loader.
 	bootEFI := "/EFI/BOOT/BOOT" + strings.ToUpper(arch) + ".EFI"

@@ -182,8 +182,8 @@ func TestBootTargetErrors(t *testing.T) {
 		arch   recipe.Arch
 		want   string
 	}{
-		{"image without boot", "mini/boot", recipe.ArchAMD64, "target mini/boot needs boot: trusted in images/mini.yaml"},
-		{"unknown output", "tboot/esp", recipe.ArchAMD64, `image tboot has no output "esp" (only "boot", "disk" or "sysext")`},
+		{"image without boot", "mini/boot", recipe.ArchAMD64, "targets mini/boot and mini/uki need boot: trusted in images/mini.yaml"},
+		{"unknown output", "tboot/esp", recipe.ArchAMD64, `image tboot has no output "esp" (only "boot", "disk", "uki" or "sysext")`},
 		{"disk without initrd", "tboot/disk", recipe.ArchAMD64, "target tboot/disk needs boot: trusted and initrd: in images/tboot.yaml"},
 		{"unknown image", "nope/boot", recipe.ArchAMD64, `no image named "nope"`},
 		{"arm64", "tboot/boot", recipe.ArchARM64, "trusted boot is only built for amd64 so far"},

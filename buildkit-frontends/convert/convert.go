@@ -227,6 +227,16 @@ func (c *Converter) State(t target.Target) (llb.State, error) {
 			return llb.State{}, fmt.Errorf("target %q: no image named %q", t, t.Name)
 		}
 		return c.Boot(img)
+	case target.UKI:
+		img, ok := c.tree.Images[t.Name]
+		if !ok {
+			return llb.State{}, fmt.Errorf("target %q: no image named %q", t, t.Name)
+		}
+		b, err := c.boot(img)
+		if err != nil {
+			return llb.State{}, err
+		}
+		return b.uki, nil
 	case target.Disk:
 		img, ok := c.tree.Images[t.Name]
 		if !ok {

@@ -30,7 +30,7 @@ var SysextSecrets = []string{SecretVerityKey, SecretVerityCert}
 // name them; nil when it signs nothing.
 func SecretsFor(t target.Target) []string {
 	switch t.Kind {
-	case target.Boot, target.Disk:
+	case target.Boot, target.Disk, target.UKI:
 		return BootSecrets
 	case target.Sysext:
 		return SysextSecrets

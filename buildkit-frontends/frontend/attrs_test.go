@@ -131,7 +131,7 @@ func TestParseOptionsBadVersionID(t *testing.T) {
 }
 
 func TestParseOptionsBadTarget(t *testing.T) {
-	for _, tg := range []string{"mini/uki", "Mini", "linux@"} {
+	for _, tg := range []string{"mini/pe", "Mini", "linux@"} {
 		_, err := ParseOptions(map[string]string{OptTarget: tg})
 		require.Error(t, err, tg)
 		assert.Contains(t, err.Error(), fmt.Sprintf("option target: target %q", tg))

@@ -52,7 +52,7 @@ func SBOM(tree *project.Tree, opts Options, t target.Target, pl ocispecs.Platfor
 	case t.Kind == target.Kernel:
 		a.Kind, a.Package = sbom.KindPackage, t.Name
 		a.Comment = "Kernel built for board " + t.Board + "."
-	case (t.Kind == target.Boot || t.Kind == target.Disk) && isImage:
+	case (t.Kind == target.Boot || t.Kind == target.Disk || t.Kind == target.UKI) && isImage:
 		// The target's roots: the image's packages, its kernel, the
 		// package with systemd-boot and systemd-stub and the initrd
 		// image's packages.

@@ -53,7 +53,7 @@ func TestValidateBootTarget(t *testing.T) {
 		{"boot without tools", "mini/boot", all, "", "pass --tools-dir DIR"},
 		{"tools dir without hadron", "mini/boot", all, t.TempDir(), "--tools-dir: stat"},
 		{"no target", "", nil, "", "empty target"},
-		{"bad output", "mini/esp", all, dir, `image mini has no output "esp" (only "boot", "disk" or "sysext")`},
+		{"bad output", "mini/esp", all, dir, `image mini has no output "esp" (only "boot", "disk", "uki" or "sysext")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@
 //	musl:dev                  one output of a recipe (headers, static libraries, …)
 //	mini/boot                 the image's boot artifacts (boot: trusted)
 //	base-trusted/disk         a trusted image's whole disk (with initrd:)
+//	base-trusted/uki          a trusted image's signed UKI alone
 //	debug-tools/sysext        a system extension image's signed DDI (kind: sysext)
 //	linux@qemu-amd64          the kernel recipe built for a board
 //	linux@qemu-amd64/config   that board's checked configuration only
@@ -48,6 +49,9 @@ const (
 	// DiskOutput is a trusted image's disk image (<image>.raw: ESP, verity
 	// root and hash partitions): "<image>/disk".
 	DiskOutput = "disk"
+	// UKIOutput is a trusted image's signed UKI alone (EFI/Linux/*.efi):
+	// "<image>/uki".
+	UKIOutput = "uki"
 	// ConfigOutput is a kernel board's checked configuration, no compile:
 	// "linux@qemu-amd64/config".
 	ConfigOutput = "config"
@@ -71,6 +75,8 @@ const (
 	Sysext Kind = "sysext"
 	// Disk is a trusted image's bootable disk image.
 	Disk Kind = "disk"
+	// UKI is a trusted image's signed Unified Kernel Image.
+	UKI Kind = "uki"
 	// Kernel is the kernel recipe built for one board.
 	Kernel Kind = "kernel"
 	// KernelConfig is one board's checked kernel configuration.
@@ -101,6 +107,8 @@ func (t Target) String() string {
 		return t.Name + OutputSep + SysextOutput
 	case Disk:
 		return t.Name + OutputSep + DiskOutput
+	case UKI:
+		return t.Name + OutputSep + UKIOutput
 	case Kernel:
 		return t.Name + BoardSep + t.Board
 	case KernelConfig:
@@ -159,8 +167,10 @@ func Parse(s string) (Target, error) {
 		return Target{Kind: Sysext, Name: name}, nil
 	case output == DiskOutput:
 		return Target{Kind: Disk, Name: name}, nil
+	case output == UKIOutput:
+		return Target{Kind: UKI, Name: name}, nil
 	default:
-		return Target{}, fmt.Errorf("target %q: image %s has no output %q (only %q, %q or %q)", s, base, output, BootOutput, DiskOutput, SysextOutput)
+		return Target{}, fmt.Errorf("target %q: image %s has no output %q (only %q, %q, %q or %q)", s, base, output, BootOutput, DiskOutput, UKIOutput, SysextOutput)
 	}
 }
 
@@ -177,7 +187,7 @@ func Lookup(tree *project.Tree, s string) (Target, error) {
 		if _, ok := tree.Recipes[t.Name]; !ok {
 			return Target{}, fmt.Errorf("target %s: no kernel recipe named %q", s, t.Name)
 		}
-	case Boot:
+	case Boot, UKI:
 		if _, ok := tree.Images[t.Name]; !ok {
 			return Target{}, fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", s, t.Name, imageList(tree))
 		}
@@ -257,7 +267,7 @@ func (t Target) Roots(images map[string]*imagedef.Image) []string {
 			}
 		}
 	}
-	if t.Kind != Boot && t.Kind != Disk {
+	if t.Kind != Boot && t.Kind != Disk && t.Kind != UKI {
 		return roots
 	}
 	if img.Kernel != "" {
@@ -275,7 +285,9 @@ func (t Target) Roots(images map[string]*imagedef.Image) []string {
 
 // NeedsSecrets reports whether the target's steps sign something and so
 // need the signing keys as BuildKit secrets.
-func (t Target) NeedsSecrets() bool { return t.Kind == Boot || t.Kind == Disk || t.Kind == Sysext }
+func (t Target) NeedsSecrets() bool {
+	return t.Kind == Boot || t.Kind == Disk || t.Kind == UKI || t.Kind == Sysext
+}
 
 // RunsTools reports whether the target's steps run the hadron binary
 // inside BuildKit (from the tools context or the frontend image): the ELF
@@ -285,7 +297,7 @@ func (t Target) NeedsSecrets() bool { return t.Kind == Boot || t.Kind == Disk ||
 // too: the answer depends on the name's kind only.
 func (t Target) RunsTools() bool {
 	switch t.Kind {
-	case Named, Recipe, Image, Boot, Disk, Sysext:
+	case Named, Recipe, Image, Boot, Disk, UKI, Sysext:
 		return true
 	}
 	return false

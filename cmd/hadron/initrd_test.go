@@ -87,7 +87,7 @@ func TestBuildBootTargetFailsFast(t *testing.T) {
 	}{
 		{"no secrets", []string{"tb/boot"}, `needs the secret "db.key": pass --secret id=db.key,src=PATH`},
 		{"no pcr key", append([]string{"tb/boot"}, secrets...), `needs the secret "pcr.key": pass --secret id=pcr.key,src=PATH`},
-		{"image without boot", append([]string{"base/boot"}, all...), "needs boot: trusted"},
+		{"image without boot", append([]string{"base/boot"}, all...), "need boot: trusted"},
 		{"unknown image", append([]string{"nope/boot"}, all...), "no image images/nope.yaml"},
 		{"unknown output", append([]string{"tb/esp"}, all...), `image tb has no output "esp"`},
 		{"disk without initrd", append([]string{"tb/disk"}, all...), "image tb has no disk: a disk is built for boot: trusted with initrd:"},

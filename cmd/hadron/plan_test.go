@@ -147,7 +147,7 @@ func TestPlanErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown target", []string{"plan", "nosuch"}, `no image images/nosuch.yaml and no recipe named "nosuch" (images: base)`},
-		{"bad target", []string{"plan", "base/uki"}, `image base has no output "uki" (only "boot", "disk" or "sysext")`},
+		{"bad target", []string{"plan", "base/pe"}, `image base has no output "pe" (only "boot", "disk", "uki" or "sysext")`},
 		{"no target", []string{"plan"}, "give targets or --all"},
 		{"targets and all", []string{"plan", "base", "--all"}, "give targets or --all"},
 		{"bad format", []string{"plan", "base", "--format", "yaml"}, `--format "yaml": want text, json or llb`},
