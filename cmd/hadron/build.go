@@ -40,6 +40,8 @@ binary too and need the signing keys as secrets:
 IMAGE/disk (boot: trusted with initrd:) is the whole disk, IMAGE.raw: that
 ESP, the root filesystem as erofs on dm-verity and its hash partition, the
 root hash on the signed UKI's command line; it takes the same secrets.
+IMAGE/uki is the signed UKI alone (EFI/Linux/IMAGE.efi, or IMAGE+3.efi,
+boot-counted, for an image with a disk).
 
 --attest type=sbom attaches the SPDX SBOM of the target ("hadron sbom"
 prints the same document) and --attest type=provenance,mode=max BuildKit's
