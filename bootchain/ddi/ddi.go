@@ -385,29 +385,46 @@ func Verify(img string, arch recipe.Arch, cert *x509.Certificate) ([]byte, error
 	if err := sig.Verify(cert); err != nil {
 		return nil, fmt.Errorf("verify %s: %w", img, err)
 	}
-	var sb verity.Superblock
-	if err := sb.UnmarshalBinary(hashes); err != nil {
-		return nil, fmt.Errorf("verify %s: %w", img, err)
+	want, err := hex.DecodeString(sig.RootHash)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: signed root hash %q: %w", img, sig.RootHash, err)
 	}
-	if sb.Algorithm != verity.Algorithm || sb.DataBlockSize != verity.BlockSize || sb.HashBlockSize != verity.BlockSize ||
-		sb.DataBlocks*verity.BlockSize > uint64(len(usr)) {
-		return nil, fmt.Errorf("verify %s: verity superblock %s, blocks %d/%d, %d data blocks: not what this image holds",
-			img, sb.Algorithm, sb.DataBlockSize, sb.HashBlockSize, sb.DataBlocks)
-	}
-	size := int64(sb.DataBlocks) * verity.BlockSize
-	tree, err := verity.Compute(bytes.NewReader(usr[:size]), size, sb.Salt)
+	root, err := CheckHashDevice(usr, hashes, want)
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", img, err)
 	}
-	if got := hex.EncodeToString(tree.RootHash); got != sig.RootHash {
-		return nil, fmt.Errorf("verify %s: usr partition hashes to root %s, the signed root hash is %s: the image was modified", img, got, sig.RootHash)
+	return root, nil
+}
+
+// CheckHashDevice recomputes the dm-verity hash tree of data with the
+// parameters and salt that the hash device's superblock records, checks
+// that hashes holds exactly that tree, and returns its root hash: every
+// block of data is read, as the kernel would on access. With want set,
+// a different root hash is an error first (the data was modified).
+func CheckHashDevice(data, hashes, want []byte) ([]byte, error) {
+	var sb verity.Superblock
+	if err := sb.UnmarshalBinary(hashes); err != nil {
+		return nil, err
+	}
+	if sb.Algorithm != verity.Algorithm || sb.DataBlockSize != verity.BlockSize || sb.HashBlockSize != verity.BlockSize ||
+		sb.DataBlocks*verity.BlockSize > uint64(len(data)) {
+		return nil, fmt.Errorf("verity superblock %s, blocks %d/%d, %d data blocks: not what this image holds",
+			sb.Algorithm, sb.DataBlockSize, sb.HashBlockSize, sb.DataBlocks)
+	}
+	size := int64(sb.DataBlocks) * verity.BlockSize
+	tree, err := verity.Compute(bytes.NewReader(data[:size]), size, sb.Salt)
+	if err != nil {
+		return nil, err
+	}
+	if want != nil && !bytes.Equal(tree.RootHash, want) {
+		return nil, fmt.Errorf("the data partition hashes to root %x, the signed root hash is %x: the image was modified", tree.RootHash, want)
 	}
 	var dev bytes.Buffer
 	if err := tree.WriteHashDevice(&dev, sb.UUID); err != nil {
-		return nil, fmt.Errorf("verify %s: %w", img, err)
+		return nil, err
 	}
 	if !bytes.Equal(dev.Bytes(), hashes[:dev.Len()]) {
-		return nil, fmt.Errorf("verify %s: the usr-verity partition does not hold the usr partition's hash tree", img)
+		return nil, fmt.Errorf("the verity partition does not hold the data partition's hash tree")
 	}
 	return tree.RootHash, nil
 }

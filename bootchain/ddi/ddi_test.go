@@ -345,7 +345,7 @@ func TestVerifyRefusesTampering(t *testing.T) {
 	_, err = Verify(flip(res.Partitions[0].Offset+100), recipe.ArchAMD64, testKey(t).Cert)
 	require.ErrorContains(t, err, "the image was modified")
 	_, err = Verify(flip(res.Partitions[1].Offset+4096+5), recipe.ArchAMD64, testKey(t).Cert)
-	require.ErrorContains(t, err, "does not hold the usr partition's hash tree")
+	require.ErrorContains(t, err, "does not hold the data partition's hash tree")
 	_, err = Verify(flip(res.Partitions[2].Offset+20), recipe.ArchAMD64, testKey(t).Cert)
 	require.ErrorContains(t, err, "verity signature")
 

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"maps"
@@ -16,9 +15,10 @@ import (
 
 	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/hadron-linux/hadron/bootchain/disk"
+	"github.com/hadron-linux/hadron/bootchain/disk/trusted"
 	"github.com/hadron-linux/hadron/bootchain/uki"
-	"github.com/hadron-linux/hadron/bootchain/verity"
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
+	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/tests/harness"
 	"github.com/hadron-linux/hadron/tests/qemu/qemutest"
 	"github.com/stretchr/testify/assert"
@@ -273,33 +273,11 @@ arches: [amd64]
 }
 
 // checkVerityDisk checks a trusted disk's root and verity partitions the
-// way systemd-veritysetup-generator and dm-verity use them: their UUIDs
-// are the two halves of the root hash, and the root partition hashes to
-// it with the salt the hash device's superblock records. It returns the
-// root hash in hex.
+// way systemd-veritysetup-generator and dm-verity use them
+// (trusted.Verify) and returns the root hash in hex.
 func checkVerityDisk(t *testing.T, img string) string {
 	t.Helper()
-	f, err := os.Open(img)
+	h, err := trusted.Verify(img, recipe.ArchAMD64)
 	require.NoError(t, err)
-	defer f.Close()
-	table, err := gpt.Read(f, disk.SectorSize, disk.SectorSize)
-	require.NoError(t, err)
-	require.Len(t, table.Partitions, 3, "esp, root, root-verity")
-	root, hashes := table.Partitions[1], table.Partitions[2]
-	require.Equal(t, "root-x86-64", root.Name)
-	require.Equal(t, "root-x86-64-verity", hashes.Name)
-	hdev := make([]byte, hashes.Size)
-	_, err = f.ReadAt(hdev, int64(hashes.Start)*disk.SectorSize)
-	require.NoError(t, err)
-	var sb verity.Superblock
-	require.NoError(t, sb.UnmarshalBinary(hdev))
-	data := make([]byte, sb.DataBlocks*verity.BlockSize)
-	_, err = f.ReadAt(data, int64(root.Start)*disk.SectorSize)
-	require.NoError(t, err)
-	tree, err := verity.Compute(bytes.NewReader(data), int64(len(data)), sb.Salt)
-	require.NoError(t, err)
-	h := hex.EncodeToString(tree.RootHash)
-	assert.Equal(t, h[:32], strings.ReplaceAll(strings.ToLower(root.GUID), "-", ""), "root PARTUUID = first half of the root hash")
-	assert.Equal(t, h[32:], strings.ReplaceAll(strings.ToLower(hashes.GUID), "-", ""), "verity PARTUUID = last half")
-	return h
+	return hex.EncodeToString(h)
 }

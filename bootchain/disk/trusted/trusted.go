@@ -213,3 +213,55 @@ func espFiles(dir string) ([]disk.File, error) {
 	}
 	return files, nil
 }
+
+// Verify checks a trusted disk the way the booted system uses it: the
+// root and verity partitions of arch's types are there, the root
+// partition hashes (with the salt its hash device's superblock records)
+// to a root hash whose halves are the two partitions' UUIDs, and the
+// verity partition holds that hash tree. It returns the root hash, which
+// must equal the one on the UKI's signed command line.
+func Verify(img string, arch recipe.Arch) ([]byte, error) {
+	types, ok := Types[arch]
+	if !ok {
+		return nil, fmt.Errorf("verify %s: no root partition types for arch %q", img, arch)
+	}
+	f, err := os.Open(img)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	defer f.Close()
+	table, err := gpt.Read(f, disk.SectorSize, disk.SectorSize)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: partition table: %w", img, err)
+	}
+	find := func(typ gpt.Type) (*gpt.Partition, []byte, error) {
+		for _, p := range table.Partitions {
+			if strings.EqualFold(string(p.Type), string(typ)) {
+				b := make([]byte, p.Size)
+				if _, err := f.ReadAt(b, int64(p.Start)*disk.SectorSize); err != nil {
+					return nil, nil, fmt.Errorf("partition %s: %w", p.Name, err)
+				}
+				return p, b, nil
+			}
+		}
+		return nil, nil, fmt.Errorf("no partition of type %s", typ)
+	}
+	rootPart, data, err := find(types.Root)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", img, err)
+	}
+	hashPart, hashes, err := find(types.Verity)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", img, err)
+	}
+	root, err := ddi.CheckHashDevice(data, hashes, nil)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", img, err)
+	}
+	dataUUID, hashUUID := ddi.UUIDsOf(root)
+	if !strings.EqualFold(rootPart.GUID, dataUUID) || !strings.EqualFold(hashPart.GUID, hashUUID) {
+		return nil, fmt.Errorf("verify %s: partition UUIDs %s, %s are not the halves of root hash %x (%s, %s): systemd would not find them",
+			img, rootPart.GUID, hashPart.GUID, root, dataUUID, hashUUID)
+	}
+	return root, nil
+}

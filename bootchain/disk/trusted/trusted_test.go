@@ -1,7 +1,6 @@
 package trusted
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hadron-linux/hadron/bootchain/disk"
-	"github.com/hadron-linux/hadron/bootchain/verity"
 	"github.com/hadron-linux/hadron/internal/recipe"
 )
 
@@ -103,24 +101,14 @@ func TestBuild(t *testing.T) {
 	require.Len(t, plan.Partitions, 3)
 
 	// The root partition hashes to the root hash with the salt the hash
-	// device's superblock records.
-	hashes := make([]byte, verityPart.Size)
-	_, err = f.ReadAt(hashes, int64(verityPart.Start)*disk.SectorSize)
+	// device's superblock records, and the UUIDs are its halves.
+	verified, err := Verify(img, recipe.ArchAMD64)
 	require.NoError(t, err)
-	var sb verity.Superblock
-	require.NoError(t, sb.UnmarshalBinary(hashes))
-	data := make([]byte, sb.DataBlocks*verity.BlockSize)
-	_, err = f.ReadAt(data, int64(rootPart.Start)*disk.SectorSize)
+	require.Equal(t, h, verified)
+	data := make([]byte, 4)
+	_, err = f.ReadAt(data, int64(rootPart.Start)*disk.SectorSize+1024)
 	require.NoError(t, err)
-	tree, err := verity.Compute(bytes.NewReader(data), int64(len(data)), sb.Salt)
-	require.NoError(t, err)
-	require.Equal(t, h, tree.RootHash)
-	require.Equal(t, "erofs magic", func() string {
-		if len(data) > 1028 && bytes.Equal(data[1024:1028], []byte{0xe2, 0xe1, 0xf5, 0xe0}) {
-			return "erofs magic"
-		}
-		return "no erofs superblock at 1024"
-	}())
+	require.Equal(t, []byte{0xe2, 0xe1, 0xf5, 0xe0}, data, "an erofs superblock at 1024")
 
 	img2, h2, _ := build(t, root, esp)
 	require.Equal(t, h, h2, "root hash reproducible")
@@ -152,4 +140,27 @@ func TestBuildErrors(t *testing.T) {
 	write(t, filepath.Join(out, RootHashFile), "abcd\n")
 	_, err = ReadRootHash(filepath.Join(out, RootHashFile))
 	require.ErrorContains(t, err, "is not a SHA-256 hash in hex")
+}
+
+// TestVerifyRefuses: a changed byte of the root, or partition UUIDs that
+// are not the root hash's halves, fail Verify.
+func TestVerifyRefuses(t *testing.T) {
+	need(t, "mkfs.erofs", "mformat", "mcopy")
+	root, esp := fixture(t)
+	img, _, plan := build(t, root, esp)
+	_, err := Verify(img, recipe.ArchARM64)
+	require.ErrorContains(t, err, "no partition of type")
+
+	b, err := os.ReadFile(img)
+	require.NoError(t, err)
+	rootPart, _ := plan.Find("root-x86-64")
+	bad := append([]byte(nil), b...)
+	bad[int64(rootPart.Start)*disk.SectorSize+1024+16] ^= 1
+	badImg := filepath.Join(t.TempDir(), "bad.raw")
+	require.NoError(t, os.WriteFile(badImg, bad, 0o644))
+	// The fixture's root is one 4 KiB block, so its hash device holds no
+	// hash level: the changed block shows as a root hash that the
+	// partition UUIDs (from the built root hash) do not match.
+	_, err = Verify(badImg, recipe.ArchAMD64)
+	require.ErrorContains(t, err, "are not the halves of root hash")
 }
