@@ -20,7 +20,7 @@ import (
 
 func newDiskCmd(v *viper.Viper) *cobra.Command {
 	return groupCmd("disk", "Build reproducible disk images (trusted and standard boot, Raspberry Pi boot partition)",
-		newDiskStandardCmd(v), newDiskRPiCmd(v), newDiskVerityRootCmd(v), newDiskTrustedCmd(v))
+		newDiskStandardCmd(v), newDiskRPiCmd(v), newDiskVerityRootCmd(v), newDiskTrustedCmd(v), newDiskVerifyCmd(v))
 }
 
 func newDiskVerityRootCmd(v *viper.Viper) *cobra.Command {
@@ -55,6 +55,29 @@ puts the two images on the disk. Salt and UUIDs come from the content.`,
 	for _, f := range []string{"output", "name", "rootfs-dir"} {
 		_ = c.MarkFlagRequired(f)
 	}
+	return c
+}
+
+func newDiskVerifyCmd(v *viper.Viper) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "verify DISK [--arch amd64|arm64]",
+		Short: "Check a trusted disk's dm-verity root and print its root hash",
+		Long: `Verify reads every block of a trusted disk's root partition, recomputes its
+dm-verity hash tree with the salt the hash partition records, checks the hash
+partition holds that tree and that both partitions' UUIDs are the root hash's
+halves (how systemd finds them), and prints roothash=<hex>: compare it with the
+command line of the UKI (hadron uki inspect). Exit status 1 when it does not hold.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := trusted.Verify(args[0], recipe.Arch(v.GetString("arch")))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", args[0], trusted.CmdlineArg(h))
+			return nil
+		},
+	}
+	c.Flags().String("arch", string(recipe.ArchAMD64), "architecture: amd64 or arm64 (root partition types)")
 	return c
 }
 
