@@ -186,7 +186,7 @@ func TestFATValidate(t *testing.T) {
 	}{
 		{"label too long", FAT{Label: "ABCDEFGHIJKL", Epoch: epoch}, "volume label"},
 		{"too small", FAT{Size: MiB, Epoch: epoch}, "FAT32 minimum"},
-		{"old epoch", FAT{Epoch: 0}, "before 1980"},
+		{"negative epoch", FAT{Epoch: -1}, "negative epoch"},
 		{"traversal", FAT{Epoch: epoch, Files: []File{{Path: "../x", Source: "/x"}}}, "bad path"},
 		{"absolute", FAT{Epoch: epoch, Files: []File{{Path: "/x", Source: "/x"}}}, "bad path"},
 		{"case duplicate", FAT{Epoch: epoch, Files: []File{{Path: "a/b", Source: "/x"}, {Path: "A/B", Source: "/y"}}}, "duplicate"},
@@ -197,6 +197,23 @@ func TestFATValidate(t *testing.T) {
 	}
 	err := FAT{Epoch: epoch, Files: []File{{Path: "x", Source: "/nonexistent"}}}.Build(t.Context(), filepath.Join(t.TempDir(), "x.img"))
 	require.ErrorContains(t, err, "no such file")
+}
+
+// TestFATEpochBefore1980: the default SOURCE_DATE_EPOCH, 0, is before
+// anything FAT can record: the image is stamped 1980-01-01, the same for
+// every epoch up to then.
+func TestFATEpochBefore1980(t *testing.T) {
+	need(t, "mformat", "mcopy")
+	src := writeFile(t, filepath.Join(t.TempDir(), "f"), "x")
+	build := func(epoch int64) string {
+		out := filepath.Join(t.TempDir(), "fat.img")
+		require.NoError(t, FAT{Label: "T", VolumeID: 1, Epoch: epoch, Files: []File{{Path: "EFI/f", Source: src}}}.Build(t.Context(), out))
+		return sha(t, out)
+	}
+	require.Equal(t, build(0), build(FATEpoch), "epochs before 1980 are 1980")
+	require.NotEqual(t, build(0), build(FATEpoch+86400))
+	require.Equal(t, int64(FATEpoch), FATTime(0))
+	require.Equal(t, int64(epoch), FATTime(epoch))
 }
 
 func TestSizeFor(t *testing.T) {

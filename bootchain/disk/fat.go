@@ -46,6 +46,14 @@ type FAT struct {
 
 var fatPath = regexp.MustCompile(`^[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*$`)
 
+// FATEpoch is the earliest time FAT can record, 1980-01-01 00:00 UTC.
+const FATEpoch = 315532800
+
+// FATTime is the time a FAT file system built for SOURCE_DATE_EPOCH
+// epoch stamps: the epoch, or FATEpoch for an earlier one (the default
+// epoch 0 among them), which FAT cannot record.
+func FATTime(epoch int64) int64 { return max(epoch, FATEpoch) }
+
 // Validate checks the label, paths and sizes.
 func (f FAT) Validate() error {
 	if len(f.Label) > 11 || strings.ContainsAny(f.Label, `"*+,./:;<=>?[\]|`) {
@@ -54,8 +62,8 @@ func (f FAT) Validate() error {
 	if f.Size != 0 && f.Size < minFAT32 {
 		return fmt.Errorf("fat: size %d is below the FAT32 minimum of %d", f.Size, minFAT32)
 	}
-	if f.Epoch < 315532800 { // FAT dates start in 1980
-		return fmt.Errorf("fat: epoch %d is before 1980", f.Epoch)
+	if f.Epoch < 0 {
+		return fmt.Errorf("fat: negative epoch %d", f.Epoch)
 	}
 	seen := map[string]bool{}
 	for _, file := range f.Files {
@@ -129,7 +137,7 @@ func (f FAT) Build(ctx context.Context, out string) error {
 	run := func(args ...string) error {
 		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 		cmd.Env = append(os.Environ(),
-			"SOURCE_DATE_EPOCH="+strconv.FormatInt(f.Epoch, 10),
+			"SOURCE_DATE_EPOCH="+strconv.FormatInt(FATTime(f.Epoch), 10),
 			"MTOOLSRC=/dev/null", // no host mtools.conf
 			"MTOOLS_SKIP_CHECK=1",
 			"TZ=UTC",

@@ -200,7 +200,7 @@ func TestAttestations(t *testing.T) {
 	maps.Copy(mirrors, fixtures)
 
 	t.Run("cli", func(t *testing.T) {
-		cfg := "stage0: " + e.stage0 + "\nsource-date-epoch: " + strconv.Itoa(epoch) + "\nmirrors:\n"
+		cfg := "stage0: " + e.stage0 + "\nsource-date-epoch: " + strconv.FormatInt(epoch, 10) + "\nmirrors:\n"
 		for k, v := range mirrors {
 			cfg += "  \"" + k + "\": \"" + v + "\"\n"
 		}

@@ -8,6 +8,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
+	"strconv"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -33,7 +34,23 @@ import (
 	"github.com/tonistiigi/fsutil"
 )
 
-const epoch = 1700000000
+// epoch is SOURCE_DATE_EPOCH of every e2e build: 1700000000, or
+// $HADRON_E2E_EPOCH (e.g. 0, `hadron build`'s default, to reuse a cache
+// that `make build` or `hadron build` filled; every step's cache key holds
+// the epoch).
+var epoch = e2eEpoch()
+
+func e2eEpoch() int64 {
+	s := os.Getenv("HADRON_E2E_EPOCH")
+	if s == "" {
+		return 1700000000
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		panic(fmt.Sprintf("HADRON_E2E_EPOCH=%q: want a non-negative Unix time", s))
+	}
+	return n
+}
 
 // env is what every e2e test needs: an engine, a stage-0 image, mirrors
 // and the directory holding a static hadron binary, which the ELF gates of

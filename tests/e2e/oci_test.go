@@ -58,7 +58,7 @@ func TestCLIBuildOCI(t *testing.T) {
 	e := setup(t)
 	bin := filepath.Join(buildHadron(t), "hadron")
 
-	cfg := "stage0: " + e.stage0 + "\nsource-date-epoch: " + strconv.Itoa(epoch) + "\nsubstitutes: [" + strings.Join(harness.Substitutes, ", ") + "]\nmirrors:\n"
+	cfg := "stage0: " + e.stage0 + "\nsource-date-epoch: " + strconv.FormatInt(epoch, 10) + "\nsubstitutes: [" + strings.Join(harness.Substitutes, ", ") + "]\nmirrors:\n"
 	for k, v := range e.mirrors {
 		cfg += "  \"" + k + "\": \"" + v + "\"\n"
 	}

@@ -34,7 +34,7 @@ func reproConfig(t *testing.T, e env, substitutes bool, extraMirrors ...map[stri
 	require.NoError(t, err)
 	require.NotEmpty(t, cfg.Binary, "out/bin/buildkitd is missing: run `make tools`")
 	var b strings.Builder
-	b.WriteString("stage0: " + e.stage0 + "\nsource-date-epoch: " + strconv.Itoa(epoch) + "\n")
+	b.WriteString("stage0: " + e.stage0 + "\nsource-date-epoch: " + strconv.FormatInt(epoch, 10) + "\n")
 	if substitutes {
 		b.WriteString("substitutes: [" + strings.Join(harness.Substitutes, ", ") + "]\n")
 	}
