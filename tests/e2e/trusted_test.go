@@ -307,9 +307,11 @@ arches: [amd64]
 func TestBootTargetMissingSecret(t *testing.T) {
 	e := setup(t)
 	dir := copyTree(t)
-	// xz stands in for a kernel and for systemd-boot: the step fails at
-	// its secret mount, before either is looked at.
-	writeFile(t, dir, "images/tmini.yaml", "name: tmini\npackages: [busybox]\nboot: trusted\nkernel: xz\nefi: xz\n")
+	// xz stands in for a kernel: the uki step fails at its secret mount,
+	// before the kernel is looked at. The sign step (its secrets are
+	// there) signs the fixture's systemd-boot.
+	efi := writeEFIFixture(t, dir)
+	writeFile(t, dir, "images/tmini.yaml", "name: tmini\npackages: [busybox]\nboot: trusted\nkernel: xz\nefi: debian-efi\n")
 	tools := buildHadron(t)
 	keys := filepath.Join(t.TempDir(), "keys")
 	out, err := exec.Command(filepath.Join(tools, "hadron"), "keys", "generate", keys).CombinedOutput()
@@ -320,6 +322,8 @@ func TestBootTargetMissingSecret(t *testing.T) {
 	})
 	require.NoError(t, err)
 	req := e.request(dir, "tmini/boot")
+	req.Mirrors = maps.Clone(e.mirrors)
+	maps.Copy(req.Mirrors, serveFixtures(t, efi...))
 	_, err = e.client.Build(context.Background(), client.SolveOpt{
 		LocalMounts:   map[string]fsutil.FS{"context": mustFS(t, dir), convert.DefaultToolsContext: mustFS(t, tools)},
 		FrontendAttrs: req.Attrs(),
