@@ -44,9 +44,10 @@ type Stage0Spec struct {
 
 // DefaultStage0 is the stage0 the e2e tests use: bookworm minbase with
 // build-essential and the decompressors for upstream tarballs, for amd64,
-// plus systemd-boot-efi (systemd-stub and systemd-boot for boot targets,
-// until a systemd recipe builds them) and the host tools the kernel build
-// runs.
+// the host tools the kernel build runs and the disk tools of boot steps.
+// systemd-boot-efi is no longer read by any step (boot targets take
+// systemd-boot and the stub from a recipe output, systemd:efi); it stays
+// until the next change of this list, which rebuilds every cached step.
 func DefaultStage0() Stage0Spec {
 	return Stage0Spec{
 		Suite:   "bookworm",
