@@ -38,6 +38,30 @@ func writeTrustedCheck(t *testing.T, dir string) {
 	writeFile(t, dir, "images/base-trusted-check.yaml", check)
 }
 
+// buildDisk builds image's disk target from the tree at dir, signed
+// with the snakeoil db key (snakeoilSecrets), with fixtures served as
+// upstream sources, and returns the path of the disk image.
+func buildDisk(t *testing.T, e env, dir, image string, fixtures []fixture) string {
+	t.Helper()
+	tools, secrets, _ := snakeoilSecrets(t)
+	dest := t.TempDir()
+	req := e.request(dir, image+"/disk")
+	if len(fixtures) > 0 {
+		req.Mirrors = maps.Clone(e.mirrors)
+		maps.Copy(req.Mirrors, serveFixtures(t, fixtures...))
+	}
+	req.ToolsDir = tools
+	req.Outputs = []string{"type=local,dest=" + dest}
+	req.Secrets = secrets
+	var logs buildLog
+	req.OnStatus = logs.add
+	start := time.Now()
+	_, err := solve.Build(context.Background(), e.client, req)
+	require.NoError(t, err, "the build steps' last output:\n%s", logs.tail(60))
+	t.Logf("%s/disk built in %s", image, time.Since(start).Round(time.Millisecond))
+	return filepath.Join(dest, image+".raw")
+}
+
 // espFile copies one file out of the ESP (the first partition) of a disk
 // image with mtools.
 func espFile(t *testing.T, img, file string) []byte {
@@ -105,19 +129,7 @@ func TestTrustedDiskBoots(t *testing.T) {
 	dir := copyTree(t)
 	writeTrustedCheck(t, dir)
 
-	tools, secrets, _ := snakeoilSecrets(t)
-	dest := t.TempDir()
-	req := e.request(dir, "base-trusted-check/disk")
-	req.ToolsDir = tools
-	req.Outputs = []string{"type=local,dest=" + dest}
-	req.Secrets = secrets
-	var logs buildLog
-	req.OnStatus = logs.add
-	start := time.Now()
-	_, err := solve.Build(context.Background(), e.client, req)
-	require.NoError(t, err, "the build steps' last output:\n%s", logs.tail(60))
-	t.Logf("base-trusted-check/disk built in %s", time.Since(start).Round(time.Millisecond))
-	img := filepath.Join(dest, "base-trusted-check.raw")
+	img := buildDisk(t, e, dir, "base-trusted-check", nil)
 	st, err := os.Stat(img)
 	require.NoError(t, err)
 	t.Logf("disk image %d MiB", st.Size()>>20)
@@ -234,21 +246,7 @@ initrd: tdisk-rd
 cmdline: "console=ttyS0 rdinit=/usr/libexec/hadron-disk-check panic=-1"
 arches: [amd64]
 `)
-	tools, secrets, _ := snakeoilSecrets(t)
-	dest := t.TempDir()
-	req := e.request(dir, "tdisk/disk")
-	req.Mirrors = maps.Clone(e.mirrors)
-	maps.Copy(req.Mirrors, serveFixtures(t, fixtures...))
-	req.ToolsDir = tools
-	req.Outputs = []string{"type=local,dest=" + dest}
-	req.Secrets = secrets
-	var logs buildLog
-	req.OnStatus = logs.add
-	start := time.Now()
-	_, err := solve.Build(context.Background(), e.client, req)
-	require.NoError(t, err, "the build steps' last output:\n%s", logs.tail(60))
-	t.Logf("tdisk/disk built in %s", time.Since(start).Round(time.Millisecond))
-	img := filepath.Join(dest, "tdisk.raw")
+	img := buildDisk(t, e, dir, "tdisk", fixtures)
 
 	// On the host: the root partition hashes to the root hash on the
 	// UKI's signed command line, and the partitions carry the UUIDs
