@@ -71,6 +71,19 @@ echo HADRON-BASE-BOOTED
 systemctl poweroff
 `
 
+// assertSystemRunning checks the boot check's report on serial: the state
+// line is there and says "running"; the failed units it lists are logged.
+func assertSystemRunning(t *testing.T, serial, what string) {
+	t.Helper()
+	state := regexp.MustCompile(`HADRON-STATE: (\S+)`).FindStringSubmatch(serial)
+	require.NotNil(t, state, "no state line on the console")
+	t.Logf("system state: %s", state[1])
+	for _, m := range regexp.MustCompile(`HADRON-FAILED: .*`).FindAllString(serial, -1) {
+		t.Log(m)
+	}
+	assert.Equal(t, "running", state[1], what)
+}
+
 // TestBaseBootsToMultiUser builds images/base (plus a boot-check unit)
 // for amd64 and boots it in QEMU (TCG) on Hadron's qemu-amd64 kernel,
 // systemd as PID 1 from the initramfs: it must reach multi-user.target
@@ -104,15 +117,9 @@ func TestBaseBootsToMultiUser(t *testing.T) {
 		WaitExit:    true,
 	})
 	t.Logf("booted to the marker in %s", res.Elapsed)
-	state := regexp.MustCompile(`HADRON-STATE: (\S+)`).FindStringSubmatch(res.Serial)
-	require.NotNil(t, state, "no state line on the console")
-	t.Logf("system state: %s", state[1])
 	// With dbus in the image every unit of the base system starts:
 	// "degraded" means one failed, and the failed ones are listed.
-	for _, m := range regexp.MustCompile(`HADRON-FAILED: .*`).FindAllString(res.Serial, -1) {
-		t.Log(m)
-	}
-	assert.Equal(t, "running", state[1], "systemctl is-system-running")
+	assertSystemRunning(t, res.Serial, "systemctl is-system-running")
 	assert.Regexp(t, `HADRON-VERSION: systemd 262 `, res.Serial)
 	assert.Contains(t, res.Serial, "HADRON-LIBC: libc.so", "systemd runs on musl")
 	assert.Regexp(t, `HADRON-JOURNAL: [1-9][0-9]* lines`, res.Serial)
@@ -328,12 +335,7 @@ func TestBaseInitrdSwitchesRoot(t *testing.T) {
 	t.Logf("booted through the initrd to the marker in %s", res.Elapsed)
 	assert.Contains(t, res.Serial, "Hadron Linux (base-initrd)", "systemd welcomed the initrd")
 	assert.Contains(t, res.Serial, "Hadron Linux (base-check)", "and the real root after switching")
-	state := regexp.MustCompile(`HADRON-STATE: (\S+)`).FindStringSubmatch(res.Serial)
-	require.NotNil(t, state, "no state line on the console")
-	for _, m := range regexp.MustCompile(`HADRON-FAILED: .*`).FindAllString(res.Serial, -1) {
-		t.Log(m)
-	}
-	assert.Equal(t, "running", state[1], "systemctl is-system-running on the real root")
+	assertSystemRunning(t, res.Serial, "systemctl is-system-running on the real root")
 	assert.Regexp(t, `HADRON-SYSEXT: .*debug-tools`, res.Serial, "systemd-sysext lists the signed extension")
 	assert.Regexp(t, `HADRON-CAPSH: Current: `, res.Serial, "capsh (only in the extension) runs: the extension is merged")
 	for _, m := range regexp.MustCompile(`HADRON-(SYSEXT|CAPSH): .*`).FindAllString(res.Serial, -1) {

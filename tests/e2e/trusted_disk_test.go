@@ -171,12 +171,7 @@ func TestTrustedDiskBoots(t *testing.T) {
 	t.Logf("firmware start to the boot check's marker: %s", res.Elapsed.Round(100*time.Millisecond))
 	assert.Contains(t, res.Serial, "Hadron Linux (base-initrd)", "systemd welcomed the initrd")
 	assert.Contains(t, res.Serial, "Hadron Linux (base-trusted-check)", "and the verity root after switching")
-	state := regexp.MustCompile(`HADRON-STATE: (\S+)`).FindStringSubmatch(res.Serial)
-	require.NotNil(t, state, "no state line on the console")
-	for _, m := range regexp.MustCompile(`HADRON-FAILED: .*`).FindAllString(res.Serial, -1) {
-		t.Log(m)
-	}
-	assert.Equal(t, "running", state[1], "multi-user.target without failed units")
+	assertSystemRunning(t, res.Serial, "multi-user.target without failed units")
 	assert.Regexp(t, `HADRON-ROOTDEV: \S*verity`, res.Serial, "the root is a dm-verity device")
 	assert.Contains(t, res.Serial, "roothash="+rootHash, "the root hash on the UKI's command line")
 	assert.Regexp(t, `HADRON-SECUREBOOT: .*enabled`, res.Serial, "bootctl reports Secure Boot enabled")
