@@ -369,8 +369,9 @@ func (c *Converter) ImageLayers(t target.Target) []string {
 //     /lib/ld-musl-*.so.1 still resolve;
 //   - /usr/share/hadron/packages, the outputs the image holds with
 //     their recipe's version, one per line in build order;
-//   - for an initrd (kind: initrd), /etc/initrd-release (its os-release)
-//     and /init, a link to systemd.
+//   - for an initrd (kind: initrd), /etc/initrd-release (its os-release),
+//     /init, a link to systemd, and /sysroot, where initrd.target mounts
+//     the real root before switching into it.
 func (c *Converter) finalize(img *imagedef.Image, refs []recipe.Ref, gates []llb.State) llb.State {
 	created := llb.WithCreatedTime(time.Unix(c.opts.SourceDateEpoch, 0).UTC())
 	host := img.Hostname
@@ -401,7 +402,8 @@ func (c *Converter) finalize(img *imagedef.Image, refs []recipe.Ref, gates []llb
 		// systemd knows it runs in an initrd by /etc/initrd-release (the
 		// initrd's os-release); the kernel starts /init.
 		fa = fa.Mkfile("/etc/initrd-release", 0o644, []byte(osRelease(img.Name, c.opts.VersionID, c.opts.SourceDateEpoch)), created).
-			Symlink(initrdInit, "/init", created)
+			Symlink(initrdInit, "/init", created).
+			Mkdir("/sysroot", 0o755, created)
 	}
 	// The gates are inputs of the step whatever action reads them; the
 	// restamp puts back the times of /etc, /usr, … which the files made

@@ -180,8 +180,8 @@ func finalizeActions(t *testing.T, o convert.Options, image ...string) map[strin
 
 // TestFinalizeInitrd: an initrd (kind: initrd) also gets
 // /etc/initrd-release, by which systemd knows it runs in the initrd, and
-// /init, the link to systemd the kernel starts; a root filesystem has
-// neither.
+// /init, the link to systemd the kernel starts, and /sysroot, where the
+// real root is mounted; a root filesystem has none of them.
 func TestFinalizeInitrd(t *testing.T) {
 	fa := finalizeActions(t, opts(), "base-initrd")
 	rel := fa["/etc/initrd-release"].GetMkfile()
@@ -191,10 +191,14 @@ func TestFinalizeInitrd(t *testing.T) {
 	init := fa["/init"].GetSymlink()
 	require.NotNil(t, init, "/init")
 	assert.Equal(t, "usr/lib/systemd/systemd", init.Oldpath)
+	sysroot := fa["/sysroot"].GetMkdir()
+	require.NotNil(t, sysroot, "/sysroot")
+	assert.Equal(t, int32(0o755), sysroot.Mode)
 
 	root := finalizeActions(t, opts(), "base")
 	assert.Nil(t, root["/etc/initrd-release"], "a root filesystem is no initrd")
 	assert.Nil(t, root["/init"])
+	assert.Nil(t, root["/sysroot"])
 }
 
 // TestFinalize: os-release with VERSION_ID when the tree has one and
