@@ -1,9 +1,12 @@
 package measure
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"os"
@@ -131,7 +134,15 @@ func TestAgainstSystemdMeasure(t *testing.T) {
 	sig, err := Sign(preds, pcrKey(t))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(sig, &ours))
-	assert.Equal(t, theirs, ours)
+	// systemd-measure 252 knows no policy references: the initrd-bound
+	// entry is checked by TestSignInitrdPolicyRef.
+	var unbound []SignatureEntry
+	for _, e := range ours["sha256"] {
+		if e.Ref == "" {
+			unbound = append(unbound, e)
+		}
+	}
+	assert.Equal(t, theirs, Signature{"sha256": unbound})
 }
 
 // startSwtpm runs a software TPM for the test and returns its socket.
@@ -167,10 +178,12 @@ func TestSignVerify(t *testing.T) {
 	require.NoError(t, err)
 	pols, err := Verify(sig, pcrKey(t).Public())
 	require.NoError(t, err)
-	require.Len(t, pols, len(preds))
+	require.Len(t, pols, len(preds)+1, "every phase, then enter-initrd again bound to the initrd policy reference")
 	for i, p := range preds {
-		assert.Equal(t, PolicyPCRDigest(p.PCR), pols[i])
+		assert.Equal(t, SignedPolicy{Policy: PolicyPCRDigest(p.PCR)}, pols[i])
 	}
+	require.Equal(t, "enter-initrd", preds[0].Phase)
+	assert.Equal(t, SignedPolicy{Policy: PolicyPCRDigest(preds[0].PCR), Ref: "initrd"}, pols[len(preds)])
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
 	_, err = Verify(sig, other.Public())
@@ -187,4 +200,38 @@ func BenchmarkPredict30MiB(b *testing.B) {
 	for b.Loop() {
 		PredictSections(Stub252, secs)
 	}
+}
+
+// TestSignInitrdPolicyRef: the initrd-bound entry is what systemd's
+// tpm2_make_policy_authorize_tbs_data() expects a signature over: the
+// policy digest followed by SHA-256 of the reference string, and carries
+// "ref":"initrd" in the JSON; a signature over the bare policy (an entry
+// whose ref was dropped or added by someone without the key) fails.
+func TestSignInitrdPolicyRef(t *testing.T) {
+	preds := PredictPhases(PredictSections(Stub252, map[string][]byte{".linux": []byte("k")}), DefaultPhases)
+	key := pcrKey(t)
+	sig, err := Sign(preds, key)
+	require.NoError(t, err)
+	var doc Signature
+	require.NoError(t, json.Unmarshal(sig, &doc))
+	var refd []SignatureEntry
+	for _, e := range doc["sha256"] {
+		if e.Ref != "" {
+			refd = append(refd, e)
+		}
+	}
+	require.Len(t, refd, 1)
+	assert.Equal(t, "initrd", refd[0].Ref)
+	pol := PolicyPCRDigest(preds[0].PCR)
+	assert.Equal(t, pol.String(), refd[0].Pol)
+	refSum := sha256.Sum256([]byte("initrd"))
+	h := sha256.Sum256(append(pol[:], refSum[:]...))
+	raw, err := base64.StdEncoding.DecodeString(refd[0].Sig)
+	require.NoError(t, err)
+	require.NoError(t, rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, h[:], raw))
+
+	// The same signature presented as unbound does not verify.
+	unbound := strings.Replace(string(sig), `"ref":"initrd",`, "", 1)
+	_, err = Verify([]byte(unbound), key.Public())
+	assert.ErrorContains(t, err, "verification error")
 }

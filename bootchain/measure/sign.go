@@ -51,10 +51,46 @@ type SignatureEntry struct {
 	// PKFP is the hex SHA-256 of the signing public key's DER, in
 	// OpenSSL i2d_PublicKey form (PKCS#1 RSAPublicKey for RSA).
 	PKFP string `json:"pkfp"`
+	// Ref is the TPM2 policy reference the signature is bound to; empty
+	// for the policies that secrets bind to by default.
+	Ref string `json:"ref,omitempty"`
 	// Pol is the hex TPM2 policy digest that was signed.
 	Pol string `json:"pol"`
-	// Sig is the base64 RSA PKCS#1 v1.5 signature over SHA-256(pol).
+	// Sig is the base64 RSA PKCS#1 v1.5 signature over SHA-256 of the
+	// signed data: pol, followed by SHA-256(ref) when Ref is set.
 	Sig string `json:"sig"`
+}
+
+// InitrdPolicyRef is the policy reference of the extra signature Sign
+// adds for the enter-initrd phase, as ukify --sign-initrd-pcrs does: a
+// signed policy that only the initrd can satisfy. systemd (from 262)
+// needs it: systemd-tpm2-setup in the initrd authorizes the first write
+// of its NvPCRs (TPM NV indexes used as extra PCRs) with it, and without
+// it fails "Couldn't find signature for this PCR bank, PCR index and
+// public key" and the NvPCR measurements after it fail too.
+const InitrdPolicyRef = "initrd"
+
+// initrdPhase is the phase InitrdPolicyRef is signed for.
+const initrdPhase = "enter-initrd"
+
+// signedData is what a PolicyAuthorize signature covers (TPM 2.0 Part 3,
+// TPM2_PolicyAuthorize): the approved policy digest, then the policy
+// reference, which systemd passes as the SHA-256 of its string (nothing
+// when it is empty).
+func signedData(pol Digest, ref string) []byte {
+	data := append([]byte(nil), pol[:]...)
+	if ref != "" {
+		r := sha256.Sum256([]byte(ref))
+		data = append(data, r[:]...)
+	}
+	return data
+}
+
+// SignedPolicy is one policy digest a .pcrsig signs, with the policy
+// reference the signature is bound to.
+type SignedPolicy struct {
+	Policy Digest
+	Ref    string
 }
 
 // Signature is the .pcrsig JSON document: bank name → entries.
@@ -62,8 +98,9 @@ type Signature map[string][]SignatureEntry
 
 // Sign signs each prediction's PolicyPCR digest with key, the way
 // systemd-measure sign does, and returns the JSON for a UKI's .pcrsig
-// section. key must be an RSA key: that is what systemd's TPM2 code
-// loads for signed PCR policies.
+// section; the enter-initrd phase, when predicted, is signed a second
+// time bound to InitrdPolicyRef. key must be an RSA key: that is what
+// systemd's TPM2 code loads for signed PCR policies.
 func Sign(preds []Prediction, key crypto.Signer) ([]byte, error) {
 	if _, ok := key.Public().(*rsa.PublicKey); !ok {
 		return nil, fmt.Errorf("pcrsig: the PCR key must be RSA, not %T", key.Public())
@@ -76,16 +113,29 @@ func Sign(preds []Prediction, key crypto.Signer) ([]byte, error) {
 		return nil, err
 	}
 	doc := Signature{}
-	for _, p := range preds {
+	sign := func(p Prediction, ref string) error {
 		pol := PolicyPCRDigest(p.PCR)
-		h := sha256.Sum256(pol[:])
+		h := sha256.Sum256(signedData(pol, ref))
 		sig, err := key.Sign(rand.Reader, h[:], crypto.SHA256)
 		if err != nil {
-			return nil, fmt.Errorf("pcrsig: sign phase %q: %w", p.Phase, err)
+			return fmt.Errorf("pcrsig: sign phase %q: %w", p.Phase, err)
 		}
 		doc["sha256"] = append(doc["sha256"], SignatureEntry{
-			PCRs: []int{PCR}, PKFP: fp, Pol: pol.String(), Sig: base64.StdEncoding.EncodeToString(sig),
+			PCRs: []int{PCR}, PKFP: fp, Ref: ref, Pol: pol.String(), Sig: base64.StdEncoding.EncodeToString(sig),
 		})
+		return nil
+	}
+	for _, p := range preds {
+		if err := sign(p, ""); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range preds {
+		if p.Phase == initrdPhase {
+			if err := sign(p, InitrdPolicyRef); err != nil {
+				return nil, err
+			}
+		}
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {
@@ -108,9 +158,9 @@ func PublicKeyFingerprint(pub crypto.PublicKey) (string, error) {
 }
 
 // Verify checks a .pcrsig document against pub: every sha256 entry must
-// carry pub's fingerprint and a valid signature over its policy digest.
-// It returns the policy digests found, in order.
-func Verify(pcrsig []byte, pub crypto.PublicKey) ([]Digest, error) {
+// carry pub's fingerprint and a valid signature over its policy digest
+// (and policy reference). It returns the signed policies, in order.
+func Verify(pcrsig []byte, pub crypto.PublicKey) ([]SignedPolicy, error) {
 	rpub, ok := pub.(*rsa.PublicKey)
 	if !ok {
 		return nil, fmt.Errorf("pcrsig: public key is %T, not RSA", pub)
@@ -127,7 +177,7 @@ func Verify(pcrsig []byte, pub crypto.PublicKey) ([]Digest, error) {
 	if len(entries) == 0 {
 		return nil, errors.New("pcrsig: no sha256 entries")
 	}
-	var out []Digest
+	var out []SignedPolicy
 	for i, e := range entries {
 		if e.PKFP != fp {
 			return nil, fmt.Errorf("pcrsig: entry %d was signed by another key", i)
@@ -143,13 +193,13 @@ func Verify(pcrsig []byte, pub crypto.PublicKey) ([]Digest, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pcrsig: entry %d: bad signature encoding: %w", i, err)
 		}
-		h := sha256.Sum256(polBytes)
+		var d Digest
+		copy(d[:], polBytes)
+		h := sha256.Sum256(signedData(d, e.Ref))
 		if err := rsa.VerifyPKCS1v15(rpub, crypto.SHA256, h[:], sig); err != nil {
 			return nil, fmt.Errorf("pcrsig: entry %d: %w", i, err)
 		}
-		var d Digest
-		copy(d[:], polBytes)
-		out = append(out, d)
+		out = append(out, SignedPolicy{Policy: d, Ref: e.Ref})
 	}
 	return out, nil
 }

@@ -34,6 +34,9 @@ type PhaseInfo struct {
 	PCR11 string `json:"pcr11"` // hex
 	// Signed tells whether .pcrsig holds a signature for this value.
 	Signed bool `json:"signed"`
+	// Refs are the policy references (measure.InitrdPolicyRef) of the
+	// further signatures .pcrsig holds for this value.
+	Refs []string `json:"refs,omitempty"`
 }
 
 // Info is what Inspect finds in a UKI.
@@ -92,6 +95,7 @@ func Inspect(image []byte) (*Info, error) {
 	info.PCR11 = base.String()
 	preds := measure.PredictPhases(base, measure.DefaultPhases)
 	signed := map[measure.Digest]bool{}
+	refs := map[measure.Digest][]string{}
 	if sig, ok := data[".pcrsig"]; ok {
 		pols, err := verifyPCRSig(sig, data[".pcrpkey"])
 		if err != nil {
@@ -99,19 +103,24 @@ func Inspect(image []byte) (*Info, error) {
 		} else {
 			info.PCRSig = "valid"
 			for _, p := range pols {
-				signed[p] = true
+				if p.Ref == "" {
+					signed[p.Policy] = true
+				} else {
+					refs[p.Policy] = append(refs[p.Policy], p.Ref)
+				}
 			}
 		}
 	}
 	for _, p := range preds {
-		info.Phases = append(info.Phases, PhaseInfo{Phase: p.Phase, PCR11: p.PCR.String(), Signed: signed[measure.PolicyPCRDigest(p.PCR)]})
+		pol := measure.PolicyPCRDigest(p.PCR)
+		info.Phases = append(info.Phases, PhaseInfo{Phase: p.Phase, PCR11: p.PCR.String(), Signed: signed[pol], Refs: refs[pol]})
 	}
 	_, certSize := f.CertTable()
 	info.Signed = certSize > 0
 	return info, nil
 }
 
-func verifyPCRSig(sig, pkey []byte) ([]measure.Digest, error) {
+func verifyPCRSig(sig, pkey []byte) ([]measure.SignedPolicy, error) {
 	if len(pkey) == 0 {
 		return nil, errors.New("no .pcrpkey section")
 	}

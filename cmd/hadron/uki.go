@@ -211,6 +211,9 @@ func printInfo(w io.Writer, info *uki.Info) {
 		if p.Signed {
 			signed = "signed"
 		}
+		for _, r := range p.Refs {
+			signed += ", signed for policy reference " + r
+		}
 		fmt.Fprintf(w, "pcr11 %s %s (%s)\n", p.PCR11, p.Phase, signed)
 	}
 }
