@@ -60,6 +60,7 @@ echo "HADRON-LIBC: $(/lib/ld-musl-*.so.1 --list /usr/lib/systemd/systemd 2>&1 | 
 echo "HADRON-JOURNAL: $(journalctl -b --no-pager -o cat | grep -c .) lines"
 echo "HADRON-GETTY: $(systemctl is-active serial-getty@$(cat /sys/class/tty/console/active | tr ' ' '\n' | tail -n1).service)"
 systemd-analyze | head -n1 | sed 's/^/HADRON-ANALYZE: /'
+systemd-analyze blame --no-pager 2>/dev/null | head -n8 | sed 's/^ */HADRON-BLAME: /'
 echo "HADRON-UPDATE-UNITS: $(for u in systemd-hwdb-update systemd-journal-catalog-update; do systemctl show -P ConditionResult $u.service; done | tr '\n' ' ')"
 echo "HADRON-HWDB: $(systemd-hwdb query usb:v1D6Bp0001 | tr '\n' ' ')"
 echo "HADRON-ROOTDEV: $(dmsetup table root 2>/dev/null | cut -d' ' -f3)"
@@ -150,9 +151,7 @@ func TestBaseBootsToMultiUser(t *testing.T) {
 	t.Log(hw)
 	assert.Contains(t, hw, "ID_AUTOSUSPEND=1", "the compiled hwdb answers a query")
 	assert.NotContains(t, hw, "ID_VENDOR_FROM_DATABASE", "no vendor names without systemd:hwdb-vendors")
-	if m := regexp.MustCompile(`HADRON-ANALYZE: .*`).FindString(res.Serial); m != "" {
-		t.Log(m)
-	}
+	logBootTimes(t, res.Serial)
 
 	t.Run("bad sysusers line", func(t *testing.T) {
 		// A package whose sysusers.d file has a bad line: the image's
@@ -421,5 +420,14 @@ func assertInitrdSetup(t *testing.T, root string) {
 	fi, err := os.Stat(filepath.Join(root, "var/log/journal"))
 	if assert.NoError(t, err, "tmpfiles.d creates /var/log/journal at build time") {
 		assert.Equal(t, int64(epoch), fi.ModTime().Unix())
+	}
+}
+
+// logBootTimes logs what the boot check's systemd-analyze lines say:
+// the time to the default target per stage and the slowest units.
+func logBootTimes(t *testing.T, serial string) {
+	t.Helper()
+	for _, m := range regexp.MustCompile(`HADRON-(ANALYZE|BLAME): .*`).FindAllString(serial, -1) {
+		t.Log(strings.TrimSpace(m))
 	}
 }

@@ -169,6 +169,7 @@ func TestTrustedDiskBoots(t *testing.T) {
 		[]string{"Kernel panic", "Security Violation", "Access Denied", "You are in emergency mode", "Freezing execution"},
 		12*time.Minute)
 	t.Logf("firmware start to the boot check's marker: %s", res.Elapsed.Round(100*time.Millisecond))
+	logBootTimes(t, res.Serial)
 	assert.Contains(t, res.Serial, "Hadron Linux (base-initrd)", "systemd welcomed the initrd")
 	assert.Contains(t, res.Serial, "Hadron Linux (base-trusted-check)", "and the verity root after switching")
 	assertSystemRunning(t, res.Serial, "multi-user.target without failed units")
