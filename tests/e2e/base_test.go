@@ -68,6 +68,25 @@ echo "HADRON-CMDLINE: $(cat /proc/cmdline)"
 echo "HADRON-SECUREBOOT: $(bootctl status 2>/dev/null | grep -m1 'Secure Boot:')"
 echo "HADRON-BOOTLOADER: $(bootctl status 2>/dev/null | sed -n 's/^ *Product: //p' | head -n1)"
 echo "HADRON-PCR11: $(cat /sys/class/tpm/tpm0/pcr-sha256/11 2>/dev/null)"
+if [ -e /sys/class/tpm/tpm0 ]; then
+  echo "HADRON-PCRPOLICY: $(ls /run/systemd/tpm2-pcr-public-key.pem /run/systemd/tpm2-pcr-signature.json 2>&1 | tr '\n' ' ')"
+  given=/run/credentials/@system/hadron.sealed
+  if [ ! -e "$given" ]; then
+    if printf hadron-secret | systemd-creds encrypt --with-key=tpm2 --name=hadron.sealed - /run/hadron.sealed 2>/run/seal.err; then
+      echo "HADRON-SEALED: $(base64 /run/hadron.sealed | tr -d '\n')"
+      given=/run/hadron.sealed
+    else
+      echo "HADRON-SEALED: failed $(cat /run/seal.err)"
+    fi
+  fi
+  if [ -e "$given" ]; then
+    if secret=$(systemd-creds decrypt --name=hadron.sealed "$given" - 2>&1); then
+      echo "HADRON-UNSEAL: ok $secret"
+    else
+      echo "HADRON-UNSEAL: failed $(echo "$secret" | tr '\n' ' ')"
+    fi
+  fi
+fi
 echo HADRON-BASE-BOOTED
 systemctl poweroff
 `

@@ -16,6 +16,8 @@ import (
 	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/hadron-linux/hadron/bootchain/disk"
 	"github.com/hadron-linux/hadron/bootchain/disk/trusted"
+	"github.com/hadron-linux/hadron/bootchain/pe"
+	"github.com/hadron-linux/hadron/bootchain/secureboot"
 	"github.com/hadron-linux/hadron/bootchain/uki"
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/internal/recipe"
@@ -66,18 +68,76 @@ func buildDisk(t *testing.T, e env, dir, image string, fixtures []fixture) strin
 // image with mtools.
 func espFile(t *testing.T, img, file string) []byte {
 	t.Helper()
-	f, err := os.Open(img)
-	require.NoError(t, err)
-	table, err := gpt.Read(f, disk.SectorSize, disk.SectorSize)
-	f.Close()
-	require.NoError(t, err)
-	off := int64(table.Partitions[0].Start) * disk.SectorSize
 	dst := filepath.Join(t.TempDir(), filepath.Base(file))
-	out, err := exec.Command("mcopy", "-n", "-i", img+"@@"+strconv.FormatInt(off, 10), "::"+file, dst).CombinedOutput()
+	out, err := exec.Command("mcopy", "-n", "-i", espImage(t, img), "::"+file, dst).CombinedOutput()
 	require.NoError(t, err, "mcopy %s: %s", file, out)
 	b, err := os.ReadFile(dst)
 	require.NoError(t, err)
 	return b
+}
+
+// espImage returns the mtools image argument (file@@offset) for the ESP,
+// the first partition of a disk image.
+func espImage(t *testing.T, img string) string {
+	t.Helper()
+	f, err := os.Open(img)
+	require.NoError(t, err)
+	defer f.Close()
+	table, err := gpt.Read(f, disk.SectorSize, disk.SectorSize)
+	require.NoError(t, err)
+	return img + "@@" + strconv.FormatInt(int64(table.Partitions[0].Start)*disk.SectorSize, 10)
+}
+
+// replaceESPFile writes data over file on a disk image's ESP.
+func replaceESPFile(t *testing.T, img, file string, data []byte) {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), filepath.Base(file))
+	require.NoError(t, os.WriteFile(src, data, 0o644))
+	out, err := exec.Command("mcopy", "-o", "-i", espImage(t, img), src, "::"+file).CombinedOutput()
+	require.NoError(t, err, "mcopy %s: %s", file, out)
+}
+
+// copyFile copies a disk image, so that a boot that writes to it (boot
+// counting, a changed UKI) leaves the original as it was.
+func copyFile(t *testing.T, src string) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	require.NoError(t, err)
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	require.NoError(t, os.WriteFile(dst, b, 0o644))
+	return dst
+}
+
+// withChangedCmdline is what someone holding the Secure Boot db key but
+// not the PCR key can make of a UKI: the same UKI with text appended to
+// its .cmdline, Authenticode-signed again with the db key, its .pcrsig
+// (the signed PCR 11 policy for the original) left as it was. systemd-stub
+// measures sections in a fixed order, not file order, so moving .cmdline
+// to the end changes nothing but its content.
+func withChangedCmdline(t *testing.T, ukiBytes []byte, extra, dbKey string) []byte {
+	t.Helper()
+	f, err := pe.Parse(ukiBytes)
+	require.NoError(t, err)
+	sec, ok := f.Section(".cmdline")
+	require.True(t, ok, "the UKI has a .cmdline section")
+	cmdline := strings.TrimRight(string(f.SectionData(sec)), "\x00")
+	changed, _, err := f.AppendSections([]pe.NewSection{{Name: ".cmdline", Data: []byte(cmdline + " " + extra)}}, ".cmdline")
+	require.NoError(t, err)
+	kp, err := secureboot.LoadKeyPair(dbKey, qemutest.SnakeoilCert)
+	require.NoError(t, err)
+	signed, err := secureboot.SignPE(changed, kp)
+	require.NoError(t, err)
+	return signed
+}
+
+// unsealLine is the boot check's report on the credential it was given
+// (or sealed itself): "ok <secret>" or "failed <error>".
+func unsealLine(serial string) string {
+	m := regexp.MustCompile(`HADRON-UNSEAL: (.*)`).FindStringSubmatch(serial)
+	if m == nil {
+		return ""
+	}
+	return strings.TrimSpace(m[1])
 }
 
 // flipRootByte changes one byte of the erofs superblock on the disk's
@@ -153,10 +213,14 @@ func TestTrustedDiskBoots(t *testing.T) {
 		predicted[strings.ToLower(p.PCR11)] = p.Phase
 	}
 
-	boot := func(disk string, marker string, fail []string, timeout time.Duration) qemutest.Result {
+	// One TPM for the boots that seal and unseal (tpmState), a fresh one
+	// for the others; extra are further QEMU arguments.
+	tpmState := t.TempDir()
+	bootWith := func(disk, tpm string, extra []string, marker string, fail []string, timeout time.Duration) qemutest.Result {
 		args := append(qemutest.UEFI(t, true, qemutest.OVMFVarsSnakeoil), "-m", "1024",
 			"-drive", "file="+disk+",if=virtio,format=raw")
-		args = append(args, qemutest.SWTPM(t)...)
+		args = append(args, qemutest.SWTPMWithState(t, tpm)...)
+		args = append(args, extra...)
 		return qemutest.Run(t, qemutest.Config{
 			Args:        args,
 			Marker:      marker,
@@ -165,7 +229,10 @@ func TestTrustedDiskBoots(t *testing.T) {
 			WaitExit:    marker == "HADRON-BASE-BOOTED",
 		})
 	}
-	res := boot(img, "HADRON-BASE-BOOTED",
+	boot := func(disk string, marker string, fail []string, timeout time.Duration) qemutest.Result {
+		return bootWith(disk, "", nil, marker, fail, timeout)
+	}
+	res := bootWith(img, tpmState, nil, "HADRON-BASE-BOOTED",
 		[]string{"Kernel panic", "Security Violation", "Access Denied", "You are in emergency mode", "Freezing execution"},
 		12*time.Minute)
 	t.Logf("firmware start to the boot check's marker: %s", res.Elapsed.Round(100*time.Millisecond))
@@ -188,6 +255,39 @@ func TestTrustedDiskBoots(t *testing.T) {
 	// the UKI on the ESP to its counter-less name, good for good.
 	blessed := espFile(t, img, "EFI/Linux/base-trusted-check.efi")
 	assert.Equal(t, len(ukiBytes), len(blessed), "the blessed UKI is the one that booted")
+
+	// A secret sealed with systemd-creds --with-key=tpm2 against the
+	// UKI's signed PCR 11 policy (the initrd handed the policy on:
+	// tpm2-pcr-handoff) decrypts in the boot that sealed it ...
+	assert.Contains(t, res.Serial, "HADRON-PCRPOLICY: /run/systemd/tpm2-pcr-public-key.pem /run/systemd/tpm2-pcr-signature.json")
+	assert.Equal(t, "ok hadron-secret", unsealLine(res.Serial), "the secret sealed in this boot decrypts")
+	sealed := regexp.MustCompile(`HADRON-SEALED: ([A-Za-z0-9+/=]+)`).FindStringSubmatch(res.Serial)
+	require.NotNil(t, sealed, "no sealed credential on the console")
+	cred := []string{"-smbios", "type=11,value=io.systemd.credential.binary:hadron.sealed=" + sealed[1]}
+
+	// ... and in the next boot of the same UKI on the same TPM, given to
+	// it as an SMBIOS credential ...
+	res = bootWith(copyFile(t, img), tpmState, cred, "HADRON-BASE-BOOTED",
+		[]string{"Kernel panic", "Security Violation", "You are in emergency mode"}, 12*time.Minute)
+	assert.Equal(t, "ok hadron-secret", unsealLine(res.Serial), "the sealed secret decrypts in a later boot")
+
+	// ... but not under a UKI whose command line changed, although that
+	// UKI is signed with the db key and boots: its PCR 11 has no
+	// signature in .pcrsig (the PCR key never signed it).
+	tampered := copyFile(t, img)
+	replaceESPFile(t, tampered, "EFI/Linux/base-trusted-check.efi",
+		withChangedCmdline(t, blessed, "hadron.changed=1", snakeoilDBKey(t)))
+	res = bootWith(tampered, tpmState, cred, "HADRON-BASE-BOOTED",
+		[]string{"Kernel panic", "Security Violation", "You are in emergency mode"}, 12*time.Minute)
+	assert.Regexp(t, `HADRON-SECUREBOOT: .*enabled`, res.Serial, "the changed UKI passed Secure Boot")
+	assert.Regexp(t, `HADRON-CMDLINE: .*hadron\.changed=1`, res.Serial, "and ran with the changed command line")
+	if pcr := regexp.MustCompile(`HADRON-PCR11: ([0-9a-fA-F]{64})`).FindStringSubmatch(res.Serial); assert.NotNil(t, pcr) {
+		_, ok := predicted[strings.ToLower(pcr[1])]
+		assert.False(t, ok, "PCR 11 of the changed UKI matches a signed prediction")
+	}
+	unseal := unsealLine(res.Serial)
+	assert.True(t, strings.HasPrefix(unseal, "failed"), "the secret must not decrypt under the changed UKI, got %q", unseal)
+	t.Logf("changed UKI: unseal %s", unseal)
 
 	// One byte of the root changed: dm-verity must refuse the block.
 	bad := flipRootByte(t, img)

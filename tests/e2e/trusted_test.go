@@ -188,14 +188,23 @@ func snakeoilSecrets(t *testing.T) (tools string, secrets []string, dbKey string
 	keys := filepath.Join(t.TempDir(), "keys")
 	out, err := exec.Command(filepath.Join(tools, "hadron"), "keys", "generate", keys).CombinedOutput()
 	require.NoError(t, err, "hadron keys generate: %s", out)
-	dbKey = filepath.Join(t.TempDir(), "snakeoil.key")
-	out, err = exec.Command("openssl", "pkey", "-in", qemutest.SnakeoilKey, "-passin", "pass:snakeoil", "-out", dbKey).CombinedOutput()
-	require.NoError(t, err, "decrypt snakeoil key: %s", out)
+	dbKey = snakeoilDBKey(t)
 	return tools, []string{
 		"id=db.key,src=" + dbKey,
 		"id=db.crt,src=" + qemutest.SnakeoilCert,
 		"id=pcr.key,src=" + secureboot.KeyFile(keys, secureboot.PCRKeyName),
 	}, dbKey
+}
+
+// snakeoilDBKey writes the private key of the db certificate that
+// Debian's snakeoil OVMF variables enroll, unencrypted, and returns its
+// path.
+func snakeoilDBKey(t *testing.T) string {
+	t.Helper()
+	dbKey := filepath.Join(t.TempDir(), "snakeoil.key")
+	out, err := exec.Command("openssl", "pkey", "-in", qemutest.SnakeoilKey, "-passin", "pass:snakeoil", "-out", dbKey).CombinedOutput()
+	require.NoError(t, err, "decrypt snakeoil key: %s", out)
+	return dbKey
 }
 
 // TestTrustedBootFromImageDefinition builds `<image>/boot` for an image

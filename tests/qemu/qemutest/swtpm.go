@@ -13,6 +13,15 @@ import (
 // when the test ends.
 func SWTPM(t testing.TB) []string {
 	t.Helper()
+	return SWTPMWithState(t, "")
+}
+
+// SWTPMWithState is SWTPM keeping the TPM's state in stateDir, so that
+// several QEMU runs see the same TPM (its storage root key, NV indexes):
+// what one boot seals, a later boot can unseal. An empty stateDir is a
+// fresh TPM.
+func SWTPMWithState(t testing.TB, stateDir string) []string {
+	t.Helper()
 	if _, err := exec.LookPath("swtpm"); err != nil {
 		t.Fatalf("swtpm is not installed (apt-get install swtpm): %v", err)
 	}
@@ -22,8 +31,11 @@ func SWTPM(t testing.TB) []string {
 		t.Fatalf("swtpm dir: %v", err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	if stateDir == "" {
+		stateDir = dir
+	}
 	sock := filepath.Join(dir, "ctrl")
-	cmd := exec.Command("swtpm", "socket", "--tpm2", "--tpmstate", "dir="+dir,
+	cmd := exec.Command("swtpm", "socket", "--tpm2", "--tpmstate", "dir="+stateDir,
 		"--ctrl", "type=unixio,path="+sock, "--log", "file="+filepath.Join(dir, "log"))
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start swtpm: %v", err)
