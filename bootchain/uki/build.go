@@ -115,7 +115,7 @@ func Build(cfg Config) (*Result, error) {
 	}
 	// The stub measures contents, not layout, so predict first; .pcrsig
 	// is not measured and can be added afterwards.
-	res.PCR11 = measure.PredictSections(profile, sections)
+	res.PCR11 = measure.PredictSections(profile, withStubSections(stub, profile, sections))
 	phases := cfg.Phases
 	if phases == nil {
 		phases = measure.DefaultPhases
@@ -142,6 +142,23 @@ func Build(cfg Config) (*Result, error) {
 	}
 	res.Image, res.Layout = img, lay
 	return res, nil
+}
+
+// withStubSections returns sections plus the measured sections that the
+// stub itself carries and the UKI keeps (systemd-stub 253+ measures
+// .sbat, and without Config.SBAT the stub's own .sbat stays): the stub
+// measures every section of the image it runs from, its own included.
+func withStubSections(stub *pe.File, profile measure.Profile, sections map[string][]byte) map[string][]byte {
+	all := make(map[string][]byte, len(sections))
+	for name, data := range sections {
+		all[name] = data
+	}
+	for _, s := range stub.Sections {
+		if profile.Measured(s.Name) && len(all[s.Name]) == 0 {
+			all[s.Name] = stub.SectionData(s)
+		}
+	}
+	return all
 }
 
 // concatInitrds joins initrds, padding each but the last to 4 bytes.

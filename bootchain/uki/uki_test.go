@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hadron-linux/hadron/bootchain/measure"
+	hpe "github.com/hadron-linux/hadron/bootchain/pe"
 	"github.com/hadron-linux/hadron/bootchain/secureboot"
 )
 
@@ -165,6 +166,45 @@ func TestBuildPredictionMatchesInspect(t *testing.T) {
 	res2, err := Build(cfg)
 	require.NoError(t, err)
 	assert.NotEqual(t, res.PCR11, res2.PCR11)
+}
+
+// stubAs returns the test stub with its .sdmagic saying version: the
+// measuring rules follow the stub's version (measure.ProfileForStub).
+func stubAs(t *testing.T, version string) []byte {
+	t.Helper()
+	f, err := hpe.Parse(loadStub(t))
+	require.NoError(t, err)
+	b, _, err := f.AppendSections([]hpe.NewSection{{Name: ".sdmagic", Data: []byte("#### LoaderInfo: systemd-stub " + version + " ####\x00")}}, ".sdmagic")
+	require.NoError(t, err)
+	return b
+}
+
+// TestBuildPredictsStubSBAT: systemd-stub 256+ measures .sbat, and a UKI
+// built without extra SBAT lines keeps the stub's own .sbat, which the
+// prediction and so the signed policy must include (they did not: every
+// signed PCR 11 value of such a UKI was wrong, seen as "Couldn't find
+// signature for this PCR bank" when systemd unsealed at boot).
+func TestBuildPredictsStubSBAT(t *testing.T) {
+	cfg := fullConfig(t)
+	cfg.Stub = stubAs(t, "262.1")
+	cfg.SBAT = ""
+	res, err := Build(cfg)
+	require.NoError(t, err)
+	require.Equal(t, measure.Stub256.Name, res.Profile.Name)
+	info, err := Inspect(res.Image)
+	require.NoError(t, err)
+	measuredSBAT := false
+	for _, s := range info.Sections {
+		if s.Name == ".sbat" {
+			measuredSBAT = s.Measured
+		}
+	}
+	require.True(t, measuredSBAT, "the stub's .sbat is in the UKI and measured")
+	assert.Equal(t, info.PCR11, res.PCR11.String())
+	for i, p := range info.Phases {
+		assert.True(t, p.Signed, "phase %s: .pcrsig signs the value the stub will measure", p.Phase)
+		assert.Equal(t, res.Predictions[i].PCR.String(), p.PCR11)
+	}
 }
 
 func TestBuildIsReproducible(t *testing.T) {

@@ -72,7 +72,7 @@ if [ -e /sys/class/tpm/tpm0 ]; then
   echo "HADRON-PCRPOLICY: $(ls /run/systemd/tpm2-pcr-public-key.pem /run/systemd/tpm2-pcr-signature.json 2>&1 | tr '\n' ' ')"
   given=/run/credentials/@system/hadron.sealed
   if [ ! -e "$given" ]; then
-    if printf hadron-secret | systemd-creds encrypt --with-key=tpm2 --name=hadron.sealed - /run/hadron.sealed 2>/run/seal.err; then
+    if printf hadron-secret | systemd-creds encrypt --with-key=tpm2-with-public-key --name=hadron.sealed - /run/hadron.sealed 2>/run/seal.err; then
       echo "HADRON-SEALED: $(base64 /run/hadron.sealed | tr -d '\n')"
       given=/run/hadron.sealed
     else

@@ -37,6 +37,14 @@ func writeTrustedCheck(t *testing.T, dir string) {
 	check := regexp.MustCompile(`(?m)^name: base-trusted$`).ReplaceAllString(string(def), "name: base-trusted-check")
 	check = regexp.MustCompile(`(?m)^packages:\n`).ReplaceAllString(check, "packages:\n  - boot-check\n")
 	require.Contains(t, check, "  - boot-check\n", "images/base-trusted.yaml has no packages: list to extend")
+	// HADRON_E2E_CMDLINE adds kernel arguments for debugging, e.g.
+	// systemd.journald.forward_to_console=1 (with HADRON_TEST_ARTIFACTS
+	// set, the serial logs are kept: keepSerial).
+	if extra := os.Getenv("HADRON_E2E_CMDLINE"); extra != "" {
+		cmdline := regexp.MustCompile(`(?m)^cmdline: (.*)$`)
+		require.Regexp(t, cmdline, check, "images/base-trusted.yaml has no cmdline: line")
+		check = cmdline.ReplaceAllString(check, "cmdline: $1 "+extra)
+	}
 	writeFile(t, dir, "images/base-trusted-check.yaml", check)
 }
 
@@ -74,6 +82,20 @@ func espFile(t *testing.T, img, file string) []byte {
 	b, err := os.ReadFile(dst)
 	require.NoError(t, err)
 	return b
+}
+
+// keepSerial writes a boot's serial log to $HADRON_TEST_ARTIFACTS as
+// <test>.<name>.serial.log when that variable is set.
+func keepSerial(t *testing.T, name, serial string) {
+	t.Helper()
+	dir := os.Getenv(qemutest.ArtifactsEnv)
+	if dir == "" {
+		return
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	file := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"."+name+".serial.log")
+	require.NoError(t, os.WriteFile(file, []byte(serial), 0o644))
+	t.Logf("serial log kept in %s", file)
 }
 
 // espImage returns the mtools image argument (file@@offset) for the ESP,
@@ -210,24 +232,33 @@ func TestTrustedDiskBoots(t *testing.T) {
 	require.Equal(t, "present", cmdline, "the UKI has a .cmdline section")
 	predicted := map[string]string{}
 	for _, p := range info.Phases {
-		predicted[strings.ToLower(p.PCR11)] = p.Phase
+		// Only what .pcrsig signs counts: a prediction nobody signed
+		// unseals nothing.
+		assert.True(t, p.Signed, ".pcrsig signs the prediction for phase %s", p.Phase)
+		if p.Signed {
+			predicted[strings.ToLower(p.PCR11)] = p.Phase
+		}
 	}
 
 	// One TPM for the boots that seal and unseal (tpmState), a fresh one
 	// for the others; extra are further QEMU arguments.
 	tpmState := t.TempDir()
+	boots := 0
 	bootWith := func(disk, tpm string, extra []string, marker string, fail []string, timeout time.Duration) qemutest.Result {
+		boots++
 		args := append(qemutest.UEFI(t, true, qemutest.OVMFVarsSnakeoil), "-m", "1024",
 			"-drive", "file="+disk+",if=virtio,format=raw")
 		args = append(args, qemutest.SWTPMWithState(t, tpm)...)
 		args = append(args, extra...)
-		return qemutest.Run(t, qemutest.Config{
+		res := qemutest.Run(t, qemutest.Config{
 			Args:        args,
 			Marker:      marker,
 			FailMarkers: fail,
 			Timeout:     timeout,
 			WaitExit:    marker == "HADRON-BASE-BOOTED",
 		})
+		keepSerial(t, "boot"+strconv.Itoa(boots), res.Serial)
+		return res
 	}
 	boot := func(disk string, marker string, fail []string, timeout time.Duration) qemutest.Result {
 		return bootWith(disk, "", nil, marker, fail, timeout)
