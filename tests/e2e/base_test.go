@@ -60,7 +60,7 @@ echo "HADRON-LIBC: $(/lib/ld-musl-*.so.1 --list /usr/lib/systemd/systemd 2>&1 | 
 echo "HADRON-JOURNAL: $(journalctl -b --no-pager -o cat | grep -c .) lines"
 echo "HADRON-GETTY: $(systemctl is-active serial-getty@$(cat /sys/class/tty/console/active | tr ' ' '\n' | tail -n1).service)"
 systemd-analyze | head -n1 | sed 's/^/HADRON-ANALYZE: /'
-systemd-analyze blame --no-pager 2>/dev/null | head -n8 | sed 's/^ */HADRON-BLAME: /'
+systemd-analyze blame --no-pager 2>/dev/null | grep -v '\.device$' | head -n8 | sed 's/^ */HADRON-BLAME: /'
 echo "HADRON-UPDATE-UNITS: $(for u in systemd-hwdb-update systemd-journal-catalog-update; do systemctl show -P ConditionResult $u.service; done | tr '\n' ' ')"
 echo "HADRON-HWDB: $(systemd-hwdb query usb:v1D6Bp0001 | tr '\n' ' ')"
 echo "HADRON-ROOTDEV: $(dmsetup table root 2>/dev/null | cut -d' ' -f3)"
