@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -130,26 +131,56 @@ func copyFile(t *testing.T, src string) string {
 	return dst
 }
 
-// withChangedCmdline is what someone holding the Secure Boot db key but
-// not the PCR key can make of a UKI: the same UKI with text appended to
-// its .cmdline, Authenticode-signed again with the db key, its .pcrsig
-// (the signed PCR 11 policy for the original) left as it was. systemd-stub
-// measures sections in a fixed order, not file order, so moving .cmdline
-// to the end changes nothing but its content.
-func withChangedCmdline(t *testing.T, ukiBytes []byte, extra, dbKey string) []byte {
+// ukiSection returns a UKI section's content as text (NUL padding cut).
+func ukiSection(t *testing.T, ukiBytes []byte, name string) string {
 	t.Helper()
 	f, err := pe.Parse(ukiBytes)
 	require.NoError(t, err)
-	sec, ok := f.Section(".cmdline")
-	require.True(t, ok, "the UKI has a .cmdline section")
-	cmdline := strings.TrimRight(string(f.SectionData(sec)), "\x00")
-	changed, _, err := f.AppendSections([]pe.NewSection{{Name: ".cmdline", Data: []byte(cmdline + " " + extra)}}, ".cmdline")
+	sec, ok := f.Section(name)
+	require.True(t, ok, "the UKI has a %s section", name)
+	return strings.TrimRight(string(f.SectionData(sec)), "\x00")
+}
+
+// resignedUKI is what someone holding the Secure Boot db key but not the
+// PCR key can make of a UKI: the same UKI with some sections' content
+// replaced, Authenticode-signed again with the db key, its .pcrsig (the
+// signed PCR 11 policy for the original) left as it was. systemd-stub
+// measures sections in a fixed order, not file order, so moving the
+// replaced sections to the end changes nothing but their content.
+func resignedUKI(t *testing.T, ukiBytes []byte, dbKey string, replace map[string]string) []byte {
+	t.Helper()
+	f, err := pe.Parse(ukiBytes)
+	require.NoError(t, err)
+	var secs []pe.NewSection
+	var drop []string
+	for _, name := range slices.Sorted(maps.Keys(replace)) {
+		secs = append(secs, pe.NewSection{Name: name, Data: []byte(replace[name])})
+		drop = append(drop, name)
+	}
+	changed, _, err := f.AppendSections(secs, drop...)
 	require.NoError(t, err)
 	kp, err := secureboot.LoadKeyPair(dbKey, qemutest.SnakeoilCert)
 	require.NoError(t, err)
 	signed, err := secureboot.SignPE(changed, kp)
 	require.NoError(t, err)
 	return signed
+}
+
+// newerOSRelease returns osrel with an IMAGE_VERSION that systemd-boot
+// sorts before the version osrel has (VERSION_ID, else BUILD_ID): the
+// os-release of an update.
+func newerOSRelease(t *testing.T, osrel string) string {
+	t.Helper()
+	version := ""
+	for _, key := range []string{"BUILD_ID=", "VERSION_ID="} {
+		for _, l := range strings.Split(osrel, "\n") {
+			if v, ok := strings.CutPrefix(l, key); ok {
+				version = strings.Trim(v, `"`)
+			}
+		}
+	}
+	require.NotEmpty(t, version, "os-release has neither VERSION_ID nor BUILD_ID")
+	return strings.TrimRight(osrel, "\n") + "\nIMAGE_VERSION=" + version + ".1\n"
 }
 
 // unsealLine is the boot check's report on the credential it was given
@@ -307,7 +338,8 @@ func TestTrustedDiskBoots(t *testing.T) {
 	// signature in .pcrsig (the PCR key never signed it).
 	tampered := copyFile(t, img)
 	replaceESPFile(t, tampered, "EFI/Linux/base-trusted-check.efi",
-		withChangedCmdline(t, blessed, "hadron.changed=1", snakeoilDBKey(t)))
+		resignedUKI(t, blessed, snakeoilDBKey(t), map[string]string{
+			".cmdline": ukiSection(t, blessed, ".cmdline") + " hadron.changed=1"}))
 	res = bootWith(tampered, tpmState, cred, "HADRON-BASE-BOOTED",
 		[]string{"Kernel panic", "Security Violation", "You are in emergency mode"}, 12*time.Minute)
 	assert.Regexp(t, `HADRON-SECUREBOOT: .*enabled`, res.Serial, "the changed UKI passed Secure Boot")
@@ -319,6 +351,27 @@ func TestTrustedDiskBoots(t *testing.T) {
 	unseal := unsealLine(res.Serial)
 	assert.True(t, strings.HasPrefix(unseal, "failed"), "the secret must not decrypt under the changed UKI, got %q", unseal)
 	t.Logf("changed UKI: unseal %s", unseal)
+
+	// Boot counting: an update (a newer UKI with one try, +1) whose boot
+	// never reaches boot-complete.target (here it powers off on the way,
+	// systemd.unit=poweroff.target) uses up its try, and the next boot
+	// falls back to the blessed UKI.
+	fallback := copyFile(t, img)
+	replaceESPFile(t, fallback, "EFI/Linux/base-trusted-check-next+1.efi",
+		resignedUKI(t, blessed, snakeoilDBKey(t), map[string]string{
+			".cmdline": ukiSection(t, blessed, ".cmdline") + " systemd.unit=poweroff.target",
+			".osrel":   newerOSRelease(t, ukiSection(t, blessed, ".osrel")),
+		}))
+	res = bootWith(fallback, "", nil, "reboot: Power down",
+		[]string{"HADRON-BASE-BOOTED", "Security Violation", "Kernel panic"}, 8*time.Minute)
+	assert.Contains(t, res.Serial, "systemd.unit=poweroff.target", "systemd-boot started the update first")
+	espFile(t, fallback, "EFI/Linux/base-trusted-check-next+0-1.efi") // fails the test when missing
+	res = bootWith(fallback, "", nil, "HADRON-BASE-BOOTED",
+		[]string{"Kernel panic", "Security Violation", "You are in emergency mode", "reboot: Power down"}, 12*time.Minute)
+	assert.NotContains(t, res.Serial, "systemd.unit=poweroff.target", "the used-up update is not started again")
+	assertSystemRunning(t, res.Serial, "the blessed UKI boots after the failed update")
+	t.Logf("boot counting: the update that failed is EFI/Linux/base-trusted-check-next+0-1.efi; the fallback reached its marker after %s",
+		res.Elapsed.Round(100*time.Millisecond))
 
 	// One byte of the root changed: dm-verity must refuse the block.
 	bad := flipRootByte(t, img)
