@@ -18,6 +18,7 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/uki"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontendimage"
+	"github.com/hadron-linux/hadron/tests/qemu/qemutest"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/cmd/buildctl/build"
 	"github.com/moby/buildkit/session"
@@ -158,49 +159,11 @@ func TestChecksumMismatchThroughGateway(t *testing.T) {
 // signing steps run the hadron binary the frontend image carries.
 func TestBootThroughGatewayImage(t *testing.T) {
 	e := setup(t)
-	ref, bins := pushFrontendImage(t, e)
 	dir := copyTree(t)
 	fixtures := writeBootFixtures(t, dir)
 	writeFile(t, dir, "images/gwboot.yaml", "name: gwboot\npackages: [boot-init]\nboot: trusted\n"+
 		"kernel: debian-kernel\nefi: debian-efi\ncmdline: \"console=ttyS0 rdinit=/init\"\narches: [amd64]\n")
-	keys := filepath.Join(t.TempDir(), "keys")
-	out, err := exec.Command(filepath.Join(bins, "hadron"), "keys", "generate", keys).CombinedOutput()
-	require.NoError(t, err, "hadron keys generate: %s", out)
-	secrets, err := build.ParseSecret([]string{
-		"id=db.key,src=" + secureboot.KeyFile(keys, secureboot.DBName),
-		"id=db.crt,src=" + secureboot.CertFile(keys, secureboot.DBName),
-		"id=pcr.key,src=" + secureboot.KeyFile(keys, secureboot.PCRKeyName),
-	})
-	require.NoError(t, err)
-
-	req := e.request(dir, "gwboot/boot")
-	req.Mirrors = maps.Clone(e.mirrors)
-	maps.Copy(req.Mirrors, serveFixtures(t, fixtures...))
-	attrs := req.Attrs()
-	attrs["source"] = ref
-	esp := t.TempDir()
-	ch := make(chan *client.SolveStatus)
-	done := make(chan struct{})
-	vertices := map[string]bool{}
-	go func() {
-		defer close(done)
-		for s := range ch {
-			for _, v := range s.Vertexes {
-				vertices[v.Name] = true
-			}
-		}
-	}()
-	start := time.Now()
-	_, err = e.client.Solve(context.Background(), nil, client.SolveOpt{
-		Frontend:      "gateway.v0",
-		FrontendAttrs: attrs,
-		LocalMounts:   map[string]fsutil.FS{"context": mustFS(t, dir)},
-		Session:       []session.Attachable{secrets},
-		Exports:       []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: esp}},
-	}, ch)
-	<-done
-	require.NoError(t, err)
-	t.Logf("gwboot/boot through the frontend image in %s", time.Since(start).Round(time.Millisecond))
+	esp, vertices := solveThroughGateway(t, e, dir, "gwboot/boot", fixtures)
 	for _, n := range []string{"gwboot: initrd", "gwboot: uki", "gwboot: sign", "gwboot: esp"} {
 		assert.True(t, vertices[n], "step %q ran", n)
 	}
@@ -218,4 +181,75 @@ func TestBootThroughGatewayImage(t *testing.T) {
 	conf, err := os.ReadFile(filepath.Join(esp, "loader/loader.conf"))
 	require.NoError(t, err)
 	assert.Contains(t, string(conf), "default gwboot.efi")
+}
+
+// TestDiskThroughGatewayImage: the whole trusted disk of
+// TestTrustedDiskFromFixtures, built through the frontend image as
+// `docker buildx build` would (gateway.v0), comes out as the same kind of
+// disk: its verity root hashes to the root hash on the UKI's signed
+// command line. (TestTrustedDiskFromFixtures boots that disk.)
+func TestDiskThroughGatewayImage(t *testing.T) {
+	e := setup(t)
+	qemutest.Require(t, "mcopy")
+	dir := copyTree(t)
+	fixtures := writeDiskFixtures(t, dir)
+	out, vertices := solveThroughGateway(t, e, dir, "tdisk/disk", fixtures)
+	for _, n := range []string{"tdisk: verity root", "tdisk: initrd", "tdisk: uki", "tdisk: sign", "tdisk: esp", "tdisk: disk"} {
+		assert.True(t, vertices[n], "step %q ran", n)
+	}
+	img := filepath.Join(out, "tdisk.raw")
+	info, err := uki.Inspect(espFile(t, img, "EFI/Linux/tdisk+3.efi"))
+	require.NoError(t, err)
+	assert.True(t, info.Signed, "UKI signed")
+	assert.Equal(t, "valid", info.PCRSig)
+	checkVerityDisk(t, img)
+}
+
+// solveThroughGateway builds target of the tree at dir through the
+// frontend image (gateway.v0, its source attribute naming the pushed
+// image), with fixtures served as upstream sources and freshly generated
+// keys as secrets, exports it to a local folder and returns that folder
+// and the names of the vertices that ran.
+func solveThroughGateway(t *testing.T, e env, dir, target string, fixtures []fixture) (string, map[string]bool) {
+	t.Helper()
+	ref, bins := pushFrontendImage(t, e)
+	keys := filepath.Join(t.TempDir(), "keys")
+	out, err := exec.Command(filepath.Join(bins, "hadron"), "keys", "generate", keys).CombinedOutput()
+	require.NoError(t, err, "hadron keys generate: %s", out)
+	secrets, err := build.ParseSecret([]string{
+		"id=db.key,src=" + secureboot.KeyFile(keys, secureboot.DBName),
+		"id=db.crt,src=" + secureboot.CertFile(keys, secureboot.DBName),
+		"id=pcr.key,src=" + secureboot.KeyFile(keys, secureboot.PCRKeyName),
+	})
+	require.NoError(t, err)
+
+	req := e.request(dir, target)
+	req.Mirrors = maps.Clone(e.mirrors)
+	maps.Copy(req.Mirrors, serveFixtures(t, fixtures...))
+	attrs := req.Attrs()
+	attrs["source"] = ref
+	dest := t.TempDir()
+	ch := make(chan *client.SolveStatus)
+	done := make(chan struct{})
+	vertices := map[string]bool{}
+	go func() {
+		defer close(done)
+		for s := range ch {
+			for _, v := range s.Vertexes {
+				vertices[v.Name] = true
+			}
+		}
+	}()
+	start := time.Now()
+	_, err = e.client.Solve(context.Background(), nil, client.SolveOpt{
+		Frontend:      "gateway.v0",
+		FrontendAttrs: attrs,
+		LocalMounts:   map[string]fsutil.FS{"context": mustFS(t, dir)},
+		Session:       []session.Attachable{secrets},
+		Exports:       []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: dest}},
+	}, ch)
+	<-done
+	require.NoError(t, err)
+	t.Logf("%s through the frontend image in %s", target, time.Since(start).Round(time.Millisecond))
+	return dest, vertices
 }

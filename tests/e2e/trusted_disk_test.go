@@ -390,19 +390,12 @@ echo HADRON-DISK-BOOTED
 poweroff -f
 `
 
-// TestTrustedDiskFromFixtures is the CI tier's whole-disk boot: the
-// <image>/disk target of a trusted image booted through an initrd image,
-// built in BuildKit from fixture recipes (Debian's kernel, systemd-boot
-// and stub: the full tier has Hadron's own, see TestTrustedDiskBoots). The
-// disk must carry the ESP and the verity pair that the root hash names,
-// and boot on OVMF with Secure Boot enforced: systemd-boot finds the
-// boot-counted UKI through loader.conf's pattern, and the kernel gets the
-// signed command line with roothash=. (Debian's kernel has no built-in
-// virtio-blk or dm-verity, so the root itself is checked on the host.)
-func TestTrustedDiskFromFixtures(t *testing.T) {
-	e := setup(t)
-	qemutest.Require(t, "openssl", "mcopy")
-	dir := copyTree(t)
+// writeDiskFixtures writes the fixture trusted disk tdisk into the tree at
+// dir: the boot fixtures (Debian's kernel, systemd-boot and stub), an
+// initrd image tdisk-rd whose program reports the command line and powers
+// off, and tdisk itself; it returns the fixtures to serve.
+func writeDiskFixtures(t *testing.T, dir string) []fixture {
+	t.Helper()
 	fixtures := writeBootFixtures(t, dir)
 	writeFile(t, dir, "recipes/disk-check/files/hadron-disk-check", diskCheckScript)
 	writeFile(t, dir, "recipes/disk-check/recipe.yaml", `# Test fixture: the program of a fixture initrd.
@@ -426,6 +419,23 @@ initrd: tdisk-rd
 cmdline: "console=ttyS0 rdinit=/usr/libexec/hadron-disk-check panic=-1"
 arches: [amd64]
 `)
+	return fixtures
+}
+
+// TestTrustedDiskFromFixtures is the CI tier's whole-disk boot: the
+// <image>/disk target of a trusted image booted through an initrd image,
+// built in BuildKit from fixture recipes (Debian's kernel, systemd-boot
+// and stub: the full tier has Hadron's own, see TestTrustedDiskBoots). The
+// disk must carry the ESP and the verity pair that the root hash names,
+// and boot on OVMF with Secure Boot enforced: systemd-boot finds the
+// boot-counted UKI through loader.conf's pattern, and the kernel gets the
+// signed command line with roothash=. (Debian's kernel has no built-in
+// virtio-blk or dm-verity, so the root itself is checked on the host.)
+func TestTrustedDiskFromFixtures(t *testing.T) {
+	e := setup(t)
+	qemutest.Require(t, "openssl", "mcopy")
+	dir := copyTree(t)
+	fixtures := writeDiskFixtures(t, dir)
 	img := buildDisk(t, e, dir, "tdisk", fixtures)
 
 	// On the host: the root partition hashes to the root hash on the
