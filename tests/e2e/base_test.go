@@ -67,6 +67,8 @@ echo "HADRON-ROOTDEV: $(dmsetup table root 2>/dev/null | cut -d' ' -f3)"
 echo "HADRON-CMDLINE: $(cat /proc/cmdline)"
 echo "HADRON-SECUREBOOT: $(bootctl status 2>/dev/null | grep -m1 'Secure Boot:')"
 echo "HADRON-BOOTLOADER: $(bootctl status 2>/dev/null | sed -n 's/^ *Product: //p' | head -n1)"
+echo "HADRON-STUB: $(bootctl status 2>/dev/null | sed -n 's/^ *Stub: //p' | head -n1)"
+echo "HADRON-MEASURED-UKI: $(bootctl status 2>/dev/null | sed -n 's/^ *Measured UKI: //p' | head -n1)"
 echo "HADRON-PCR11: $(cat /sys/class/tpm/tpm0/pcr-sha256/11 2>/dev/null)"
 if [ -e /sys/class/tpm/tpm0 ]; then
   echo "HADRON-PCRPOLICY: $(ls /run/systemd/tpm2-pcr-public-key.pem /run/systemd/tpm2-pcr-signature.json 2>&1 | tr '\n' ' ')"

@@ -306,6 +306,8 @@ func TestTrustedDiskBoots(t *testing.T) {
 	assert.Contains(t, res.Serial, "roothash="+rootHash, "the root hash on the UKI's command line")
 	assert.Regexp(t, `HADRON-SECUREBOOT: .*enabled`, res.Serial, "bootctl reports Secure Boot enabled")
 	assert.Contains(t, res.Serial, "HADRON-BOOTLOADER: systemd-boot", "systemd-boot started the UKI")
+	assert.Regexp(t, `HADRON-STUB: systemd-stub 262`, res.Serial, "Hadron's systemd-stub ran the UKI")
+	assert.Regexp(t, `HADRON-MEASURED-UKI: \S*yes`, res.Serial, "bootctl reports the UKI measured")
 	pcr := regexp.MustCompile(`HADRON-PCR11: ([0-9a-fA-F]{64})`).FindStringSubmatch(res.Serial)
 	if assert.NotNil(t, pcr, "no PCR 11 line (TPM)") {
 		phase, ok := predicted[strings.ToLower(pcr[1])]
