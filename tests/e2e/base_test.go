@@ -226,6 +226,17 @@ func assertSystemdSetup(t *testing.T, root string) {
 	link := filepath.Join(root, "etc/systemd/system/getty.target.wants/getty@tty1.service")
 	_, err = os.Lstat(link)
 	assert.NoError(t, err, "the presets enable getty@tty1 at build time")
+	pcrlock, err := filepath.Glob(filepath.Join(root, "etc/systemd/system/*.wants/systemd-pcrlock-*.service"))
+	require.NoError(t, err)
+	assert.Empty(t, pcrlock, "99-hadron.preset keeps systemd-pcrlock's units off")
+	crypt, err := os.ReadFile(filepath.Join(root, "usr/lib/tmpfiles.d/cryptsetup.conf"))
+	if assert.NoError(t, err) {
+		assert.Contains(t, string(crypt), ` 0700 `, "cryptsetup's tmpfiles.d mode is octal")
+	}
+	rules, err := os.ReadFile(filepath.Join(root, "usr/lib/udev/rules.d/10-dm-hadron.rules"))
+	if assert.NoError(t, err, "lvm2 ships Hadron's dm udev rules") {
+		assert.Contains(t, string(rules), `SYMLINK+="mapper/$env{DM_NAME}"`)
+	}
 	// The hardware database is compiled at build time, without the vendor
 	// name databases (systemd:hwdb-vendors), and /etc and /var are
 	// stamped updated so that no boot compiles it again.
