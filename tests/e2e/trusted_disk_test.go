@@ -308,6 +308,7 @@ func TestTrustedDiskBoots(t *testing.T) {
 	assert.Contains(t, res.Serial, "HADRON-BOOTLOADER: systemd-boot", "systemd-boot started the UKI")
 	assert.Regexp(t, `HADRON-STUB: systemd-stub 262`, res.Serial, "Hadron's systemd-stub ran the UKI")
 	assert.Regexp(t, `HADRON-MEASURED-UKI: \S*yes`, res.Serial, "bootctl reports the UKI measured")
+	assert.Contains(t, res.Serial, "HADRON-UKI: /EFI/Linux/base-trusted-check+2-1.efi", "the boot-counted UKI (one try used) booted")
 	pcr := regexp.MustCompile(`HADRON-PCR11: ([0-9a-fA-F]{64})`).FindStringSubmatch(res.Serial)
 	if assert.NotNil(t, pcr, "no PCR 11 line (TPM)") {
 		phase, ok := predicted[strings.ToLower(pcr[1])]
