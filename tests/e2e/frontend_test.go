@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/hadron-linux/hadron/bootchain/secureboot"
-	"github.com/hadron-linux/hadron/bootchain/uki"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontendimage"
 	"github.com/hadron-linux/hadron/tests/qemu/qemutest"
@@ -171,10 +170,7 @@ func TestBootThroughGatewayImage(t *testing.T) {
 
 	img, err := os.ReadFile(filepath.Join(esp, "EFI/Linux/gwboot.efi"))
 	require.NoError(t, err)
-	info, err := uki.Inspect(img)
-	require.NoError(t, err)
-	assert.True(t, info.Signed, "UKI signed")
-	assert.Equal(t, "valid", info.PCRSig)
+	inspectSignedUKI(t, img)
 	boot, err := os.ReadFile(filepath.Join(esp, "EFI/BOOT/BOOTX64.EFI"))
 	require.NoError(t, err)
 	assert.NotEmpty(t, boot)
@@ -198,10 +194,7 @@ func TestDiskThroughGatewayImage(t *testing.T) {
 		assert.True(t, vertices[n], "step %q ran", n)
 	}
 	img := filepath.Join(out, "tdisk.raw")
-	info, err := uki.Inspect(espFile(t, img, "EFI/Linux/tdisk+3.efi"))
-	require.NoError(t, err)
-	assert.True(t, info.Signed, "UKI signed")
-	assert.Equal(t, "valid", info.PCRSig)
+	inspectSignedUKI(t, espFile(t, img, "EFI/Linux/tdisk+3.efi"))
 	checkVerityDisk(t, img)
 }
 

@@ -19,7 +19,6 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/disk/trusted"
 	"github.com/hadron-linux/hadron/bootchain/pe"
 	"github.com/hadron-linux/hadron/bootchain/secureboot"
-	"github.com/hadron-linux/hadron/bootchain/uki"
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/tests/harness"
@@ -250,10 +249,7 @@ func TestTrustedDiskBoots(t *testing.T) {
 	rootHash := checkVerityDisk(t, img)
 	// A new disk's UKI carries systemd-boot's boot counter: three tries.
 	ukiBytes := espFile(t, img, "EFI/Linux/base-trusted-check+3.efi")
-	info, err := uki.Inspect(ukiBytes)
-	require.NoError(t, err)
-	assert.True(t, info.Signed, "UKI signed")
-	assert.Equal(t, "valid", info.PCRSig)
+	info := inspectSignedUKI(t, ukiBytes)
 	var cmdline string
 	for _, s := range info.Sections {
 		if s.Name == ".cmdline" {
@@ -444,9 +440,7 @@ func TestTrustedDiskFromFixtures(t *testing.T) {
 	// On the host: the root partition hashes to the root hash on the
 	// UKI's signed command line, and the partitions carry the UUIDs
 	// systemd derives from it.
-	info, err := uki.Inspect(espFile(t, img, "EFI/Linux/tdisk+3.efi"))
-	require.NoError(t, err)
-	assert.True(t, info.Signed)
+	inspectSignedUKI(t, espFile(t, img, "EFI/Linux/tdisk+3.efi"))
 	rootHash := checkVerityDisk(t, img)
 	assert.Contains(t, string(espFile(t, img, "loader/loader.conf")), "default tdisk*.efi")
 

@@ -196,6 +196,17 @@ func snakeoilSecrets(t *testing.T) (tools string, secrets []string, dbKey string
 	}, dbKey
 }
 
+// inspectSignedUKI inspects a UKI and checks that it is Authenticode-signed
+// and that its .pcrsig verifies against its .pcrpkey.
+func inspectSignedUKI(t *testing.T, img []byte) *uki.Info {
+	t.Helper()
+	info, err := uki.Inspect(img)
+	require.NoError(t, err)
+	assert.True(t, info.Signed, "UKI signed")
+	assert.Equal(t, "valid", info.PCRSig)
+	return info
+}
+
 // snakeoilDBKey writes the private key of the db certificate that
 // Debian's snakeoil OVMF variables enroll, unencrypted, and returns its
 // path.
@@ -269,10 +280,7 @@ arches: [amd64]
 	ukiPath := filepath.Join(esp, "EFI/Linux/tmini.efi")
 	img, err := os.ReadFile(ukiPath)
 	require.NoError(t, err)
-	info, err := uki.Inspect(img)
-	require.NoError(t, err)
-	assert.True(t, info.Signed, "UKI signed")
-	assert.Equal(t, "valid", info.PCRSig)
+	inspectSignedUKI(t, img)
 	conf, err := os.ReadFile(filepath.Join(esp, "loader/loader.conf"))
 	require.NoError(t, err)
 	assert.Contains(t, string(conf), "default tmini.efi")
