@@ -252,7 +252,7 @@ func assertSystemdSetup(t *testing.T, root string) {
 	for _, p := range []string{"etc/.updated", "var/.updated"} {
 		b, err := os.ReadFile(filepath.Join(root, p))
 		if assert.NoError(t, err, "/%s", p) {
-			assert.Equal(t, fmt.Sprintf("TIMESTAMP_NSEC=%d000000000\n", epoch), string(b), "/%s", p)
+			assert.Equal(t, fmt.Sprintf("TIMESTAMP_NSEC=%d\n", int64(epoch)*1_000_000_000), string(b), "/%s", p)
 		}
 	}
 }
