@@ -450,6 +450,13 @@ func assertInitrdSetup(t *testing.T, root string) {
 	group, err := os.ReadFile(filepath.Join(root, "etc/group"))
 	require.NoError(t, err)
 	assert.Contains(t, "\n"+string(group), "\nsystemd-journal:", "/etc/group has systemd-journal from sysusers.d")
+	var network []string
+	for _, u := range []string{"systemd-networkd.service", "systemd-resolved.service", "systemd-network-generator.service"} {
+		matches, err := filepath.Glob(filepath.Join(root, "etc/systemd/system/*.wants", u))
+		require.NoError(t, err)
+		network = append(network, matches...)
+	}
+	assert.Empty(t, network, "80-hadron-initrd.preset keeps the network out of the initrd")
 	fi, err := os.Stat(filepath.Join(root, "var/log/journal"))
 	if assert.NoError(t, err, "tmpfiles.d creates /var/log/journal at build time") {
 		assert.Equal(t, int64(epoch), fi.ModTime().Unix())
