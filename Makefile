@@ -65,17 +65,19 @@ repro-check: tools
 ## qemu: build IMAGE/disk offline (default base-trusted: hours cold, the toolchain, kernel and
 ## systemd first) signed with Debian's snakeoil db key (enrolled in the Secure Boot firmware)
 ## and a PCR key in out/keys, then boot it: hadron qemu --secure-boot --tpm --snapshot.
-## Ctrl-A X quits QEMU.
+## Ctrl-A X quits QEMU. ARCH (amd64 or arm64, arm64 when IMAGE names it: base-trusted-arm64)
+## picks the platform and the firmware (OVMF or AAVMF).
 IMAGE ?= base-trusted
+ARCH  ?= $(if $(findstring arm64,$(IMAGE)),arm64,amd64)
 SNAKEOIL := /usr/share/ovmf/PkKek-1-snakeoil
 qemu: tools
 	mkdir -p out/keys out/disk
 	test -f out/keys/pcr.key || $(BIN)/hadron keys generate out/keys
 	test -f out/keys/snakeoil-db.key || openssl pkey -in $(SNAKEOIL).key -passin pass:snakeoil -out out/keys/snakeoil-db.key
-	$(GO) run ./tests/tools/offline-build -- $(IMAGE)/disk -o type=local,dest=out/disk/$(IMAGE) \
+	$(GO) run ./tests/tools/offline-build -- $(IMAGE)/disk --platform linux/$(ARCH) -o type=local,dest=out/disk/$(IMAGE) \
 		--secret id=db.key,src=out/keys/snakeoil-db.key --secret id=db.crt,src=$(SNAKEOIL).pem \
 		--secret id=pcr.key,src=out/keys/pcr.key
-	$(BIN)/hadron qemu out/disk/$(IMAGE)/$(IMAGE).raw --secure-boot --tpm --snapshot
+	$(BIN)/hadron qemu out/disk/$(IMAGE)/$(IMAGE).raw --arch $(ARCH) --secure-boot --tpm --snapshot
 
 ## test: everything CI runs (unit, golden, e2e through real BuildKit, QEMU boots)
 test: tools vet fmt-check out/go.mod

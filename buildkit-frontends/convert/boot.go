@@ -90,10 +90,10 @@ func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 		return nil, fmt.Errorf("image %s: targets %s/%s and %s/%s need boot: %s in %s (boot is %q)",
 			img.Name, img.Name, target.BootOutput, img.Name, target.UKIOutput, imagedef.BootTrusted, img.File, img.Boot)
 	}
-	if c.target.Arch != recipe.ArchAMD64 {
-		return nil, fmt.Errorf("image %s: trusted boot is only built for amd64 so far, not %s", img.Name, c.target.Arch)
+	arch, ok := efiArch[c.target.Arch]
+	if !ok {
+		return nil, fmt.Errorf("image %s: trusted boot is built for amd64 and arm64, not %s", img.Name, c.target.Arch)
 	}
-	arch := efiArch[c.target.Arch]
 	rootfs, err := c.Image(img)
 	if err != nil {
 		return nil, err

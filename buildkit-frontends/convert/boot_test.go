@@ -33,7 +33,7 @@ func bootVertices(vs []vertex) []vertex {
 	var out []vertex
 	for _, v := range vs {
 		switch v.name {
-		case "tboot: initrd", "tboot: uki", "tboot: sign", "tboot: esp files", "tboot: esp", "hadron tools":
+		case "tboot: initrd", "tboot: uki", "tboot: sign", "tboot: esp", "hadron tools":
 			out = append(out, v)
 		}
 	}
@@ -98,7 +98,7 @@ func TestBootSteps(t *testing.T) {
 					assert.NotContains(t, cp.Src, "secrets", "%s copies no key file", v.name)
 				}
 			}
-			if v.name == "tboot: esp files" {
+			if v.name == "tboot: esp" {
 				var paths []string
 				for _, a := range op.File.Actions {
 					switch {
@@ -109,7 +109,8 @@ func TestBootSteps(t *testing.T) {
 						paths = append(paths, a.GetCopy().Dest)
 					}
 				}
-				assert.ElementsMatch(t, []string{"/loader/loader.conf", "/EFI/BOOT/BOOTX64.EFI", "/EFI/Linux/tboot.efi"}, paths)
+				// "/": restamp's copy of the whole tree, times at the epoch.
+				assert.ElementsMatch(t, []string{"/loader/loader.conf", "/EFI/BOOT/BOOTX64.EFI", "/EFI/Linux/tboot.efi", "/"}, paths)
 			}
 		case *pb.Op_Source:
 			if strings.HasPrefix(op.Source.Identifier, "local://") && v.name == "hadron tools" {
@@ -186,11 +187,15 @@ func TestBootTargetErrors(t *testing.T) {
 		{"unknown output", "tboot/esp", recipe.ArchAMD64, `image tboot has no output "esp" (only "boot", "disk", "uki" or "sysext")`},
 		{"disk without initrd", "tboot/disk", recipe.ArchAMD64, "target tboot/disk needs boot: trusted and initrd: in images/tboot.yaml"},
 		{"unknown image", "nope/boot", recipe.ArchAMD64, `no image named "nope"`},
-		{"arm64", "tboot/boot", recipe.ArchARM64, "trusted boot is only built for amd64 so far"},
+		{"image not for arm64", "base-trusted/boot", recipe.ArchARM64, "image base-trusted is not built for arm64"},
+		{"kernel board of another arch", "tboard/boot", recipe.ArchARM64, "board qemu-amd64 is for amd64, not arm64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tree, err := project.Load(bootFS(t))
+			fsys := bootFS(t)
+			fsys["images/tboard.yaml"] = &fstest.MapFile{Data: []byte("name: tboard\npackages: [busybox]\n" +
+				"boot: trusted\nkernel: linux@qemu-amd64\ncmdline: console=ttyAMA0\n")}
+			tree, err := project.Load(fsys)
 			require.NoError(t, err)
 			o := opts()
 			o.Arch = tt.arch
@@ -200,6 +205,36 @@ func TestBootTargetErrors(t *testing.T) {
 			assert.ErrorContains(t, err, tt.want)
 		})
 	}
+}
+
+// TestBootArm64 converts a trusted image for arm64: the ESP holds
+// systemd-boot as the arm64 removable-media loader (BOOTAA64.EFI), and the
+// UKI and sign steps take the aa64 stub and loader from the EFI package.
+func TestBootArm64(t *testing.T) {
+	o := opts()
+	o.Arch = recipe.ArchARM64
+	vs := marshal(t, bootFS(t), "tboot/boot", o)
+	var esp []string
+	scripts := map[string]string{}
+	for _, v := range vs {
+		switch op := v.op.Op.(type) {
+		case *pb.Op_Exec:
+			scripts[v.name] = strings.Join(op.Exec.Meta.Args, " ")
+		case *pb.Op_File:
+			if v.name != "tboot: esp" {
+				continue
+			}
+			for _, a := range op.File.Actions {
+				if a.GetCopy() != nil {
+					esp = append(esp, a.GetCopy().Dest)
+				}
+			}
+		}
+	}
+	assert.ElementsMatch(t, []string{"/EFI/BOOT/BOOTAA64.EFI", "/EFI/Linux/tboot.efi", "/"}, esp)
+	assert.Contains(t, scripts["tboot: uki"], "--stub /efi/usr/lib/systemd/boot/efi/linuxaa64.efi.stub")
+	assert.Contains(t, scripts["tboot: sign"], "/efi/usr/lib/systemd/boot/efi/systemd-bootaa64.efi")
+	assert.NotContains(t, scripts["tboot: uki"]+scripts["tboot: sign"], "x64.efi", "no amd64 EFI binary")
 }
 
 func TestTargetRoots(t *testing.T) {

@@ -303,6 +303,10 @@ func (c *Converter) Package(name string) (llb.State, error) {
 // A system extension (kind: sysext) is not a root filesystem: its image is
 // its /usr tree (see Sysext for the signed disk image).
 func (c *Converter) Image(img *imagedef.Image) (llb.State, error) {
+	if !img.SupportsArch(c.target.Arch) {
+		return llb.State{}, fmt.Errorf("image %s is not built for %s: its arches are %s (%s:%d); choose one with --platform linux/%s",
+			img.Name, c.target.Arch, strings.Join(recipe.Strings(img.Arches), ", "), img.File, img.LineOf("arches"), img.Arches[0])
+	}
 	if img.IsSysext() {
 		return c.sysextTree(img)
 	}

@@ -17,7 +17,9 @@ import (
 
 // planTree is a small tree with an image, a trusted boot image (whose
 // steps mount the tools as a local source) and a kernel-like recipe.
-func planTree(t *testing.T) *project.Tree {
+// planTree is a small tree with an image, base, and a trusted image,
+// tboot; extra holds further image definitions as name, YAML pairs.
+func planTree(t *testing.T, extra ...string) *project.Tree {
 	t.Helper()
 	fsys := projecttest.Tree(
 		projecttest.Spec{Name: "musl"},
@@ -28,6 +30,9 @@ func planTree(t *testing.T) *project.Tree {
 	)
 	projecttest.Image(fsys, "base", "zlib")
 	fsys["images/tboot.yaml"] = &fstest.MapFile{Data: []byte("name: tboot\npackages: [zlib]\nboot: trusted\nkernel: kern\nefi: efi\ncmdline: console=ttyS0\n")}
+	for i := 0; i+1 < len(extra); i += 2 {
+		fsys["images/"+extra[i]+".yaml"] = &fstest.MapFile{Data: []byte(extra[i+1])}
+	}
 	tree, err := project.Load(fsys)
 	require.NoError(t, err)
 	return tree
@@ -104,13 +109,15 @@ func TestPlanDigestsStable(t *testing.T) {
 }
 
 func TestNewPlanErrors(t *testing.T) {
-	tree := planTree(t)
+	tree := planTree(t, "tboot64", "name: tboot64\npackages: [zlib]\narches: [amd64]\nboot: trusted\nkernel: kern\nefi: efi\ncmdline: console=ttyS0\n")
 	_, err := NewPlan(tree, Options{})
 	assert.ErrorContains(t, err, "no target given")
 	ps, err := ParsePlatforms([]string{"linux/arm64"})
 	require.NoError(t, err)
+	_, err = NewPlan(tree, Options{Platforms: ps}, target.Target{Kind: target.Boot, Name: "tboot64"})
+	assert.ErrorContains(t, err, "image tboot64 is not built for arm64: its arches are amd64 (images/tboot64.yaml:3)")
 	_, err = NewPlan(tree, Options{Platforms: ps}, target.Target{Kind: target.Boot, Name: "tboot"})
-	assert.ErrorContains(t, err, "trusted boot is only built for amd64")
+	assert.NoError(t, err, "trusted boot for arm64")
 	ps, err = ParsePlatforms([]string{"linux/s390x"})
 	require.NoError(t, err)
 	_, err = NewPlan(tree, Options{Platforms: ps}, target.Target{Kind: target.Image, Name: "base"})

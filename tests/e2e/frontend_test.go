@@ -17,6 +17,7 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/secureboot"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontendimage"
+	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/tests/qemu/qemutest"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/cmd/buildctl/build"
@@ -195,7 +196,7 @@ func TestDiskThroughGatewayImage(t *testing.T) {
 	}
 	img := filepath.Join(out, "tdisk.raw")
 	inspectSignedUKI(t, espFile(t, img, "EFI/Linux/tdisk+3.efi"))
-	checkVerityDisk(t, img)
+	checkVerityDisk(t, img, recipe.ArchAMD64)
 }
 
 // solveThroughGateway builds target of the tree at dir through the

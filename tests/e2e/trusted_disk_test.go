@@ -27,35 +27,41 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// writeTrustedCheck writes base-trusted-check, images/base-trusted plus
-// the boot-check package, into the tree at dir.
-func writeTrustedCheck(t *testing.T, dir string) {
+// writeTrustedCheck writes <image>-check, images/<image> (a trusted
+// image: base-trusted, base-trusted-arm64) plus the boot-check package,
+// into the tree at dir.
+func writeTrustedCheck(t *testing.T, dir, image string) {
 	t.Helper()
 	writeBaseCheck(t, dir)
-	def, err := os.ReadFile(filepath.Join(dir, "images/base-trusted.yaml"))
+	file := "images/" + image + ".yaml"
+	def, err := os.ReadFile(filepath.Join(dir, file))
 	require.NoError(t, err)
-	check := regexp.MustCompile(`(?m)^name: base-trusted$`).ReplaceAllString(string(def), "name: base-trusted-check")
+	check := regexp.MustCompile(`(?m)^name: `+regexp.QuoteMeta(image)+`$`).ReplaceAllString(string(def), "name: "+image+"-check")
 	check = regexp.MustCompile(`(?m)^packages:\n`).ReplaceAllString(check, "packages:\n  - boot-check\n")
-	require.Contains(t, check, "  - boot-check\n", "images/base-trusted.yaml has no packages: list to extend")
+	require.Contains(t, check, "  - boot-check\n", "%s has no packages: list to extend", file)
 	// HADRON_E2E_CMDLINE adds kernel arguments for debugging, e.g.
 	// systemd.journald.forward_to_console=1 (with HADRON_TEST_ARTIFACTS
 	// set, the serial logs are kept: keepSerial).
 	if extra := os.Getenv("HADRON_E2E_CMDLINE"); extra != "" {
 		cmdline := regexp.MustCompile(`(?m)^cmdline: (.*)$`)
-		require.Regexp(t, cmdline, check, "images/base-trusted.yaml has no cmdline: line")
+		require.Regexp(t, cmdline, check, "%s has no cmdline: line", file)
 		check = cmdline.ReplaceAllString(check, "cmdline: $1 "+extra)
 	}
-	writeFile(t, dir, "images/base-trusted-check.yaml", check)
+	writeFile(t, dir, "images/"+image+"-check.yaml", check)
 }
 
 // buildDisk builds image's disk target from the tree at dir, signed
 // with the snakeoil db key (snakeoilSecrets), with fixtures served as
-// upstream sources, and returns the path of the disk image.
-func buildDisk(t *testing.T, e env, dir, image string, fixtures []fixture) string {
+// upstream sources, for platforms (the host's when none), and returns the
+// path of the disk image.
+func buildDisk(t *testing.T, e env, dir, image string, fixtures []fixture, platforms ...string) string {
 	t.Helper()
 	tools, secrets, _ := snakeoilSecrets(t)
 	dest := t.TempDir()
 	req := e.request(dir, image+"/disk")
+	if len(platforms) > 0 {
+		req.Platforms = platformsOf(t, platforms...)
+	}
 	if len(fixtures) > 0 {
 		req.Mirrors = maps.Clone(e.mirrors)
 		maps.Copy(req.Mirrors, serveFixtures(t, fixtures...))
@@ -205,7 +211,7 @@ func pcr11Line(serial string) string {
 // flipRootByte changes one byte of the erofs superblock on the disk's
 // root partition (the first partition of the Discoverable Partitions root
 // type) and returns the changed copy of the image.
-func flipRootByte(t *testing.T, img string) string {
+func flipRootByte(t *testing.T, img string, arch recipe.Arch) string {
 	t.Helper()
 	bad := copyFile(t, img)
 	f, err := os.OpenFile(bad, os.O_RDWR, 0)
@@ -214,7 +220,7 @@ func flipRootByte(t *testing.T, img string) string {
 	table, err := gpt.Read(f, disk.SectorSize, disk.SectorSize)
 	require.NoError(t, err)
 	for _, p := range table.Partitions {
-		if strings.EqualFold(string(p.Type), string(disk.TypeRootX86_64)) {
+		if strings.EqualFold(string(p.Type), string(trusted.Types[arch].Root)) {
 			at := int64(p.Start)*disk.SectorSize + 1024 + 16 // inside the erofs superblock
 			one := make([]byte, 1)
 			_, err := f.ReadAt(one, at)
@@ -227,6 +233,77 @@ func flipRootByte(t *testing.T, img string) string {
 	}
 	t.Fatal("no root partition on the disk")
 	return ""
+}
+
+// checkTrustedDisk checks a trusted disk image built for arch on the
+// host: its verity pair (checkVerityDisk), and the boot-counted UKI of a
+// new disk, "<image>+3.efi", signed with a command line and a signed PCR
+// 11 prediction for every phase. It returns the root hash, the UKI and
+// the signed predictions (PCR 11 value in lower-case hex → phase).
+func checkTrustedDisk(t *testing.T, img, image string, arch recipe.Arch) (string, []byte, map[string]string) {
+	t.Helper()
+	st, err := os.Stat(img)
+	require.NoError(t, err)
+	t.Logf("disk image %d MiB", st.Size()>>20)
+	rootHash := checkVerityDisk(t, img, arch)
+	// A new disk's UKI carries systemd-boot's boot counter: three tries.
+	ukiBytes := espFile(t, img, "EFI/Linux/"+image+"+3.efi")
+	info := inspectSignedUKI(t, ukiBytes)
+	sections := map[string]bool{}
+	for _, s := range info.Sections {
+		sections[s.Name] = true
+	}
+	require.True(t, sections[".cmdline"], "the UKI has a .cmdline section")
+	predicted := map[string]string{}
+	for _, p := range info.Phases {
+		// Only what .pcrsig signs counts: a prediction nobody signed
+		// unseals nothing.
+		assert.True(t, p.Signed, ".pcrsig signs the prediction for phase %s", p.Phase)
+		if p.Signed {
+			predicted[strings.ToLower(p.PCR11)] = p.Phase
+		}
+	}
+	return rootHash, ukiBytes, predicted
+}
+
+// assertTrustedFirstBoot checks the first boot of the trusted disk img
+// (image's boot check, res): the initrd and then the verity root came up,
+// multi-user.target without failed units, Secure Boot on, Hadron's
+// systemd-boot and systemd-stub, the measured, boot-counted UKI, PCR 11
+// equal to one of its signed predictions, the UKI blessed on the ESP and
+// a secret sealed against the signed PCR policy decrypting. It returns
+// the blessed UKI.
+func assertTrustedFirstBoot(t *testing.T, res qemutest.Result, img, image, rootHash string, ukiBytes []byte, predicted map[string]string) []byte {
+	t.Helper()
+	t.Logf("firmware start to the boot check's marker: %s", res.Elapsed.Round(100*time.Millisecond))
+	logBootTimes(t, res.Serial)
+	assert.Contains(t, res.Serial, "Hadron Linux (base-initrd)", "systemd welcomed the initrd")
+	assert.Contains(t, res.Serial, "Hadron Linux ("+image+")", "and the verity root after switching")
+	assertSystemRunning(t, res.Serial, "multi-user.target without failed units")
+	assert.Regexp(t, `HADRON-ROOTDEV: \S*verity`, res.Serial, "the root is a dm-verity device")
+	assert.Contains(t, res.Serial, "roothash="+rootHash, "the root hash on the UKI's command line")
+	assert.Regexp(t, `HADRON-SECUREBOOT: .*enabled`, res.Serial, "bootctl reports Secure Boot enabled")
+	assert.Contains(t, res.Serial, "HADRON-BOOTLOADER: systemd-boot", "systemd-boot started the UKI")
+	assert.Regexp(t, `HADRON-STUB: systemd-stub 262`, res.Serial, "Hadron's systemd-stub ran the UKI")
+	assert.Regexp(t, `HADRON-MEASURED-UKI: \S*yes`, res.Serial, "bootctl reports the UKI measured")
+	assert.Contains(t, res.Serial, "HADRON-UKI: /EFI/Linux/"+image+"+2-1.efi", "the boot-counted UKI (one try used) booted")
+	if pcr := pcr11Line(res.Serial); assert.NotEmpty(t, pcr, "no PCR 11 line (TPM)") {
+		phase, ok := predicted[pcr]
+		assert.True(t, ok, "PCR 11 %s is none of the UKI's signed predictions %v", pcr, predicted)
+		t.Logf("PCR 11 %s = prediction for phase %q", pcr, phase)
+	}
+
+	// The boot reached boot-complete.target: systemd-bless-boot renamed
+	// the UKI on the ESP to its counter-less name, good for good.
+	blessed := espFile(t, img, "EFI/Linux/"+image+".efi")
+	assert.Equal(t, len(ukiBytes), len(blessed), "the blessed UKI is the one that booted")
+
+	// A secret sealed with systemd-creds --with-key=tpm2-with-public-key
+	// against the UKI's signed PCR 11 policy (the initrd handed the
+	// policy on: tpm2-pcr-handoff) decrypts in the boot that sealed it.
+	assert.Contains(t, res.Serial, "HADRON-PCRPOLICY: /run/systemd/tpm2-pcr-public-key.pem /run/systemd/tpm2-pcr-signature.json")
+	assert.Equal(t, "ok hadron-secret", unsealLine(res.Serial), "the secret sealed in this boot decrypts")
+	return blessed
 }
 
 // TestTrustedDiskBoots builds images/base-trusted (plus the boot check) as
@@ -246,33 +323,10 @@ func TestTrustedDiskBoots(t *testing.T) {
 	qemutest.Require(t, "qemu-system-x86_64", "openssl", "mcopy", "swtpm")
 	e := setup(t)
 	dir := copyTree(t)
-	writeTrustedCheck(t, dir)
+	writeTrustedCheck(t, dir, "base-trusted")
 
 	img := buildDisk(t, e, dir, "base-trusted-check", nil)
-	st, err := os.Stat(img)
-	require.NoError(t, err)
-	t.Logf("disk image %d MiB", st.Size()>>20)
-
-	rootHash := checkVerityDisk(t, img)
-	// A new disk's UKI carries systemd-boot's boot counter: three tries.
-	ukiBytes := espFile(t, img, "EFI/Linux/base-trusted-check+3.efi")
-	info := inspectSignedUKI(t, ukiBytes)
-	var cmdline string
-	for _, s := range info.Sections {
-		if s.Name == ".cmdline" {
-			cmdline = "present"
-		}
-	}
-	require.Equal(t, "present", cmdline, "the UKI has a .cmdline section")
-	predicted := map[string]string{}
-	for _, p := range info.Phases {
-		// Only what .pcrsig signs counts: a prediction nobody signed
-		// unseals nothing.
-		assert.True(t, p.Signed, ".pcrsig signs the prediction for phase %s", p.Phase)
-		if p.Signed {
-			predicted[strings.ToLower(p.PCR11)] = p.Phase
-		}
-	}
+	rootHash, ukiBytes, predicted := checkTrustedDisk(t, img, "base-trusted-check", recipe.ArchAMD64)
 
 	// One TPM for the boots that seal and unseal (tpmState), a fresh one
 	// for the others; extra are further QEMU arguments.
@@ -300,34 +354,8 @@ func TestTrustedDiskBoots(t *testing.T) {
 	res := bootWith(img, tpmState, nil, "HADRON-BASE-BOOTED",
 		[]string{"Kernel panic", "Security Violation", "Access Denied", "You are in emergency mode", "Freezing execution"},
 		12*time.Minute)
-	t.Logf("firmware start to the boot check's marker: %s", res.Elapsed.Round(100*time.Millisecond))
-	logBootTimes(t, res.Serial)
-	assert.Contains(t, res.Serial, "Hadron Linux (base-initrd)", "systemd welcomed the initrd")
-	assert.Contains(t, res.Serial, "Hadron Linux (base-trusted-check)", "and the verity root after switching")
-	assertSystemRunning(t, res.Serial, "multi-user.target without failed units")
-	assert.Regexp(t, `HADRON-ROOTDEV: \S*verity`, res.Serial, "the root is a dm-verity device")
-	assert.Contains(t, res.Serial, "roothash="+rootHash, "the root hash on the UKI's command line")
-	assert.Regexp(t, `HADRON-SECUREBOOT: .*enabled`, res.Serial, "bootctl reports Secure Boot enabled")
-	assert.Contains(t, res.Serial, "HADRON-BOOTLOADER: systemd-boot", "systemd-boot started the UKI")
-	assert.Regexp(t, `HADRON-STUB: systemd-stub 262`, res.Serial, "Hadron's systemd-stub ran the UKI")
-	assert.Regexp(t, `HADRON-MEASURED-UKI: \S*yes`, res.Serial, "bootctl reports the UKI measured")
-	assert.Contains(t, res.Serial, "HADRON-UKI: /EFI/Linux/base-trusted-check+2-1.efi", "the boot-counted UKI (one try used) booted")
-	if pcr := pcr11Line(res.Serial); assert.NotEmpty(t, pcr, "no PCR 11 line (TPM)") {
-		phase, ok := predicted[pcr]
-		assert.True(t, ok, "PCR 11 %s is none of the UKI's signed predictions %v", pcr, predicted)
-		t.Logf("PCR 11 %s = prediction for phase %q", pcr, phase)
-	}
-
-	// The boot reached boot-complete.target: systemd-bless-boot renamed
-	// the UKI on the ESP to its counter-less name, good for good.
-	blessed := espFile(t, img, "EFI/Linux/base-trusted-check.efi")
-	assert.Equal(t, len(ukiBytes), len(blessed), "the blessed UKI is the one that booted")
-
-	// A secret sealed with systemd-creds --with-key=tpm2 against the
-	// UKI's signed PCR 11 policy (the initrd handed the policy on:
-	// tpm2-pcr-handoff) decrypts in the boot that sealed it ...
-	assert.Contains(t, res.Serial, "HADRON-PCRPOLICY: /run/systemd/tpm2-pcr-public-key.pem /run/systemd/tpm2-pcr-signature.json")
-	assert.Equal(t, "ok hadron-secret", unsealLine(res.Serial), "the secret sealed in this boot decrypts")
+	blessed := assertTrustedFirstBoot(t, res, img, "base-trusted-check", rootHash, ukiBytes, predicted)
+	// The secret sealed in the first boot ...
 	sealed := regexp.MustCompile(`HADRON-SEALED: ([A-Za-z0-9+/=]+)`).FindStringSubmatch(res.Serial)
 	require.NotNil(t, sealed, "no sealed credential on the console")
 	cred := []string{"-smbios", "type=11,value=io.systemd.credential.binary:hadron.sealed=" + sealed[1]}
@@ -379,8 +407,53 @@ func TestTrustedDiskBoots(t *testing.T) {
 		res.Elapsed.Round(100*time.Millisecond))
 
 	// One byte of the root changed: dm-verity must refuse the block.
-	bad := flipRootByte(t, img)
+	bad := flipRootByte(t, img, recipe.ArchAMD64)
 	res = boot(bad, "is corrupted", []string{"HADRON-BASE-BOOTED", "Security Violation"}, 8*time.Minute)
+	t.Logf("tampered root refused after %s: %s", res.Elapsed.Round(100*time.Millisecond),
+		regexp.MustCompile(`.*is corrupted.*`).FindString(res.Serial))
+}
+
+// TestTrustedDiskBootsArm64 is TestTrustedDiskBoots' trusted chain on
+// arm64: images/base-trusted-arm64 plus the boot check, cross-built
+// (Hadron's qemu-arm64 kernel, systemd-boot and systemd-stub for aa64,
+// base-initrd and the root for arm64), booted on AAVMF (qemu-system-aarch64,
+// virt, TCG) with Secure Boot enforced by the snakeoil keys and a software
+// TPM. The first boot must pass every check of the amd64 first boot
+// (assertTrustedFirstBoot: verity root, Secure Boot, measured UKI, PCR 11
+// = a signed prediction, blessed UKI, sealed secret decrypts); a copy
+// with one byte of the root changed must fail verity. Full tier.
+func TestTrustedDiskBootsArm64(t *testing.T) {
+	harness.RequireFull(t)
+	qemutest.Require(t, "qemu-system-aarch64", "openssl", "mcopy", "swtpm")
+	e := setup(t)
+	dir := copyTree(t)
+	writeTrustedCheck(t, dir, "base-trusted-arm64")
+	const image = "base-trusted-arm64-check"
+
+	img := buildDisk(t, e, dir, image, nil, "linux/arm64")
+	rootHash, ukiBytes, predicted := checkTrustedDisk(t, img, image, recipe.ArchARM64)
+	boot := func(disk, marker string, fail []string) qemutest.Result {
+		args := append(qemutest.AAVMF(t, qemutest.AAVMFVarsSnakeoil), "-m", "1024",
+			"-drive", "file="+disk+",if=virtio,format=raw")
+		args = append(args, qemutest.SWTPMDevice(t, "", "tpm-tis-device")...)
+		res := qemutest.Run(t, qemutest.Config{
+			Binary:      "qemu-system-aarch64",
+			Args:        args,
+			Marker:      marker,
+			FailMarkers: fail,
+			Timeout:     30 * time.Minute,
+			WaitExit:    marker == "HADRON-BASE-BOOTED",
+		})
+		keepSerial(t, "arm64-"+marker, res.Serial)
+		return res
+	}
+	res := boot(img, "HADRON-BASE-BOOTED",
+		[]string{"Kernel panic", "Security Violation", "Access Denied", "You are in emergency mode", "Freezing execution"})
+	assertTrustedFirstBoot(t, res, img, image, rootHash, ukiBytes, predicted)
+	assert.Contains(t, res.Serial, "HADRON-UNAME-M: aarch64", "an arm64 system booted")
+
+	bad := flipRootByte(t, img, recipe.ArchARM64)
+	res = boot(bad, "is corrupted", []string{"HADRON-BASE-BOOTED", "Security Violation"})
 	t.Logf("tampered root refused after %s: %s", res.Elapsed.Round(100*time.Millisecond),
 		regexp.MustCompile(`.*is corrupted.*`).FindString(res.Serial))
 }
@@ -447,7 +520,7 @@ func TestTrustedDiskFromFixtures(t *testing.T) {
 	// UKI's signed command line, and the partitions carry the UUIDs
 	// systemd derives from it.
 	inspectSignedUKI(t, espFile(t, img, "EFI/Linux/tdisk+3.efi"))
-	rootHash := checkVerityDisk(t, img)
+	rootHash := checkVerityDisk(t, img, recipe.ArchAMD64)
 	assert.Contains(t, string(espFile(t, img, "loader/loader.conf")), "default tdisk*.efi")
 
 	res := qemutest.Run(t, qemutest.Config{
@@ -466,9 +539,9 @@ func TestTrustedDiskFromFixtures(t *testing.T) {
 // checkVerityDisk checks a trusted disk's root and verity partitions the
 // way systemd-veritysetup-generator and dm-verity use them
 // (trusted.Verify) and returns the root hash in hex.
-func checkVerityDisk(t *testing.T, img string) string {
+func checkVerityDisk(t *testing.T, img string, arch recipe.Arch) string {
 	t.Helper()
-	h, err := trusted.Verify(img, recipe.ArchAMD64)
+	h, err := trusted.Verify(img, arch)
 	require.NoError(t, err)
 	return hex.EncodeToString(h)
 }

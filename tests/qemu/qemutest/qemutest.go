@@ -292,6 +292,35 @@ func UEFIWithVars(secure bool, vars string) []string {
 		"-drive", "if=pflash,format=raw,unit=1,file="+vars)
 }
 
+// AAVMF, the arm64 firmware (Debian's qemu-efi-aarch64): one code image
+// for Secure Boot and without (its Secure Boot needs no SMM), and a
+// variable store with Debian's snakeoil keys enrolled, the same
+// PkKek-1-snakeoil key as OVMFVarsSnakeoil's (SnakeoilKey signs for its
+// db): with it, Secure Boot is enforced.
+const (
+	AAVMFCode         = "/usr/share/AAVMF/AAVMF_CODE.fd"
+	AAVMFVarsSnakeoil = "/usr/share/AAVMF/AAVMF_VARS.snakeoil.fd"
+)
+
+// AAVMF returns QEMU arguments for an arm64 virt machine (qemu-system-aarch64)
+// booting AAVMF from pflash: code read-only, a private writable copy of
+// varsTemplate (in a temp dir), two CPUs of QEMU's "max" model (with the
+// cheap pointer authentication TCG emulates fast).
+func AAVMF(t testing.TB, varsTemplate string) []string {
+	t.Helper()
+	vars := filepath.Join(t.TempDir(), "AAVMF_VARS.fd")
+	b, err := os.ReadFile(varsTemplate)
+	if err != nil {
+		t.Fatalf("read AAVMF vars: %v", err)
+	}
+	if err := os.WriteFile(vars, b, 0o644); err != nil {
+		t.Fatalf("copy AAVMF vars: %v", err)
+	}
+	return []string{"-machine", "virt", "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "512",
+		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + AAVMFCode,
+		"-drive", "if=pflash,format=raw,unit=1,file=" + vars}
+}
+
 // ESPDrive returns QEMU arguments that expose directory dir as a FAT
 // disk (QEMU's vvfat), enough for firmware to find EFI/BOOT/BOOTX64.EFI.
 func ESPDrive(dir string) []string {

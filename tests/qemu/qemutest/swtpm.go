@@ -22,6 +22,14 @@ func SWTPM(t testing.TB) []string {
 // fresh TPM.
 func SWTPMWithState(t testing.TB, stateDir string) []string {
 	t.Helper()
+	return SWTPMDevice(t, stateDir, "tpm-tis")
+}
+
+// SWTPMDevice is SWTPMWithState attaching the TPM as QEMU device model
+// device: "tpm-tis" on q35 (amd64), "tpm-tis-device" (the memory-mapped
+// TIS) on arm64's virt machine.
+func SWTPMDevice(t testing.TB, stateDir, device string) []string {
+	t.Helper()
 	if _, err := exec.LookPath("swtpm"); err != nil {
 		t.Fatalf("swtpm is not installed (apt-get install swtpm): %v", err)
 	}
@@ -57,6 +65,6 @@ func SWTPMWithState(t testing.TB, stateDir string) []string {
 	return []string{
 		"-chardev", "socket,id=chrtpm,path=" + sock,
 		"-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
-		"-device", "tpm-tis,tpmdev=tpm0",
+		"-device", device + ",tpmdev=tpm0",
 	}
 }
