@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -179,4 +181,36 @@ func (f FAT) Build(ctx context.Context, out string) error {
 		}
 	}
 	return nil
+}
+
+// TreeFiles lists the regular files under dir, in path order, for a FAT
+// file system (what names it in errors: "ESP"): a FAT holds files and
+// folders only, so a link or device in the tree is an error, and so is
+// an empty tree.
+func TreeFiles(dir, what string) ([]File, error) {
+	var files []File
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return nil
+		case !d.Type().IsRegular():
+			return fmt.Errorf("%s tree: %s is not a regular file (a FAT file system holds files and folders only)", what, rel)
+		}
+		files = append(files, File{Path: filepath.ToSlash(rel), Source: p})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s tree %s is empty", what, dir)
+	}
+	return files, nil
 }

@@ -30,9 +30,38 @@ var boardInfo = map[Board]struct {
 	// board reads bootcode.bin.
 	firmware []string
 	dtb      string
+	// soc is the SoC's entry in the compatible list of the board's
+	// device tree root.
+	soc string
 }{
-	Pi4: {firmware: []string{"start4.elf", "fixup4.dat"}, dtb: "bcm2711-rpi-4-b.dtb"},
-	Pi5: {dtb: "bcm2712-rpi-5-b.dtb"},
+	Pi4: {firmware: []string{"start4.elf", "fixup4.dat"}, dtb: "bcm2711-rpi-4-b.dtb", soc: "brcm,bcm2711"},
+	Pi5: {dtb: "bcm2712-rpi-5-b.dtb", soc: "brcm,bcm2712"},
+}
+
+// Boards lists the supported boards.
+var Boards = []Board{Pi4, Pi5}
+
+// DTB is the file name of the board's device tree, which the firmware
+// loads from the root of the boot partition.
+func (b Board) DTB() string { return boardInfo[b].dtb }
+
+// Firmware lists the closed firmware files the board needs on the boot
+// partition (none for the Pi 5, whose firmware is in its EEPROM).
+func (b Board) Firmware() []string { return slices.Clone(boardInfo[b].firmware) }
+
+// SoC is the compatible string of the board's SoC, which its device
+// tree's root node lists ("brcm,bcm2712").
+func (b Board) SoC() string { return boardInfo[b].soc }
+
+// BoardForDTB returns the board whose device tree file is named name
+// (a base name, "bcm2712-rpi-5-b.dtb").
+func BoardForDTB(name string) (Board, bool) {
+	for _, b := range Boards {
+		if boardInfo[b].dtb == name {
+			return b, true
+		}
+	}
+	return "", false
 }
 
 // Config is the content of config.txt and cmdline.txt.

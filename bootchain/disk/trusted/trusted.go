@@ -21,7 +21,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,7 +153,7 @@ func Build(ctx context.Context, s Spec, work, out string) (disk.Plan, error) {
 	if !ok {
 		return disk.Plan{}, fmt.Errorf("trusted disk %s: no root partition types for arch %q", s.Name, s.Arch)
 	}
-	files, err := espFiles(s.ESPDir)
+	files, err := disk.TreeFiles(s.ESPDir, "ESP")
 	if err != nil {
 		return disk.Plan{}, fmt.Errorf("trusted disk %s: %w", s.Name, err)
 	}
@@ -183,35 +182,6 @@ func Build(ctx context.Context, s Spec, work, out string) (disk.Plan, error) {
 		return disk.Plan{}, err
 	}
 	return plan, nil
-}
-
-// espFiles lists the regular files under dir for the ESP, in path order.
-func espFiles(dir string) ([]disk.File, error) {
-	var files []disk.File
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return nil
-		case !d.Type().IsRegular():
-			return fmt.Errorf("ESP tree: %s is not a regular file (a FAT file system holds files and folders only)", rel)
-		}
-		files = append(files, disk.File{Path: filepath.ToSlash(rel), Source: p})
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("ESP tree %s is empty", dir)
-	}
-	return files, nil
 }
 
 // Verify checks a trusted disk the way the booted system uses it: the
