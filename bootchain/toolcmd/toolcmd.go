@@ -237,3 +237,26 @@ func (d TrustedDisk) Invocation() Invocation {
 	f.str("output", d.Out)
 	return Invocation{Command: []string{"disk", "trusted"}, Flags: f}
 }
+
+// RPiDisk is `hadron disk rpi`: the Raspberry Pi disk image at Out of
+// image Name for Boards ("pi4", "pi5"): the boot partition tree under Boot
+// and the root file system tree under Root (see
+// bootchain/rpi.BuildDisk). Times come from SOURCE_DATE_EPOCH.
+type RPiDisk struct {
+	Name   string
+	Boards []string
+	Boot   string
+	Root   string
+	Out    string
+}
+
+// Invocation implements Tool.
+func (d RPiDisk) Invocation() Invocation {
+	var f flags
+	f.str("name", d.Name)
+	f.strs("board", d.Boards)
+	f.str("boot", d.Boot)
+	f.str("root", d.Root)
+	f.str("output", d.Out)
+	return Invocation{Command: []string{"disk", "rpi"}, Flags: f}
+}

@@ -78,6 +78,13 @@ type bootBuild struct {
 // Every step runs on stage 0 with network disabled; keys come in as
 // BuildKit secrets.
 func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
+	if img.Boot == imagedef.BootRPi {
+		b, err := c.rpiBoot(img)
+		if err != nil {
+			return llb.State{}, err
+		}
+		return b.boot, nil
+	}
 	b, err := c.boot(img)
 	if err != nil {
 		return llb.State{}, err
@@ -86,6 +93,10 @@ func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 }
 
 func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
+	if img.Boot == imagedef.BootRPi {
+		return nil, fmt.Errorf("image %s boots with the Raspberry Pi firmware, which loads no UKI: build %s/%s (the boot partition) or %s/%s (%s)",
+			img.Name, img.Name, target.BootOutput, img.Name, target.DiskOutput, img.File)
+	}
 	if !img.HasBoot() {
 		return nil, fmt.Errorf("image %s: targets %s/%s and %s/%s need boot: %s in %s (boot is %q)",
 			img.Name, img.Name, target.BootOutput, img.Name, target.UKIOutput, imagedef.BootTrusted, img.File, img.Boot)
@@ -196,8 +207,11 @@ func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 // 0 with network disabled.
 func (c *Converter) Disk(img *imagedef.Image) (llb.State, error) {
 	if !img.HasDisk() {
-		return llb.State{}, fmt.Errorf("image %s: target %s/%s needs boot: %s and initrd: in %s",
-			img.Name, img.Name, target.DiskOutput, imagedef.BootTrusted, img.File)
+		return llb.State{}, fmt.Errorf("image %s: target %s/%s needs boot: %s and initrd:, or boot: %s, in %s",
+			img.Name, img.Name, target.DiskOutput, imagedef.BootTrusted, imagedef.BootRPi, img.File)
+	}
+	if img.Boot == imagedef.BootRPi {
+		return c.rpiDisk(img)
 	}
 	b, err := c.boot(img)
 	if err != nil {

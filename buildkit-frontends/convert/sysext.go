@@ -27,15 +27,16 @@ const (
 var SysextSecrets = []string{SecretVerityKey, SecretVerityCert}
 
 // SecretsFor lists the secret ids target t needs, in the order errors
-// name them; nil when it signs nothing.
-func SecretsFor(t target.Target) []string {
-	switch t.Kind {
-	case target.Boot, target.Disk, target.UKI:
-		return BootSecrets
-	case target.Sysext:
+// name them; nil when it signs nothing (see target.NeedsSecrets: images
+// holds the tree's images).
+func SecretsFor(t target.Target, images map[string]*imagedef.Image) []string {
+	switch {
+	case !t.NeedsSecrets(images):
+		return nil
+	case t.Kind == target.Sysext:
 		return SysextSecrets
 	}
-	return nil
+	return BootSecrets
 }
 
 // osReleaseID is os-release's ID= of every Hadron image.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
+	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/recipe"
 )
@@ -95,7 +96,9 @@ func TestSysextErrors(t *testing.T) {
 	dbg.Packages = []string{"busybox"}
 	_, err = c.Sysext(&dbg)
 	require.ErrorContains(t, err, "image debug-tools: every package is already in its base image base")
-	assert.Equal(t, []string{"db.key", "db.crt", "pcr.key"}, convert.SecretsFor(target.Target{Kind: target.Boot}))
-	assert.Equal(t, []string{"verity.key", "verity.crt"}, convert.SecretsFor(target.Target{Kind: target.Sysext}))
-	assert.Nil(t, convert.SecretsFor(target.Target{Kind: target.Image}))
+	assert.Equal(t, []string{"db.key", "db.crt", "pcr.key"}, convert.SecretsFor(target.Target{Kind: target.Boot}, nil))
+	assert.Equal(t, []string{"verity.key", "verity.crt"}, convert.SecretsFor(target.Target{Kind: target.Sysext}, nil))
+	assert.Nil(t, convert.SecretsFor(target.Target{Kind: target.Image}, nil))
+	pi := map[string]*imagedef.Image{"pi": {Name: "pi", Boot: imagedef.BootRPi}}
+	assert.Nil(t, convert.SecretsFor(target.Target{Kind: target.Disk, Name: "pi"}, pi), "a Pi disk signs nothing")
 }

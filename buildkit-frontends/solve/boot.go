@@ -10,6 +10,7 @@ import (
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
+	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/tonistiigi/fsutil"
 )
 
@@ -39,29 +40,32 @@ func SecretIDs(specs []string) []string {
 	return ids
 }
 
-// checkTarget fails a boot target that lacks a signing secret, and any
-// target whose steps run the hadron binary (see target.RunsTools: the ELF
-// gates of images and packages, the boot steps) without the directory
-// holding it. Errors name the secret id and the flag to pass, never a
-// path's content.
+// checkSecrets fails a target t of r that signs (see
+// target.NeedsSecrets; images are the tree's) and lacks a signing secret.
+// Errors name the secret id and the flag to pass, never a path's content.
+func checkSecrets(r Request, t target.Target, images map[string]*imagedef.Image) error {
+	have := SecretIDs(r.Secrets)
+	need := convert.SecretsFor(t, images)
+	what := "boot artifacts"
+	if t.Kind == target.Sysext {
+		what = "a system extension"
+	}
+	for _, id := range need {
+		if !slices.Contains(have, id) {
+			return fmt.Errorf("target %s signs %s and needs the secret %q: pass --secret id=%s,src=PATH (secrets needed: %s)",
+				r.Target, what, id, id, strings.Join(need, ", "))
+		}
+	}
+	return nil
+}
+
+// checkTarget fails a target whose steps run the hadron binary (see
+// target.RunsTools: the ELF gates of images and packages, the boot steps)
+// without the directory holding it.
 func checkTarget(r Request) error {
 	t, err := target.Parse(r.Target)
 	if err != nil {
 		return err
-	}
-	if t.NeedsSecrets() {
-		have := SecretIDs(r.Secrets)
-		need := convert.SecretsFor(t)
-		what := "boot artifacts"
-		if t.Kind == target.Sysext {
-			what = "a system extension"
-		}
-		for _, id := range need {
-			if !slices.Contains(have, id) {
-				return fmt.Errorf("target %s signs %s and needs the secret %q: pass --secret id=%s,src=PATH (secrets needed: %s)",
-					r.Target, what, id, id, strings.Join(need, ", "))
-			}
-		}
 	}
 	if !t.RunsTools() {
 		return nil

@@ -2,6 +2,8 @@ package solve
 
 import (
 	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
+	"github.com/hadron-linux/hadron/buildkit-frontends/target"
+	"github.com/hadron-linux/hadron/internal/imagedef"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,6 +24,41 @@ func TestSecretIDs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, SecretIDs(tt.specs), "%v", tt.specs)
+	}
+}
+
+// TestCheckSecrets: a trusted image's boot targets and a system extension
+// need their signing keys, named with the flag to pass; a Raspberry Pi
+// image's disk signs nothing.
+func TestCheckSecrets(t *testing.T) {
+	images := map[string]*imagedef.Image{
+		"tb":  {Name: "tb", Boot: imagedef.BootTrusted},
+		"pi":  {Name: "pi", Boot: imagedef.BootRPi},
+		"dbg": {Name: "dbg", Kind: imagedef.KindSysext},
+	}
+	all := []string{"id=db.key,src=/k/db.key", "id=db.crt,src=/k/db.crt", "id=pcr.key,src=/k/pcr.key"}
+	tests := []struct {
+		target  string
+		secrets []string
+		want    string
+	}{
+		{"tb/disk", all, ""},
+		{"tb/boot", nil, `target tb/boot signs boot artifacts and needs the secret "db.key": pass --secret id=db.key,src=PATH`},
+		{"tb/uki", all[:2], `needs the secret "pcr.key": pass --secret id=pcr.key,src=PATH (secrets needed: db.key, db.crt, pcr.key)`},
+		{"pi/disk", nil, ""},
+		{"pi/boot", nil, ""},
+		{"dbg/sysext", all, `target dbg/sysext signs a system extension and needs the secret "verity.key"`},
+		{"tb", nil, ""},
+	}
+	for _, tt := range tests {
+		tg, err := target.Parse(tt.target)
+		require.NoError(t, err)
+		err = checkSecrets(Request{Options: frontend.Options{Target: tt.target}, Secrets: tt.secrets}, tg, images)
+		if tt.want == "" {
+			assert.NoError(t, err, tt.target)
+			continue
+		}
+		assert.ErrorContains(t, err, tt.want, tt.target)
 	}
 }
 
@@ -48,8 +85,6 @@ func TestValidateBootTarget(t *testing.T) {
 		{"kernel needs nothing", "linux@qemu-amd64", nil, "", ""},
 		{"kernel config needs nothing", "linux@qemu-amd64/config", nil, "", ""},
 		{"boot complete", "mini/boot", all, dir, ""},
-		{"boot without secrets", "mini/boot", nil, dir, `needs the secret "db.key": pass --secret id=db.key,src=PATH`},
-		{"boot without pcr key", "mini/boot", all[:2], dir, `needs the secret "pcr.key": pass --secret id=pcr.key,src=PATH`},
 		{"boot without tools", "mini/boot", all, "", "pass --tools-dir DIR"},
 		{"tools dir without hadron", "mini/boot", all, t.TempDir(), "--tools-dir: stat"},
 		{"no target", "", nil, "", "empty target"},

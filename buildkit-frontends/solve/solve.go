@@ -98,6 +98,9 @@ func Plan(r Request) (*frontend.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSecrets(r, t, tree.Images); err != nil {
+		return nil, err
+	}
 	return frontend.NewPlan(tree, r.Options, t)
 }
 

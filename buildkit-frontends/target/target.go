@@ -197,7 +197,7 @@ func Lookup(tree *project.Tree, s string) (Target, error) {
 		case !ok:
 			return Target{}, fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", s, t.Name, imageList(tree))
 		case !img.HasDisk():
-			return Target{}, fmt.Errorf("target %s: image %s has no disk: a disk is built for boot: %s with initrd: (%s)", s, t.Name, imagedef.BootTrusted, img.File)
+			return Target{}, fmt.Errorf("target %s: image %s has no disk: a disk is built for boot: %s with initrd:, and for boot: %s (%s)", s, t.Name, imagedef.BootTrusted, imagedef.BootRPi, img.File)
 		}
 	case Sysext:
 		img, ok := tree.Images[t.Name]
@@ -284,9 +284,19 @@ func (t Target) Roots(images map[string]*imagedef.Image) []string {
 }
 
 // NeedsSecrets reports whether the target's steps sign something and so
-// need the signing keys as BuildKit secrets.
-func (t Target) NeedsSecrets() bool {
-	return t.Kind == Boot || t.Kind == Disk || t.Kind == UKI || t.Kind == Sysext
+// need the signing keys as BuildKit secrets: a system extension, and the
+// boot artifacts of a trusted image (images holds the tree's images; an
+// image it does not hold counts as trusted). A Raspberry Pi image's boot
+// partition and disk sign nothing.
+func (t Target) NeedsSecrets(images map[string]*imagedef.Image) bool {
+	switch t.Kind {
+	case Sysext:
+		return true
+	case Boot, Disk, UKI:
+		img, ok := images[t.Name]
+		return !ok || img.Boot == imagedef.BootTrusted
+	}
+	return false
 }
 
 // RunsTools reports whether the target's steps run the hadron binary

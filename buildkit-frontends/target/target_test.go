@@ -95,7 +95,7 @@ func TestLookup(t *testing.T) {
 		{in: "musl", want: Target{Kind: Recipe, Name: "musl"}, roots: []string{"musl"}, tools: true},
 		{in: "both", want: Target{Kind: Image, Name: "both"}, roots: []string{"busybox"}, tools: true},
 		{in: "tboot/boot", want: Target{Kind: Boot, Name: "tboot"}, roots: []string{"musl", "linux", "systemd"}, secrets: true, tools: true},
-		{in: "mini/boot", want: Target{Kind: Boot, Name: "mini"}, roots: []string{"musl", "busybox"}, secrets: true, tools: true},
+		{in: "mini/boot", want: Target{Kind: Boot, Name: "mini"}, roots: []string{"musl", "busybox"}, secrets: false, tools: true}, // no boot: (the conversion says so)
 		{in: "tdisk/disk", want: Target{Kind: Disk, Name: "tdisk"}, roots: []string{"musl", "linux", "systemd", "busybox"}, secrets: true, tools: true},
 		{in: "mini/disk", wantErr: "target mini/disk: image mini has no disk: a disk is built for boot: trusted with initrd:"},
 		{in: "linux@qemu-amd64", want: Target{Kind: Kernel, Name: "linux", Board: "qemu-amd64"}, roots: []string{"linux"}},
@@ -123,7 +123,7 @@ func TestLookup(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 			assert.Equal(t, tt.roots, got.Roots(tree.Images))
-			assert.Equal(t, tt.secrets, got.NeedsSecrets())
+			assert.Equal(t, tt.secrets, got.NeedsSecrets(tree.Images))
 			assert.Equal(t, tt.tools, got.RunsTools())
 		})
 	}
@@ -168,7 +168,7 @@ func TestLookupSysext(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []string{"both", "musl", "busybox"}, got.Roots(tree.Images), in)
 		assert.True(t, got.RunsTools())
-		assert.Equal(t, in == "dbg/sysext", got.NeedsSecrets(), in)
+		assert.Equal(t, in == "dbg/sysext", got.NeedsSecrets(tree.Images), in)
 		assert.Equal(t, in, got.String())
 	}
 	_, err := Lookup(tree, "mini/sysext")

@@ -20,7 +20,7 @@ import (
 
 func newDiskCmd(v *viper.Viper) *cobra.Command {
 	return groupCmd("disk", "Build reproducible disk images (trusted and standard boot, Raspberry Pi boot partition)",
-		newDiskStandardCmd(v), newDiskRPiCmd(v), newDiskVerityRootCmd(v), newDiskTrustedCmd(v), newDiskVerifyCmd(v))
+		newDiskStandardCmd(v), newDiskRPiCmd(v), newDiskRPiImageCmd(v), newDiskVerityRootCmd(v), newDiskTrustedCmd(v), newDiskVerifyCmd(v))
 }
 
 func newDiskVerityRootCmd(v *viper.Viper) *cobra.Command {
@@ -267,6 +267,62 @@ trees, overlays, kernel and initrd into a FAT32 partition image.`,
 	fl.Bool("uart", true, "enable_uart=1")
 	fl.Int64("size", 0, "partition size in MiB (default: from the content, at least 64)")
 	fl.String("work", "", "keep config.txt and cmdline.txt in this directory")
+	return c
+}
+
+func newDiskRPiImageCmd(v *viper.Viper) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "rpi --name NAME --board pi5 --boot DIR --root DIR -o DISK",
+		Short: "Build a Raspberry Pi disk: FAT32 boot partition and erofs root (MBR)",
+		Long: `Rpi writes a Raspberry Pi disk image (an MBR, which the Pi 4 boot ROM and the
+Pi 4/5 firmware read): the first partition a FAT32 file system holding the
+tree under --boot, the second the tree under --root as erofs (owners kept).
+The boot tree is checked first: config.txt and cmdline.txt, the kernel and
+initramfs config.txt names, each --board's firmware files (Pi 4: start4.elf,
+fixup4.dat) and its device tree, whose root must name the board's SoC. The
+disk signature derives from --name and the epoch: the root partition is
+root=PARTUUID=` + "`<signature>-02`" + ` on the kernel command line.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			epoch, work, cleanup, err := epochAndWorkDir(v)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			var boards []rpi.Board
+			for _, b := range v.GetStringSlice("board") {
+				boards = append(boards, rpi.Board(b))
+			}
+			str := v.GetString
+			out := str("output")
+			plan, err := rpi.BuildDisk(cmd.Context(), rpi.DiskSpec{Name: str("name"), Epoch: epoch, Boards: boards,
+				BootDir: str("boot"), BootSize: v.GetInt64("boot-size") * disk.MiB, RootDir: str("root")}, work, out)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%s: %d MiB, disk signature %08x\n", out, plan.Size/disk.MiB, plan.Signature)
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "#\tNAME\tSTART\tSIZE\tTYPE\tPARTUUID")
+			for _, p := range plan.Partitions {
+				fmt.Fprintf(tw, "%d\t%s\t%d\t%d MiB\t%#02x\t%s\n", p.Index, p.Name, p.Start,
+					int64(p.Sectors)*disk.SectorSize/disk.MiB, p.Type, disk.MBRPartUUID(plan.Signature, p.Index))
+			}
+			return tw.Flush()
+		},
+	}
+	fl := c.Flags()
+	fl.StringP("output", "o", "", "disk image to write (required)")
+	fl.String("name", "", "image name (seeds the disk signature and the file system ids) (required)")
+	fl.StringArray("board", nil, "board the disk boots: pi4, pi5 (repeat; required)")
+	fl.String("boot", "", "boot partition tree (required)")
+	fl.Int64("boot-size", 0, "boot partition size in MiB (default: from the content, at least 64)")
+	fl.String("root", "", "root file system tree (required)")
+	fl.String("work", "", "keep the partition images in this directory")
+	addEpochFlag(fl)
+	for _, f := range []string{"output", "name", "board", "boot", "root"} {
+		_ = c.MarkFlagRequired(f)
+	}
 	return c
 }
 

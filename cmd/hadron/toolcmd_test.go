@@ -120,6 +120,7 @@ func TestEveryToolParses(t *testing.T) {
 		toolcmd.SysextBuild{Name: "debug-tools", Arch: "arm64", FS: "squashfs", Key: "/run/secrets/verity.key", Cert: "/run/secrets/verity.crt", Dir: "/tree", Out: "/out/debug-tools.raw"},
 		toolcmd.VerityRoot{Name: "base-trusted", Dir: "/rootfs", Out: "/out/root"},
 		toolcmd.TrustedDisk{Name: "base-trusted", Arch: "amd64", ESP: "/esp", Root: "/root", Out: "/out/base-trusted.raw"},
+		toolcmd.RPiDisk{Name: "rpi5", Boards: []string{"pi4", "pi5"}, Boot: "/boot", Root: "/root", Out: "/out/rpi5.raw"},
 	} {
 		inv := tool.Invocation()
 		t.Run(inv.String(), func(t *testing.T) {

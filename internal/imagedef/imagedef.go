@@ -26,6 +26,7 @@ const (
 	BootNone    = ""        // root filesystem / OCI image only
 	BootTrusted = "trusted" // signed UKI with systemd-boot
 	BootGRUB    = "grub"    // GRUB (EFI and BIOS) with a dracut initramfs
+	BootRPi     = "rpi"     // the Raspberry Pi firmware: config.txt, kernel, DTB, initramfs
 )
 
 // Image kinds.
@@ -53,7 +54,11 @@ func (img *Image) IsInitrd() bool { return img.Kind == KindInitrd }
 
 // HasBoot reports whether the image asks for boot artifacts that a
 // "<image>/boot" target can build.
-func (img *Image) HasBoot() bool { return img.Boot == BootTrusted }
+func (img *Image) HasBoot() bool { return img.Boot == BootTrusted || img.Boot == BootRPi }
+
+// HasUKI reports whether the image boots through a UKI that a
+// "<image>/uki" target can build.
+func (img *Image) HasUKI() bool { return img.Boot == BootTrusted }
 
 // DefaultEFI is the recipe output a trusted image takes systemd-boot and
 // systemd-stub from when its definition names none.
@@ -62,6 +67,11 @@ const DefaultEFI = "systemd:efi"
 // EFIDir is where a package holding systemd-boot and systemd-stub has
 // them: systemd-boot<arch>.efi and linux<arch>.efi.stub.
 const EFIDir = "usr/lib/systemd/boot/efi"
+
+// FirmwareDir is where a package holding the Raspberry Pi firmware
+// (an image's firmware:) has its files; they go to the root of the boot
+// partition.
+const FirmwareDir = "boot/firmware"
 
 // EFIRef is the recipe output the image takes systemd-boot and
 // systemd-stub from.
@@ -74,11 +84,13 @@ func (img *Image) EFIRef() recipe.Ref {
 
 // HasDisk reports whether the image asks for a disk image that a
 // "<image>/disk" target can build: a trusted image booted through its
-// own initrd.
-func (img *Image) HasDisk() bool { return img.Boot == BootTrusted && img.Initrd != "" }
+// own initrd, or a Raspberry Pi image.
+func (img *Image) HasDisk() bool {
+	return (img.Boot == BootTrusted && img.Initrd != "") || img.Boot == BootRPi
+}
 
 // Boots lists the valid non-empty boot variants.
-var Boots = []string{BootTrusted, BootGRUB}
+var Boots = []string{BootTrusted, BootGRUB, BootRPi}
 
 // Image is one image definition.
 type Image struct {
@@ -109,6 +121,11 @@ type Image struct {
 	// EFI names the recipe output holding systemd-boot and systemd-stub
 	// (EFIDir) for a trusted image; DefaultEFI when left out.
 	EFI string `yaml:"efi"`
+	// Firmware names the recipe output holding the Raspberry Pi's closed
+	// firmware files (FirmwareDir: start4.elf, fixup4.dat) for a boot: rpi
+	// image of a board that needs them (the Pi 4; the Pi 5 keeps its
+	// firmware in EEPROM).
+	Firmware string `yaml:"firmware"`
 
 	// File is the definition's path relative to the tree root. Set by Load.
 	File string `yaml:"-"`
@@ -207,12 +224,23 @@ func (img *Image) validate() errlist.List {
 		at("kernel", "kernel: invalid board name %q (want <recipe>@<board>, e.g. linux@qemu-amd64)", kb)
 	case img.Kernel == "" && img.Boot == BootTrusted:
 		at("boot", "boot: %s needs a kernel: name the recipe whose package holds boot/vmlinuz (kernel: <recipe>)", img.Boot)
+	case img.Boot == BootRPi && !withBoard:
+		at("kernel", "boot: %s needs kernel: <recipe>@<board>, a board that ships the Pi's device tree (e.g. linux@rpi5)", img.Boot)
+	}
+	if img.Boot == BootRPi && !slices.Equal(img.Arches, []recipe.Arch{recipe.ArchARM64}) {
+		at("arches", "boot: %s images are arm64 only: set arches: [arm64]", img.Boot)
+	}
+	switch {
+	case img.Firmware != "" && recipe.CheckRef(img.Firmware) != "":
+		at("firmware", "firmware: %s", recipe.CheckRef(img.Firmware))
+	case img.Firmware != "" && img.Boot != BootRPi:
+		at("firmware", "firmware: only a boot: %s image carries the Raspberry Pi firmware", BootRPi)
 	}
 	switch {
 	case img.Initrd != "" && !recipe.ValidName(img.Initrd):
 		at("initrd", "initrd: invalid image name %q", img.Initrd)
-	case img.Initrd != "" && img.Boot != BootTrusted:
-		at("initrd", "initrd: only a boot: %s image is booted through an initrd image", BootTrusted)
+	case img.Initrd != "" && img.Boot != BootTrusted && img.Boot != BootRPi:
+		at("initrd", "initrd: only a boot: %s or %s image is booted through an initrd image", BootTrusted, BootRPi)
 	case img.Initrd == img.Name && img.Name != "":
 		at("initrd", "initrd: image %s cannot be its own initrd", img.Name)
 	}

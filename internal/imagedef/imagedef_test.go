@@ -42,6 +42,16 @@ func TestLoadGood(t *testing.T) {
 	require.Len(t, all, 1)
 }
 
+func TestLoadRPi(t *testing.T) {
+	src := "name: pi\npackages: [busybox]\narches: [arm64]\nboot: rpi\nkernel: linux@rpi4\ninitrd: rd\nfirmware: rpi-firmware\n"
+	img, err := Load(fstest.MapFS{"images/pi.yaml": {Data: []byte(src)}}, "images/pi.yaml")
+	require.NoError(t, err)
+	assert.True(t, img.HasBoot(), "pi/boot: the boot partition tree")
+	assert.True(t, img.HasDisk(), "pi/disk: the SD card image")
+	assert.False(t, img.HasUKI(), "the Pi firmware boots no UKI")
+	assert.Equal(t, "rpi-firmware", img.Firmware)
+}
+
 func TestLoadProblems(t *testing.T) {
 	tests := []struct {
 		name string
@@ -56,12 +66,19 @@ func TestLoadProblems(t *testing.T) {
 		{"duplicate package", strings.Replace(good, "busybox]", "musl]", 1), []string{`images/base.yaml:4: packages: "musl" listed twice`}},
 		{"bad arch", strings.Replace(good, "arm64]", "aarch64]", 1), []string{`images/base.yaml:5: unsupported arch "aarch64"`}},
 		{"bad boot", strings.Replace(good, "boot: trusted", "boot: trustd", 1), []string{"images/base.yaml:6: unknown boot variant \"trustd\"; did you mean `trusted`?"}},
-		{"bad boot no hint", strings.Replace(good, "boot: trusted", "boot: uboot-legacy", 1), []string{"one of trusted, grub, or leave it out"}},
+		{"bad boot no hint", strings.Replace(good, "boot: trusted", "boot: uboot-legacy", 1), []string{"one of trusted, grub, rpi, or leave it out"}},
 		{"trusted without kernel", strings.Replace(good, "kernel: linux\n", "", 1), []string{"images/base.yaml:6: boot: trusted needs a kernel"}},
 		{"bad kernel name", strings.Replace(good, "kernel: linux", "kernel: Linux/6", 1), []string{`images/base.yaml:8: kernel: invalid recipe name "Linux/6"`}},
 		{"kernel typo key", strings.Replace(good, "kernel: linux", "kernle: linux", 1), []string{"images/base.yaml:8: unknown key `kernle`; did you mean `kernel`?"}},
 		{"bad initrd name", good + "initrd: Rd\n", []string{`images/base.yaml:10: initrd: invalid image name "Rd"`}},
-		{"initrd without trusted boot", strings.Replace(good, "boot: trusted\n", "", 1) + "initrd: rd\n", []string{"images/base.yaml:9: initrd: only a boot: trusted image is booted through an initrd image"}},
+		{"initrd without trusted boot", strings.Replace(good, "boot: trusted\n", "", 1) + "initrd: rd\n", []string{"images/base.yaml:9: initrd: only a boot: trusted or rpi image is booted through an initrd image"}},
+		{"rpi without a board kernel", strings.Replace(strings.Replace(good, "boot: trusted", "boot: rpi", 1), "[amd64, arm64]", "[arm64]", 1),
+			[]string{"images/base.yaml:8: boot: rpi needs kernel: <recipe>@<board>"}},
+		{"rpi for amd64", strings.Replace(strings.Replace(good, "boot: trusted", "boot: rpi", 1), "kernel: linux", "kernel: linux@rpi5", 1),
+			[]string{"images/base.yaml:5: boot: rpi images are arm64 only: set arches: [arm64]"}},
+		{"firmware without rpi boot", good + "firmware: rpi-firmware\n", []string{"images/base.yaml:10: firmware: only a boot: rpi image carries the Raspberry Pi firmware"}},
+		{"bad firmware ref", strings.Replace(strings.Replace(strings.Replace(good, "boot: trusted", "boot: rpi", 1), "kernel: linux", "kernel: linux@rpi4", 1), "[amd64, arm64]", "[arm64]", 1) + "firmware: Fw\n",
+			[]string{`images/base.yaml:10: firmware: invalid recipe name "Fw"`}},
 		{"own initrd", good + "initrd: base\n", []string{"images/base.yaml:10: initrd: image base cannot be its own initrd"}},
 		{"bad efi ref", good + "efi: systemd:EFI\n", []string{`images/base.yaml:10: efi: "systemd:EFI": invalid output name "EFI"`}},
 		{"efi without trusted boot", strings.Replace(good, "boot: trusted\n", "", 1) + "efi: systemd:efi\n", []string{"images/base.yaml:9: efi: only a boot: trusted image uses systemd-boot and systemd-stub"}},
