@@ -113,6 +113,7 @@ func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: kernel: %w", img.Name, err)
 	}
+	rootfs = c.withModules(img, kernel, rootfs, "root")
 	efiRef := img.EFIRef()
 	efi, err := c.gatedOutput(efiRef)
 	if err != nil {
@@ -131,6 +132,7 @@ func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 		if initrdTree, err = c.Image(rd); err != nil {
 			return nil, err
 		}
+		initrdTree = c.withModules(img, kernel, initrdTree, "initrd")
 		// The root: erofs + dm-verity hash device + root hash.
 		vr := c.toolRun(img.Name+": verity root", "",
 			toolcmd.VerityRoot{Name: img.Name, Dir: "/rootfs", Out: "/out"},

@@ -86,8 +86,7 @@ func (c *Converter) rpiBoot(img *imagedef.Image) (*rpiBuild, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: kernel: %w", img.Name, err)
 	}
-	modules := kernelModules(kernel, img.Name)
-	out := &rpiBuild{boards: boards, root: llb.Merge([]llb.State{rootfs, modules}, llb.WithCustomNamef("%s: root with the kernel's modules", img.Name))}
+	out := &rpiBuild{boards: boards, root: c.withModules(img, kernel, rootfs, "root")}
 
 	cfg := rpi.Config{Boards: boards, Kernel: RPiKernel, Cmdline: rpiCmdline(img, c.opts.SourceDateEpoch), EnableUART: true}
 	var initrd *llb.State
@@ -100,7 +99,7 @@ func (c *Converter) rpiBoot(img *imagedef.Image) (*rpiBuild, error) {
 		if err != nil {
 			return nil, err
 		}
-		rdTree = llb.Merge([]llb.State{rdTree, modules}, llb.WithCustomNamef("%s: initrd with the kernel's modules", img.Name))
+		rdTree = c.withModules(img, kernel, rdTree, "initrd")
 		packed := outMount(c.toolRun(img.Name+": initrd", "",
 			toolcmd.InitrdPack{Dir: "/rootfs", Out: "/out/initrd.cpio.gz", Gzip: true},
 			llb.AddMount("/rootfs", rdTree, llb.Readonly)))
@@ -166,12 +165,20 @@ func rpiCmdline(img *imagedef.Image, epoch int64) string {
 	return strings.TrimSpace(img.Cmdline + " root=PARTUUID=" + rpi.RootPartUUID(img.Name, epoch))
 }
 
-// kernelModules is the kernel package's usr/lib/modules alone (nothing
-// when the board builds no modules), to merge into a root or an initrd.
-func kernelModules(kernel llb.State, image string) llb.State {
-	return llb.Scratch().File(llb.Copy(kernel, "/usr/lib/modules/*", "/usr/lib/modules/", &llb.CopyInfo{
-		CreateDestPath: true, AllowWildcard: true, AllowEmptyWildcard: true, CopyDirContentsOnly: false}),
-		llb.WithCustomNamef("%s: kernel modules", image))
+// withModules returns tree (img's root, or its initrd: what) with the
+// modules of img's kernel merged in, where udev finds and loads them, when
+// the kernel is a board build (<recipe>@<board>: Hadron's kernel package,
+// modules under usr/lib/modules/<release>, none when the board builds
+// none). A plain kernel recipe's package is taken as it is.
+func (c *Converter) withModules(img *imagedef.Image, kernel, tree llb.State, what string) llb.State {
+	if !strings.Contains(img.Kernel, target.BoardSep) {
+		return tree
+	}
+	created := time.Unix(c.opts.SourceDateEpoch, 0).UTC()
+	cp := llb.Copy(kernel, "/usr/lib/modules/*", "/usr/lib/modules/", &llb.CopyInfo{
+		CreateDestPath: true, AllowWildcard: true, AllowEmptyWildcard: true, CreatedTime: &created})
+	modules := llb.Scratch().File(restamp(cp, c.opts.SourceDateEpoch), llb.WithCustomNamef("%s: kernel modules", img.Name))
+	return llb.Merge([]llb.State{tree, modules}, llb.WithCustomNamef("%s: %s with the kernel's modules", img.Name, what))
 }
 
 // kernelBoard returns the board of img's kernel ("<recipe>@<board>").

@@ -152,3 +152,15 @@ func TestRPiErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestBoardKernelModules: a trusted disk on a kernel board carries that
+// kernel's modules in its root and in its initrd (a defconfig board builds
+// its storage drivers as modules); a plain kernel recipe's package is
+// taken as it is.
+func TestBoardKernelModules(t *testing.T) {
+	n := names(marshal(t, repoFS(t), "base-trusted/disk", opts()))
+	assert.Contains(t, n, "base-trusted: root with the kernel's modules")
+	assert.Contains(t, n, "base-trusted: initrd with the kernel's modules")
+	plain := names(marshal(t, diskFS(t), "tdisk/disk", opts()))
+	assert.NotContains(t, plain, "tdisk: kernel modules")
+}
