@@ -155,6 +155,23 @@ func (l Layout) Plan() (Plan, error) {
 // Content copied in. The MBR boot code area is left zero for a BIOS
 // boot loader to fill in.
 func Write(out string, plan Plan) error {
+	contents := make([]placedContent, 0, len(plan.Partitions))
+	for _, p := range plan.Partitions {
+		contents = append(contents, placedContent{p.Name, p.Content, int64(p.Start) * SectorSize})
+	}
+	return writeImage(out, plan.Size, contents, func(f *os.File) error { return writeGPT(f, plan) })
+}
+
+// placedContent is a partition's content file and where it goes.
+type placedContent struct {
+	name, file string
+	off        int64
+}
+
+// writeImage creates the image file at out (replacing one there): a
+// sparse file of size bytes, the partition table that table writes, and
+// each content file copied in at its offset.
+func writeImage(out string, size int64, contents []placedContent, table func(*os.File) error) error {
 	if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("disk image: %w", err)
 	}
@@ -162,7 +179,7 @@ func Write(out string, plan Plan) error {
 	if err != nil {
 		return fmt.Errorf("disk image: %w", err)
 	}
-	err = write(f, plan)
+	err = fillImage(f, size, contents, table)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -172,10 +189,26 @@ func Write(out string, plan Plan) error {
 	return nil
 }
 
-func write(f *os.File, plan Plan) error {
-	if err := f.Truncate(plan.Size); err != nil {
+func fillImage(f *os.File, size int64, contents []placedContent, table func(*os.File) error) error {
+	if err := f.Truncate(size); err != nil {
 		return err
 	}
+	if err := table(f); err != nil {
+		return err
+	}
+	for _, c := range contents {
+		if c.file == "" {
+			continue
+		}
+		if err := copyAt(f, c.file, c.off); err != nil {
+			return fmt.Errorf("partition %s: %w", c.name, err)
+		}
+	}
+	return nil
+}
+
+// writeGPT writes plan's protective MBR and primary and backup GPT to f.
+func writeGPT(f *os.File, plan Plan) error {
 	table := &gpt.Table{
 		LogicalSectorSize:  SectorSize,
 		PhysicalSectorSize: SectorSize,
@@ -196,14 +229,6 @@ func write(f *os.File, plan Plan) error {
 	}
 	if err := table.Write(f, plan.Size); err != nil {
 		return fmt.Errorf("partition table: %w", err)
-	}
-	for _, p := range plan.Partitions {
-		if p.Content == "" {
-			continue
-		}
-		if err := copyAt(f, p.Content, int64(p.Start)*SectorSize); err != nil {
-			return fmt.Errorf("partition %s: %w", p.Name, err)
-		}
 	}
 	return nil
 }

@@ -143,37 +143,12 @@ func (p MBRPlan) Sector() []byte {
 // WriteMBR creates the image file at out: a sparse file of plan.Size
 // bytes with plan's MBR and each partition's Content copied in.
 func WriteMBR(out string, plan MBRPlan) error {
-	if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("disk image: %w", err)
-	}
-	f, err := os.Create(out)
-	if err != nil {
-		return fmt.Errorf("disk image: %w", err)
-	}
-	err = writeMBR(f, plan)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("disk image %s: %w", out, err)
-	}
-	return nil
-}
-
-func writeMBR(f *os.File, plan MBRPlan) error {
-	if err := f.Truncate(plan.Size); err != nil {
-		return err
-	}
-	if _, err := f.WriteAt(plan.Sector(), 0); err != nil {
-		return err
-	}
+	contents := make([]placedContent, 0, len(plan.Partitions))
 	for _, p := range plan.Partitions {
-		if p.Content == "" {
-			continue
-		}
-		if err := copyAt(f, p.Content, int64(p.Start)*SectorSize); err != nil {
-			return fmt.Errorf("partition %s: %w", p.Name, err)
-		}
+		contents = append(contents, placedContent{p.Name, p.Content, int64(p.Start) * SectorSize})
 	}
-	return nil
+	return writeImage(out, plan.Size, contents, func(f *os.File) error {
+		_, err := f.WriteAt(plan.Sector(), 0)
+		return err
+	})
 }

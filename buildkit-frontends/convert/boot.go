@@ -105,15 +105,10 @@ func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 	if !ok {
 		return nil, fmt.Errorf("image %s: trusted boot is built for amd64 and arm64, not %s", img.Name, c.target.Arch)
 	}
-	rootfs, err := c.Image(img)
+	rootfs, kernel, err := c.bootRoot(img)
 	if err != nil {
 		return nil, err
 	}
-	kernel, err := c.kernelLayer(img.Kernel)
-	if err != nil {
-		return nil, fmt.Errorf("image %s: kernel: %w", img.Name, err)
-	}
-	rootfs = c.withModules(img, kernel, rootfs, "root")
 	efiRef := img.EFIRef()
 	efi, err := c.gatedOutput(efiRef)
 	if err != nil {
@@ -224,6 +219,21 @@ func (c *Converter) Disk(img *imagedef.Image) (llb.State, error) {
 		llb.AddMount("/esp", b.esp, llb.Readonly),
 		llb.AddMount("/root", *b.root, llb.Readonly))
 	return outMount(run), nil
+}
+
+// bootRoot returns the root file system a boot variant of img puts on its
+// disk (the image with its kernel's modules, see withModules) and the
+// kernel's package layer.
+func (c *Converter) bootRoot(img *imagedef.Image) (root, kernel llb.State, err error) {
+	rootfs, err := c.Image(img)
+	if err != nil {
+		return llb.State{}, llb.State{}, err
+	}
+	kernel, err = c.kernelLayer(img.Kernel)
+	if err != nil {
+		return llb.State{}, llb.State{}, fmt.Errorf("image %s: kernel: %w", img.Name, err)
+	}
+	return c.withModules(img, kernel, rootfs, "root"), kernel, nil
 }
 
 // LoaderConf is systemd-boot's loader/loader.conf for img: boot its UKI

@@ -78,15 +78,11 @@ func (c *Converter) rpiBoot(img *imagedef.Image) (*rpiBuild, error) {
 		firmware = &fw
 	}
 
-	rootfs, err := c.Image(img)
+	root, kernel, err := c.bootRoot(img)
 	if err != nil {
 		return nil, err
 	}
-	kernel, err := c.kernelLayer(img.Kernel)
-	if err != nil {
-		return nil, fmt.Errorf("image %s: kernel: %w", img.Name, err)
-	}
-	out := &rpiBuild{boards: boards, root: c.withModules(img, kernel, rootfs, "root")}
+	out := &rpiBuild{boards: boards, root: root}
 
 	cfg := rpi.Config{Boards: boards, Kernel: RPiKernel, Cmdline: rpiCmdline(img, c.opts.SourceDateEpoch), EnableUART: true}
 	var initrd *llb.State
