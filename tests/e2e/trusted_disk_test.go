@@ -432,7 +432,7 @@ func TestTrustedDiskBootsArm64(t *testing.T) {
 
 	img := buildDisk(t, e, dir, image, nil, "linux/arm64")
 	rootHash, ukiBytes, predicted := checkTrustedDisk(t, img, image, recipe.ArchARM64)
-	boot := func(disk, marker string, fail []string) qemutest.Result {
+	boot := func(name, disk, marker string, fail []string) qemutest.Result {
 		args := append(qemutest.AAVMF(t, qemutest.AAVMFVarsSnakeoil), "-m", "1024",
 			"-drive", "file="+disk+",if=virtio,format=raw")
 		args = append(args, qemutest.SWTPMDevice(t, "", "tpm-tis-device")...)
@@ -444,16 +444,16 @@ func TestTrustedDiskBootsArm64(t *testing.T) {
 			Timeout:     30 * time.Minute,
 			WaitExit:    marker == "HADRON-BASE-BOOTED",
 		})
-		keepSerial(t, "arm64-"+marker, res.Serial)
+		keepSerial(t, name, res.Serial)
 		return res
 	}
-	res := boot(img, "HADRON-BASE-BOOTED",
+	res := boot("first", img, "HADRON-BASE-BOOTED",
 		[]string{"Kernel panic", "Security Violation", "Access Denied", "You are in emergency mode", "Freezing execution"})
 	assertTrustedFirstBoot(t, res, img, image, rootHash, ukiBytes, predicted)
 	assert.Contains(t, res.Serial, "HADRON-UNAME-M: aarch64", "an arm64 system booted")
 
 	bad := flipRootByte(t, img, recipe.ArchARM64)
-	res = boot(bad, "is corrupted", []string{"HADRON-BASE-BOOTED", "Security Violation"})
+	res = boot("tampered", bad, "is corrupted", []string{"HADRON-BASE-BOOTED", "Security Violation"})
 	t.Logf("tampered root refused after %s: %s", res.Elapsed.Round(100*time.Millisecond),
 		regexp.MustCompile(`.*is corrupted.*`).FindString(res.Serial))
 }
