@@ -171,8 +171,10 @@ func (c *Converter) withModules(img *imagedef.Image, kernel, tree llb.State, wha
 		return tree
 	}
 	created := time.Unix(c.opts.SourceDateEpoch, 0).UTC()
-	cp := llb.Copy(kernel, "/usr/lib/modules/*", "/usr/lib/modules/", &llb.CopyInfo{
-		CreateDestPath: true, AllowWildcard: true, AllowEmptyWildcard: true, CreatedTime: &created})
+	// An include pattern, not a path: a board without modules has no
+	// usr/lib/modules, which makes the copy empty rather than an error.
+	cp := llb.Copy(kernel, "/", "/", &llb.CopyInfo{
+		CopyDirContentsOnly: true, IncludePatterns: []string{"usr/lib/modules"}, CreatedTime: &created})
 	modules := llb.Scratch().File(restamp(cp, c.opts.SourceDateEpoch), llb.WithCustomNamef("%s: kernel modules", img.Name))
 	return llb.Merge([]llb.State{tree, modules}, llb.WithCustomNamef("%s: %s with the kernel's modules", img.Name, what))
 }
