@@ -120,14 +120,9 @@ func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 	// cpio (gzip), packed by hadron.
 	initrdTree := rootfs
 	if img.Initrd != "" {
-		rd, ok := c.tree.Images[img.Initrd]
-		if !ok {
-			return nil, fmt.Errorf("image %s: initrd: no image %s in this tree (%s)", img.Name, img.Initrd, img.File)
-		}
-		if initrdTree, err = c.Image(rd); err != nil {
+		if initrdTree, err = c.initrdTree(img, kernel); err != nil {
 			return nil, err
 		}
-		initrdTree = c.withModules(img, kernel, initrdTree, "initrd")
 		// The root: erofs + dm-verity hash device + root hash.
 		vr := c.toolRun(img.Name+": verity root", "",
 			toolcmd.VerityRoot{Name: img.Name, Dir: "/rootfs", Out: "/out"},
@@ -135,10 +130,7 @@ func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 		root := outMount(vr)
 		b.root = &root
 	}
-	rd := c.toolRun(img.Name+": initrd", "",
-		toolcmd.InitrdPack{Dir: "/rootfs", Out: "/out/initrd.cpio.gz", Gzip: true},
-		llb.AddMount("/rootfs", initrdTree, llb.Readonly))
-	initrd := outMount(rd)
+	initrd := c.packInitrd(img, initrdTree)
 
 	// uki: stub + kernel + initrd + cmdline (+ roothash=) + os-release,
 	// PCR 11 policy signed with the PCR key, Authenticode-signed with the
@@ -234,6 +226,28 @@ func (c *Converter) bootRoot(img *imagedef.Image) (root, kernel llb.State, err e
 		return llb.State{}, llb.State{}, fmt.Errorf("image %s: kernel: %w", img.Name, err)
 	}
 	return c.withModules(img, kernel, rootfs, "root"), kernel, nil
+}
+
+// initrdTree returns the tree of img's initrd image with the modules of
+// img's kernel (see withModules).
+func (c *Converter) initrdTree(img *imagedef.Image, kernel llb.State) (llb.State, error) {
+	rd, ok := c.tree.Images[img.Initrd]
+	if !ok {
+		return llb.State{}, fmt.Errorf("image %s: initrd: no image %s in this tree (%s)", img.Name, img.Initrd, img.File)
+	}
+	tree, err := c.Image(rd)
+	if err != nil {
+		return llb.State{}, err
+	}
+	return c.withModules(img, kernel, tree, "initrd"), nil
+}
+
+// packInitrd packs tree as img's initrd, a newc cpio (gzip) at
+// /initrd.cpio.gz of the result, with hadron's `initrd pack`.
+func (c *Converter) packInitrd(img *imagedef.Image, tree llb.State) llb.State {
+	return outMount(c.toolRun(img.Name+": initrd", "",
+		toolcmd.InitrdPack{Dir: "/rootfs", Out: "/out/initrd.cpio.gz", Gzip: true},
+		llb.AddMount("/rootfs", tree, llb.Readonly)))
 }
 
 // LoaderConf is systemd-boot's loader/loader.conf for img: boot its UKI

@@ -42,34 +42,11 @@ type rpiBuild struct {
 // A board whose firmware is not in EEPROM (Pi 4) needs the image's
 // firmware: package (its imagedef.FirmwareDir).
 func (c *Converter) rpiBoot(img *imagedef.Image) (*rpiBuild, error) {
-	b, err := c.kernelBoard(img)
+	boards, dtbs, err := c.rpiBoards(img)
 	if err != nil {
 		return nil, err
 	}
-	var boards []rpi.Board
-	var dtbs []string
-	for _, d := range b.DTBs {
-		if pi, ok := rpi.BoardForDTB(path.Base(d)); ok {
-			boards = append(boards, pi)
-			dtbs = append(dtbs, d)
-		}
-	}
-	if len(boards) == 0 {
-		names := make([]string, 0, len(rpi.Boards))
-		for _, pi := range rpi.Boards {
-			names = append(names, pi.DTB())
-		}
-		return nil, fmt.Errorf("image %s: kernel %s: board %s ships no Raspberry Pi device tree (%s) (%s:%d)",
-			img.Name, img.Kernel, b.Name, strings.Join(names, ", "), img.File, img.LineOf("kernel"))
-	}
 	var firmware *llb.State
-	for _, pi := range boards {
-		if need := pi.Firmware(); len(need) > 0 && img.Firmware == "" {
-			return nil, fmt.Errorf("image %s: board %s needs the Raspberry Pi firmware files %s on its boot partition: "+
-				"name the package that holds them in %s with firmware: (%s)",
-				img.Name, pi, strings.Join(need, ", "), imagedef.FirmwareDir, img.File)
-		}
-	}
 	if img.Firmware != "" {
 		fw, err := c.gatedOutput(recipe.ParseRef(img.Firmware))
 		if err != nil {
@@ -87,18 +64,11 @@ func (c *Converter) rpiBoot(img *imagedef.Image) (*rpiBuild, error) {
 	cfg := rpi.Config{Boards: boards, Kernel: RPiKernel, Cmdline: rpiCmdline(img, c.opts.SourceDateEpoch), EnableUART: true}
 	var initrd *llb.State
 	if img.Initrd != "" {
-		rd, ok := c.tree.Images[img.Initrd]
-		if !ok {
-			return nil, fmt.Errorf("image %s: initrd: no image %s in this tree (%s)", img.Name, img.Initrd, img.File)
-		}
-		rdTree, err := c.Image(rd)
+		tree, err := c.initrdTree(img, kernel)
 		if err != nil {
 			return nil, err
 		}
-		rdTree = c.withModules(img, kernel, rdTree, "initrd")
-		packed := outMount(c.toolRun(img.Name+": initrd", "",
-			toolcmd.InitrdPack{Dir: "/rootfs", Out: "/out/initrd.cpio.gz", Gzip: true},
-			llb.AddMount("/rootfs", rdTree, llb.Readonly)))
+		packed := c.packInitrd(img, tree)
 		initrd = &packed
 		cfg.Initramfs = RPiInitramfs
 	}
@@ -129,6 +99,41 @@ func (c *Converter) rpiBoot(img *imagedef.Image) (*rpiBuild, error) {
 	}
 	out.boot = llb.Scratch().File(restamp(fa, c.opts.SourceDateEpoch), llb.WithCustomName(img.Name+": boot partition"))
 	return out, nil
+}
+
+// rpiBoards returns the Pi boards img boots and their device trees (paths
+// under the kernel package's boot/dtbs): those of its kernel board's
+// dtbs: that are a Pi board's. It refuses a kernel board with none, and a
+// board needing closed firmware (Pi 4) when img names no firmware:.
+func (c *Converter) rpiBoards(img *imagedef.Image) ([]rpi.Board, []string, error) {
+	b, err := c.kernelBoard(img)
+	if err != nil {
+		return nil, nil, err
+	}
+	var boards []rpi.Board
+	var dtbs []string
+	for _, d := range b.DTBs {
+		if pi, ok := rpi.BoardForDTB(path.Base(d)); ok {
+			boards = append(boards, pi)
+			dtbs = append(dtbs, d)
+		}
+	}
+	if len(boards) == 0 {
+		names := make([]string, 0, len(rpi.Boards))
+		for _, pi := range rpi.Boards {
+			names = append(names, pi.DTB())
+		}
+		return nil, nil, fmt.Errorf("image %s: kernel %s: board %s ships no Raspberry Pi device tree (%s) (%s:%d)",
+			img.Name, img.Kernel, b.Name, strings.Join(names, ", "), img.File, img.LineOf("kernel"))
+	}
+	for _, pi := range boards {
+		if need := pi.Firmware(); len(need) > 0 && img.Firmware == "" {
+			return nil, nil, fmt.Errorf("image %s: board %s needs the Raspberry Pi firmware files %s on its boot partition: "+
+				"name the package that holds them in %s with firmware: (%s)",
+				img.Name, pi, strings.Join(need, ", "), imagedef.FirmwareDir, img.File)
+		}
+	}
+	return boards, dtbs, nil
 }
 
 // rpiDisk is the SD card image of a boot: rpi image: the boot partition
