@@ -95,6 +95,28 @@ func (p Plan) Find(name string) (Placed, bool) {
 
 func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }
 
+// partitionSize is the size of a partition of size bytes (0: its content's
+// size) holding the file content (none when empty), rounded up to the
+// alignment; the content must fit.
+func partitionSize(size int64, content string) (int64, error) {
+	if content != "" {
+		st, err := os.Stat(content)
+		if err != nil {
+			return 0, err
+		}
+		if size == 0 {
+			size = st.Size()
+		}
+		if st.Size() > size {
+			return 0, fmt.Errorf("content %s is %d bytes, partition %d", content, st.Size(), size)
+		}
+	}
+	if size <= 0 {
+		return 0, fmt.Errorf("no size and no content")
+	}
+	return roundUp(size, align), nil
+}
+
 // Plan places the partitions and derives the GUIDs. It reads only the
 // sizes of Content files.
 func (l Layout) Plan() (Plan, error) {
@@ -115,24 +137,10 @@ func (l Layout) Plan() (Plan, error) {
 			return Plan{}, fmt.Errorf("disk layout %s: duplicate partition name %q", l.Name, p.Name)
 		}
 		seen[p.Name] = true
-		size := p.Size
-		if p.Content != "" {
-			st, err := os.Stat(p.Content)
-			if err != nil {
-				return Plan{}, fmt.Errorf("disk layout %s: partition %s: %w", l.Name, p.Name, err)
-			}
-			if size == 0 {
-				size = st.Size()
-			}
-			if st.Size() > size {
-				return Plan{}, fmt.Errorf("disk layout %s: partition %s: content %s is %d bytes, partition %d",
-					l.Name, p.Name, p.Content, st.Size(), size)
-			}
+		size, err := partitionSize(p.Size, p.Content)
+		if err != nil {
+			return Plan{}, fmt.Errorf("disk layout %s: partition %s: %w", l.Name, p.Name, err)
 		}
-		if size <= 0 {
-			return Plan{}, fmt.Errorf("disk layout %s: partition %s: no size and no content", l.Name, p.Name)
-		}
-		size = roundUp(size, align)
 		guid := p.GUID
 		if guid == "" {
 			guid = GUID(l.Name, l.Epoch, "partition/"+p.Name)

@@ -86,27 +86,13 @@ func (l MBRLayout) Plan() (MBRPlan, error) {
 	plan := MBRPlan{Signature: MBRSignature(l.Name, l.Epoch)}
 	next := int64(align)
 	for i, p := range l.Partitions {
-		size := p.Size
-		if p.Content != "" {
-			st, err := os.Stat(p.Content)
-			if err != nil {
-				return MBRPlan{}, fmt.Errorf("mbr layout %s: partition %s: %w", l.Name, p.Name, err)
-			}
-			if size == 0 {
-				size = st.Size()
-			}
-			if st.Size() > size {
-				return MBRPlan{}, fmt.Errorf("mbr layout %s: partition %s: content %s is %d bytes, partition %d",
-					l.Name, p.Name, p.Content, st.Size(), size)
-			}
-		}
-		if size <= 0 {
-			return MBRPlan{}, fmt.Errorf("mbr layout %s: partition %s: no size and no content", l.Name, p.Name)
-		}
 		if p.Type == 0 {
 			return MBRPlan{}, fmt.Errorf("mbr layout %s: partition %s: no type (0 marks an unused entry)", l.Name, p.Name)
 		}
-		size = roundUp(size, align)
+		size, err := partitionSize(p.Size, p.Content)
+		if err != nil {
+			return MBRPlan{}, fmt.Errorf("mbr layout %s: partition %s: %w", l.Name, p.Name, err)
+		}
 		if (next+size)/SectorSize > 0xffffffff {
 			return MBRPlan{}, fmt.Errorf("mbr layout %s: partition %s ends beyond 2 TiB, the limit of an MBR", l.Name, p.Name)
 		}

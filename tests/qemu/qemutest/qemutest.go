@@ -265,15 +265,22 @@ const (
 // pflash, as OVMF's secboot build needs.
 func UEFI(t testing.TB, secure bool, varsTemplate string) []string {
 	t.Helper()
-	vars := filepath.Join(t.TempDir(), "OVMF_VARS.fd")
-	b, err := os.ReadFile(varsTemplate)
+	return UEFIWithVars(secure, copyVars(t, varsTemplate))
+}
+
+// copyVars copies a firmware variable store template into a temp dir of
+// the test and returns the copy's path: the firmware writes to it.
+func copyVars(t testing.TB, template string) string {
+	t.Helper()
+	vars := filepath.Join(t.TempDir(), filepath.Base(template))
+	b, err := os.ReadFile(template)
 	if err != nil {
-		t.Fatalf("read OVMF vars: %v", err)
+		t.Fatalf("read firmware variables: %v", err)
 	}
 	if err := os.WriteFile(vars, b, 0o644); err != nil {
-		t.Fatalf("copy OVMF vars: %v", err)
+		t.Fatalf("copy firmware variables: %v", err)
 	}
-	return UEFIWithVars(secure, vars)
+	return vars
 }
 
 // UEFIWithVars is UEFI with a caller-owned, writable variable store, so
@@ -308,14 +315,7 @@ const (
 // cheap pointer authentication TCG emulates fast).
 func AAVMF(t testing.TB, varsTemplate string) []string {
 	t.Helper()
-	vars := filepath.Join(t.TempDir(), "AAVMF_VARS.fd")
-	b, err := os.ReadFile(varsTemplate)
-	if err != nil {
-		t.Fatalf("read AAVMF vars: %v", err)
-	}
-	if err := os.WriteFile(vars, b, 0o644); err != nil {
-		t.Fatalf("copy AAVMF vars: %v", err)
-	}
+	vars := copyVars(t, varsTemplate)
 	return []string{"-machine", "virt", "-cpu", "max,pauth-impdef=on", "-smp", "2", "-m", "512",
 		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + AAVMFCode,
 		"-drive", "if=pflash,format=raw,unit=1,file=" + vars}
