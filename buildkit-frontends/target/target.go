@@ -283,6 +283,20 @@ func (t Target) Roots(images map[string]*imagedef.Image) []string {
 	return roots
 }
 
+// BuiltFor reports whether the target is built for arch: a target of an
+// image (the image, its boot artifacts, disk, UKI or extension) only for
+// the architectures its arches: lists; recipes and kernels answer for
+// themselves when they are converted.
+func (t Target) BuiltFor(images map[string]*imagedef.Image, arch recipe.Arch) bool {
+	switch t.Kind {
+	case Image, Named, Boot, Disk, UKI, Sysext:
+		if img, ok := images[t.Name]; ok && (t.Kind != Named || t.Output == "") {
+			return img.SupportsArch(arch)
+		}
+	}
+	return true
+}
+
 // NeedsSecrets reports whether the target's steps sign something and so
 // need the signing keys as BuildKit secrets: a system extension, and the
 // boot artifacts of a trusted image (images holds the tree's images; an

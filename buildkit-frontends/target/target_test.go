@@ -176,3 +176,26 @@ func TestLookupSysext(t *testing.T) {
 	_, err = Lookup(tree, "nope/sysext")
 	require.ErrorContains(t, err, "target nope/sysext: no image images/nope.yaml")
 }
+
+// TestBuiltFor: an image's targets follow its arches:; recipes and
+// kernels are not decided here.
+func TestBuiltFor(t *testing.T) {
+	images := map[string]*imagedef.Image{
+		"pi":  {Name: "pi", Arches: []recipe.Arch{recipe.ArchARM64}},
+		"any": {Name: "any"},
+	}
+	for _, tt := range []struct {
+		in   string
+		arch recipe.Arch
+		want bool
+	}{
+		{"pi", recipe.ArchARM64, true}, {"pi", recipe.ArchAMD64, false},
+		{"pi/disk", recipe.ArchAMD64, false}, {"pi/boot", recipe.ArchARM64, true},
+		{"any", recipe.ArchAMD64, true}, {"any/uki", recipe.ArchARM64, true},
+		{"zlib", recipe.ArchAMD64, true}, {"linux@rpi5", recipe.ArchAMD64, true},
+	} {
+		tg, err := Parse(tt.in)
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, tg.BuiltFor(images, tt.arch), "%s for %s", tt.in, tt.arch)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/containerd/platforms"
@@ -15,6 +16,8 @@ import (
 	"github.com/hadron-linux/hadron/internal/atomicfile"
 	"github.com/hadron-linux/hadron/internal/dirfs"
 	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/hadron-linux/hadron/toolchain"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 )
@@ -57,7 +60,7 @@ platform.`,
 	}
 	f := cmd.Flags()
 	addBuildOptionFlags(f)
-	f.Bool("all", false, "plan every recipe and every image of the tree")
+	f.Bool("all", false, "plan every recipe and every image of the tree (the images built for the platforms given)")
 	f.String("format", planText, "output: text, json, or llb (the marshalled definition)")
 	f.StringP("output", "o", "", "write the output to this file instead of stdout")
 	return cmd
@@ -104,6 +107,14 @@ func runPlan(ctx context.Context, stdout io.Writer, dir string, opts frontend.Op
 		}
 	}
 	opts = opts.WithDefaults()
+	if all {
+		// Every target built for every platform asked for: an image
+		// whose arches: leave one out is not part of "all" there.
+		targets, err = builtForAll(tree, opts, targets)
+		if err != nil {
+			return err
+		}
+	}
 	if format == planLLB && len(targets)*len(opts.Platforms) != 1 {
 		return fmt.Errorf("plan: --format llb writes one definition: give one target and one platform (have %d targets, %d platforms)",
 			len(targets), len(opts.Platforms))
@@ -169,4 +180,24 @@ func writeOutput(stdout io.Writer, out string, b []byte) error {
 		return fmt.Errorf("-o %s: %w", out, err)
 	}
 	return nil
+}
+
+// builtForAll keeps the targets built for every platform of opts (see
+// target.Target.BuiltFor).
+func builtForAll(tree *project.Tree, opts frontend.Options, targets []target.Target) ([]target.Target, error) {
+	var arches []recipe.Arch
+	for _, pl := range opts.Platforms {
+		a, err := toolchain.ArchForPlatform(pl)
+		if err != nil {
+			return nil, fmt.Errorf("platform %s: %w", platforms.Format(pl), err)
+		}
+		arches = append(arches, a)
+	}
+	kept := targets[:0:0]
+	for _, t := range targets {
+		if !slices.ContainsFunc(arches, func(a recipe.Arch) bool { return !t.BuiltFor(tree.Images, a) }) {
+			kept = append(kept, t)
+		}
+	}
+	return kept, nil
 }

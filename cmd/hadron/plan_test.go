@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/hadron-linux/hadron/internal/project/projecttest"
 	"github.com/moby/buildkit/client/llb"
@@ -125,6 +126,28 @@ func TestPlanAll(t *testing.T) {
 		alone := planJSONOf(t, "-C", dir, "plan", all[i].Target)
 		assert.Equal(t, []planEntry{all[i]}, alone, "target %s", all[i].Target)
 	}
+}
+
+// TestPlanAllArches: --all plans, per platform, the images built for it:
+// an image whose arches: leave the platform out is not part of "all"
+// there (planning it alone is an error that says so).
+func TestPlanAllArches(t *testing.T) {
+	fsys := smallTree()
+	fsys["images/only64.yaml"] = &fstest.MapFile{Data: []byte("name: only64\npackages: [zlib]\narches: [arm64]\n")}
+	dir := writeTree(t, fsys)
+	targets := func(args ...string) []string {
+		var out []string
+		for _, e := range planJSONOf(t, append([]string{"-C", dir, "plan", "--all"}, args...)...) {
+			out = append(out, e.Target+" "+e.Platform)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"make linux/amd64", "musl linux/amd64", "zlib linux/amd64", "base linux/amd64"}, targets())
+	assert.Contains(t, targets("--platform", "linux/arm64"), "only64 linux/arm64")
+	assert.NotContains(t, targets("--platform", "linux/amd64,linux/arm64"), "only64 linux/arm64", "not built for every platform given")
+	_, stderr, code := runHadronCLI(t, "-C", dir, "plan", "only64")
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr, "image only64 is not built for amd64: its arches are arm64 (images/only64.yaml:3); choose one with --platform linux/arm64")
 }
 
 // TestBuildDryRun: build --dry-run prints what plan prints and contacts no
