@@ -277,6 +277,9 @@ func (t Target) Roots(images map[string]*imagedef.Image) []string {
 	if img.Boot == imagedef.BootTrusted {
 		roots = appendNew(roots, img.EFIRef().Recipe)
 	}
+	if img.Firmware != "" {
+		roots = appendNew(roots, recipe.RefName(img.Firmware))
+	}
 	if rd, ok := images[img.Initrd]; ok {
 		roots = appendNew(roots, rd.Packages...)
 	}

@@ -199,3 +199,23 @@ func TestBuiltFor(t *testing.T) {
 		assert.Equal(t, tt.want, tg.BuiltFor(images, tt.arch), "%s for %s", tt.in, tt.arch)
 	}
 }
+
+// TestRootsRPiFirmware: a Pi image's boot targets resolve its firmware
+// package too (its gate needs the package's runtime closure), the image
+// alone does not.
+func TestRootsRPiFirmware(t *testing.T) {
+	images := map[string]*imagedef.Image{"pi": {Name: "pi", Packages: []string{"busybox"}, Boot: imagedef.BootRPi,
+		Kernel: "linux@rpi4", Firmware: "pi-firmware", Arches: []recipe.Arch{recipe.ArchARM64}}}
+	for in, want := range map[string][]string{
+		"pi/disk": {"busybox", "linux", "pi-firmware"},
+		"pi/boot": {"busybox", "linux", "pi-firmware"},
+		"pi":      {"busybox"},
+	} {
+		tg, err := Parse(in)
+		require.NoError(t, err)
+		if tg.Kind == Named {
+			tg.Kind = Image
+		}
+		assert.Equal(t, want, tg.Roots(images), in)
+	}
+}
