@@ -250,6 +250,24 @@ func (c *Converter) packInitrd(img *imagedef.Image, tree llb.State) llb.State {
 		llb.AddMount("/rootfs", tree, llb.Readonly)))
 }
 
+// withModules returns tree (img's root, or its initrd: what) with the
+// modules of img's kernel merged in, where udev finds and loads them, when
+// the kernel is a board build (<recipe>@<board>: Hadron's kernel package,
+// modules under usr/lib/modules/<release>, none when the board builds
+// none). A plain kernel recipe's package is taken as it is.
+func (c *Converter) withModules(img *imagedef.Image, kernel, tree llb.State, what string) llb.State {
+	if !strings.Contains(img.Kernel, target.BoardSep) {
+		return tree
+	}
+	created := time.Unix(c.opts.SourceDateEpoch, 0).UTC()
+	// An include pattern, not a path: a board without modules has no
+	// usr/lib/modules, which makes the copy empty rather than an error.
+	cp := llb.Copy(kernel, "/", "/", &llb.CopyInfo{
+		CopyDirContentsOnly: true, IncludePatterns: []string{"usr/lib/modules"}, CreatedTime: &created})
+	modules := llb.Scratch().File(restamp(cp, c.opts.SourceDateEpoch), llb.WithCustomNamef("%s: kernel modules", img.Name))
+	return llb.Merge([]llb.State{tree, modules}, llb.WithCustomNamef("%s: %s with the kernel's modules", img.Name, what))
+}
+
 // LoaderConf is systemd-boot's loader/loader.conf for img: boot its UKI
 // at once, and no command line editing (the UKI's is signed).
 //

@@ -42,6 +42,10 @@ type rpiBuild struct {
 // A board whose firmware is not in EEPROM (Pi 4) needs the image's
 // firmware: package (its imagedef.FirmwareDir).
 func (c *Converter) rpiBoot(img *imagedef.Image) (*rpiBuild, error) {
+	root, kernel, err := c.bootRoot(img)
+	if err != nil {
+		return nil, err
+	}
 	boards, dtbs, err := c.rpiBoards(img)
 	if err != nil {
 		return nil, err
@@ -55,10 +59,6 @@ func (c *Converter) rpiBoot(img *imagedef.Image) (*rpiBuild, error) {
 		firmware = &fw
 	}
 
-	root, kernel, err := c.bootRoot(img)
-	if err != nil {
-		return nil, err
-	}
 	out := &rpiBuild{boards: boards, root: root}
 
 	cfg := rpi.Config{Boards: boards, Kernel: RPiKernel, Cmdline: rpiCmdline(img, c.opts.SourceDateEpoch), EnableUART: true}
@@ -166,38 +166,17 @@ func rpiCmdline(img *imagedef.Image, epoch int64) string {
 	return strings.TrimSpace(img.Cmdline + " root=PARTUUID=" + rpi.RootPartUUID(img.Name, epoch))
 }
 
-// withModules returns tree (img's root, or its initrd: what) with the
-// modules of img's kernel merged in, where udev finds and loads them, when
-// the kernel is a board build (<recipe>@<board>: Hadron's kernel package,
-// modules under usr/lib/modules/<release>, none when the board builds
-// none). A plain kernel recipe's package is taken as it is.
-func (c *Converter) withModules(img *imagedef.Image, kernel, tree llb.State, what string) llb.State {
-	if !strings.Contains(img.Kernel, target.BoardSep) {
-		return tree
-	}
-	created := time.Unix(c.opts.SourceDateEpoch, 0).UTC()
-	// An include pattern, not a path: a board without modules has no
-	// usr/lib/modules, which makes the copy empty rather than an error.
-	cp := llb.Copy(kernel, "/", "/", &llb.CopyInfo{
-		CopyDirContentsOnly: true, IncludePatterns: []string{"usr/lib/modules"}, CreatedTime: &created})
-	modules := llb.Scratch().File(restamp(cp, c.opts.SourceDateEpoch), llb.WithCustomNamef("%s: kernel modules", img.Name))
-	return llb.Merge([]llb.State{tree, modules}, llb.WithCustomNamef("%s: %s with the kernel's modules", img.Name, what))
-}
-
-// kernelBoard returns the board of img's kernel ("<recipe>@<board>").
+// kernelBoard returns the board of img's kernel ("<recipe>@<board>"),
+// checked as the kernel's conversion checks it (board found, arch).
 func (c *Converter) kernelBoard(img *imagedef.Image) (*board.Board, error) {
-	_, name, ok := strings.Cut(img.Kernel, target.BoardSep)
+	name, boardName, ok := strings.Cut(img.Kernel, target.BoardSep)
 	if !ok {
 		return nil, fmt.Errorf("image %s: kernel %s names no board (want <recipe>@<board>, e.g. linux@rpi5) (%s:%d)",
 			img.Name, img.Kernel, img.File, img.LineOf("kernel"))
 	}
-	boards, err := c.boards()
+	k, err := c.kernel(name, boardName)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("image %s: %w", img.Name, err)
 	}
-	b, err := board.Find(boards, name)
-	if err != nil {
-		return nil, fmt.Errorf("image %s: kernel %s: %w", img.Name, img.Kernel, err)
-	}
-	return b, nil
+	return k.config.Board, nil
 }
