@@ -260,3 +260,32 @@ func (d RPiDisk) Invocation() Invocation {
 	f.str("output", d.Out)
 	return Invocation{Command: []string{"disk", "rpi"}, Flags: f}
 }
+
+// StandardDisk is `hadron disk standard`: the GRUB-booted GPT disk image
+// at Out of image Name (see bootchain/disk/standard.Build): GRUB for EFI
+// and BIOS from the platform files under GrubLib, packed by the
+// grub-mkimage at GrubMkimage; Kernel and Initrd in every slot, booted
+// with Cmdline after root=PARTLABEL=root-<slot> ro; the tree under
+// RootfsDir as erofs in slot a, and in every slot with FillSlots. Times
+// come from SOURCE_DATE_EPOCH.
+type StandardDisk struct {
+	Name, Kernel, Initrd, RootfsDir, Cmdline, GrubLib, GrubMkimage, Out string
+	FillSlots                                                           bool
+}
+
+// Invocation implements Tool.
+func (d StandardDisk) Invocation() Invocation {
+	var f flags
+	f.str("name", d.Name)
+	f.str("kernel", d.Kernel)
+	f.str("initrd", d.Initrd)
+	f.str("rootfs-dir", d.RootfsDir)
+	f.boolean("fill-slots", d.FillSlots)
+	// Always written: an empty value is a command line of its own, not
+	// the flag's default.
+	f = append(f, Flag{Name: "cmdline", Value: d.Cmdline})
+	f.str("grub-lib", d.GrubLib)
+	f.str("grub-mkimage", d.GrubMkimage)
+	f.str("output", d.Out)
+	return Invocation{Command: []string{"disk", "standard"}, Flags: f}
+}

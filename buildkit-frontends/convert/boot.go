@@ -193,14 +193,18 @@ func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 // initrd: one file, <image>.raw, a GPT disk with the ESP of Boot, the
 // image's root filesystem as erofs and its dm-verity hash partition (see
 // bootchain/disk/trusted). The step runs hadron's `disk trusted` on stage
-// 0 with network disabled.
+// 0 with network disabled. A boot: grub image's disk is grubDisk's, a
+// boot: rpi image's rpiDisk's.
 func (c *Converter) Disk(img *imagedef.Image) (llb.State, error) {
 	if !img.HasDisk() {
-		return llb.State{}, fmt.Errorf("image %s: target %s/%s needs boot: %s and initrd:, or boot: %s, in %s",
-			img.Name, img.Name, target.DiskOutput, imagedef.BootTrusted, imagedef.BootRPi, img.File)
+		return llb.State{}, fmt.Errorf("image %s: target %s/%s needs boot: %s and initrd:, boot: %s or boot: %s, in %s",
+			img.Name, img.Name, target.DiskOutput, imagedef.BootTrusted, imagedef.BootGRUB, imagedef.BootRPi, img.File)
 	}
-	if img.Boot == imagedef.BootRPi {
+	switch img.Boot {
+	case imagedef.BootRPi:
 		return c.rpiDisk(img)
+	case imagedef.BootGRUB:
+		return c.grubDisk(img)
 	}
 	b, err := c.boot(img)
 	if err != nil {

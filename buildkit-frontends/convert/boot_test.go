@@ -185,7 +185,7 @@ func TestBootTargetErrors(t *testing.T) {
 	}{
 		{"image without boot", "mini/boot", recipe.ArchAMD64, "targets mini/boot and mini/uki need boot: trusted in images/mini.yaml"},
 		{"unknown output", "tboot/esp", recipe.ArchAMD64, `image tboot has no output "esp" (only "boot", "disk", "uki" or "sysext")`},
-		{"disk without initrd", "tboot/disk", recipe.ArchAMD64, "target tboot/disk needs boot: trusted and initrd:, or boot: rpi, in images/tboot.yaml"},
+		{"disk without initrd", "tboot/disk", recipe.ArchAMD64, "target tboot/disk needs boot: trusted and initrd:, boot: grub or boot: rpi, in images/tboot.yaml"},
 		{"unknown image", "nope/boot", recipe.ArchAMD64, `no image named "nope"`},
 		{"image not for arm64", "base-trusted/boot", recipe.ArchARM64, "image base-trusted is not built for arm64"},
 		{"kernel board of another arch", "tboard/boot", recipe.ArchARM64, "board qemu-amd64 is for amd64, not arm64"},

@@ -197,7 +197,7 @@ func Lookup(tree *project.Tree, s string) (Target, error) {
 		case !ok:
 			return Target{}, fmt.Errorf("target %s: no image images/%s.yaml (images: %s)", s, t.Name, imageList(tree))
 		case !img.HasDisk():
-			return Target{}, fmt.Errorf("target %s: image %s has no disk: a disk is built for boot: %s with initrd:, and for boot: %s (%s)", s, t.Name, imagedef.BootTrusted, imagedef.BootRPi, img.File)
+			return Target{}, fmt.Errorf("target %s: image %s has no disk: a disk is built for boot: %s with initrd:, for boot: %s and for boot: %s (%s)", s, t.Name, imagedef.BootTrusted, imagedef.BootGRUB, imagedef.BootRPi, img.File)
 		}
 	case Sysext:
 		img, ok := tree.Images[t.Name]
@@ -276,6 +276,9 @@ func (t Target) Roots(images map[string]*imagedef.Image) []string {
 	}
 	if img.Boot == imagedef.BootTrusted {
 		roots = appendNew(roots, img.EFIRef().Recipe)
+	}
+	if img.Boot == imagedef.BootGRUB {
+		roots = appendNew(roots, imagedef.GrubRecipe)
 	}
 	if img.Firmware != "" {
 		roots = appendNew(roots, recipe.RefName(img.Firmware))

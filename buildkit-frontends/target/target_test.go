@@ -76,6 +76,7 @@ func testTree() *project.Tree {
 			"tdisk": {Name: "tdisk", Packages: []string{"musl"}, Kernel: "linux@qemu-amd64", Boot: imagedef.BootTrusted,
 				Initrd: "rd", EFI: "systemd:efi"},
 			"rd":   {Name: "rd", Kind: imagedef.KindInitrd, Packages: []string{"busybox", "musl"}},
+			"std":  {Name: "std", Packages: []string{"musl"}, Kernel: "linux@qemu-amd64", Boot: imagedef.BootGRUB, Initrd: "rd"},
 			"both": {Name: "both", Packages: []string{"busybox"}},
 		},
 	}
@@ -97,14 +98,15 @@ func TestLookup(t *testing.T) {
 		{in: "tboot/boot", want: Target{Kind: Boot, Name: "tboot"}, roots: []string{"musl", "linux", "systemd"}, secrets: true, tools: true},
 		{in: "mini/boot", want: Target{Kind: Boot, Name: "mini"}, roots: []string{"musl", "busybox"}, secrets: false, tools: true}, // no boot: (the conversion says so)
 		{in: "tdisk/disk", want: Target{Kind: Disk, Name: "tdisk"}, roots: []string{"musl", "linux", "systemd", "busybox"}, secrets: true, tools: true},
+		{in: "std/disk", want: Target{Kind: Disk, Name: "std"}, roots: []string{"musl", "linux", "grub", "busybox"}, secrets: false, tools: true},
 		{in: "mini/disk", wantErr: "target mini/disk: image mini has no disk: a disk is built for boot: trusted with initrd:"},
 		{in: "linux@qemu-amd64", want: Target{Kind: Kernel, Name: "linux", Board: "qemu-amd64"}, roots: []string{"linux"}},
 		{in: "linux@rpi4/config", want: Target{Kind: KernelConfig, Name: "linux", Board: "rpi4"}, roots: []string{"linux"}},
 		{in: "musl:dev", want: Target{Kind: Recipe, Name: "musl", Output: "dev"}, roots: []string{"musl"}, tools: true},
 		{in: "both:doc", want: Target{Kind: Recipe, Name: "both", Output: "doc"}, roots: []string{"both"}, tools: true},
 
-		{in: "nope", wantErr: `no image images/nope.yaml and no recipe named "nope" (images: both, mini, rd, tboot, tdisk)`},
-		{in: "nope/boot", wantErr: "target nope/boot: no image images/nope.yaml (images: both, mini, rd, tboot, tdisk)"},
+		{in: "nope", wantErr: `no image images/nope.yaml and no recipe named "nope" (images: both, mini, rd, std, tboot, tdisk)`},
+		{in: "nope/boot", wantErr: "target nope/boot: no image images/nope.yaml (images: both, mini, rd, std, tboot, tdisk)"},
 		{in: "musl/boot", wantErr: "no image images/musl.yaml"},
 		{in: "zlinux@qemu-amd64", wantErr: `target zlinux@qemu-amd64: no kernel recipe named "zlinux"`},
 		{in: "mini/pe", wantErr: `image mini has no output "pe"`},
@@ -147,7 +149,7 @@ func TestAll(t *testing.T) {
 	got := All(testTree())
 	want := []Target{
 		{Kind: Recipe, Name: "busybox"}, {Kind: Recipe, Name: "linux"}, {Kind: Recipe, Name: "musl"},
-		{Kind: Image, Name: "both"}, {Kind: Image, Name: "mini"}, {Kind: Image, Name: "rd"}, {Kind: Image, Name: "tboot"}, {Kind: Image, Name: "tdisk"},
+		{Kind: Image, Name: "both"}, {Kind: Image, Name: "mini"}, {Kind: Image, Name: "rd"}, {Kind: Image, Name: "std"}, {Kind: Image, Name: "tboot"}, {Kind: Image, Name: "tdisk"},
 	}
 	assert.Equal(t, want, got)
 	for _, tg := range got {

@@ -133,7 +133,8 @@ func newDiskStandardCmd(v *viper.Viper) *cobra.Command {
 core.img (boot.img goes into the MBR), an ESP with GRUB's EFI image,
 grub.cfg, grubenv and each slot's kernel and initrd, and one root partition
 per slot (root-a, root-b, ...). Slot a gets the root file system; the others
-are left empty, the same size, for an updater to fill. Every identifier is
+are left empty, the same size, for an updater to fill, unless --fill-slots
+puts it into every slot. Every identifier is
 derived from --name and the epoch, so the same inputs give the same bytes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -172,10 +173,12 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 			spec.Name, spec.Epoch, spec.Env = str("name"), epoch, grub.Env{}
 			spec.EFI = v.GetBool("efi")
 			spec.BIOS = v.GetBool("bios")
+			spec.GrubLib, spec.GrubMkimage = str("grub-lib"), str("grub-mkimage")
+			fill := v.GetBool("fill-slots")
 			for i := range spec.Slots {
 				sl := &spec.Slots[i]
 				sl.Kernel, sl.Initrd, sl.RootSize = str("kernel"), str("initrd"), rootSize
-				if i == 0 {
+				if i == 0 || fill {
 					sl.RootFS = rootImg
 				}
 			}
@@ -197,6 +200,9 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 	fl.String("rootfs-dir", "", "directory to pack as slot a's root file system")
 	fl.String("rootfs-type", string(disk.EROFS), "file system for --rootfs-dir: erofs or squashfs")
 	fl.Int64("root-size", 0, "root partition size in MiB (default: the root image's size)")
+	fl.Bool("fill-slots", false, "write the root file system into every slot, not only the first")
+	fl.String("grub-lib", "", "GRUB's platform files, holding x86_64-efi/ and i386-pc/ (default /usr/lib/grub)")
+	fl.String("grub-mkimage", "", "grub-mkimage program that packs the GRUB images (default: grub-mkimage on $PATH)")
 	addGrubMenuFlags(fl)
 	fl.Bool("efi", true, "install GRUB for UEFI (EFI/BOOT/BOOTX64.EFI)")
 	fl.Bool("bios", true, "install GRUB for BIOS (MBR + BIOS boot partition)")

@@ -25,7 +25,7 @@ const Dir = "images"
 const (
 	BootNone    = ""        // root filesystem / OCI image only
 	BootTrusted = "trusted" // signed UKI with systemd-boot
-	BootGRUB    = "grub"    // GRUB (EFI and BIOS) with a dracut initramfs
+	BootGRUB    = "grub"    // GRUB (EFI and BIOS), A/B root slots, an initrd image
 	BootRPi     = "rpi"     // the Raspberry Pi firmware: config.txt, kernel, DTB, initramfs
 )
 
@@ -84,10 +84,14 @@ func (img *Image) EFIRef() recipe.Ref {
 
 // HasDisk reports whether the image asks for a disk image that a
 // "<image>/disk" target can build: a trusted image booted through its
-// own initrd, or a Raspberry Pi image.
+// own initrd, a standard (GRUB) image, or a Raspberry Pi image.
 func (img *Image) HasDisk() bool {
-	return (img.Boot == BootTrusted && img.Initrd != "") || img.Boot == BootRPi
+	return (img.Boot == BootTrusted && img.Initrd != "") || img.Boot == BootGRUB || img.Boot == BootRPi
 }
+
+// GrubRecipe is the recipe whose package holds GRUB (its tools and its
+// platform files under usr/lib/grub) for boot: grub images.
+const GrubRecipe = "grub"
 
 // Boots lists the valid non-empty boot variants.
 var Boots = []string{BootTrusted, BootGRUB, BootRPi}
@@ -222,13 +226,22 @@ func (img *Image) validate() errlist.List {
 		at("kernel", "kernel: invalid recipe name %q (want <recipe>@<board>, e.g. linux@qemu-amd64)", kr)
 	case withBoard && !recipe.ValidName(kb):
 		at("kernel", "kernel: invalid board name %q (want <recipe>@<board>, e.g. linux@qemu-amd64)", kb)
-	case img.Kernel == "" && img.Boot == BootTrusted:
+	case img.Kernel == "" && (img.Boot == BootTrusted || img.Boot == BootGRUB):
 		at("boot", "boot: %s needs a kernel: name the recipe whose package holds boot/vmlinuz (kernel: <recipe>)", img.Boot)
 	case img.Boot == BootRPi && !withBoard:
 		at("kernel", "boot: %s needs kernel: <recipe>@<board>, a board that ships the Pi's device tree (e.g. linux@rpi5)", img.Boot)
 	}
 	if img.Boot == BootRPi && !slices.Equal(img.Arches, []recipe.Arch{recipe.ArchARM64}) {
 		at("arches", "boot: %s images are arm64 only: set arches: [arm64]", img.Boot)
+	}
+	// The disk step runs grub-mkimage from the image's own grub package,
+	// which must run on the build machine: amd64 only until the step
+	// takes the build platform's grub package.
+	if img.Boot == BootGRUB && !slices.Equal(img.Arches, []recipe.Arch{recipe.ArchAMD64}) {
+		at("arches", "boot: %s images are built for amd64 only so far: set arches: [amd64]", img.Boot)
+	}
+	if img.Boot == BootGRUB && img.Initrd == "" {
+		at("boot", "boot: %s needs initrd: the image whose tree is the initramfs (e.g. base-initrd), which mounts root=PARTLABEL=root-<slot>", img.Boot)
 	}
 	switch {
 	case img.Firmware != "" && recipe.CheckRef(img.Firmware) != "":
@@ -239,8 +252,8 @@ func (img *Image) validate() errlist.List {
 	switch {
 	case img.Initrd != "" && !recipe.ValidName(img.Initrd):
 		at("initrd", "initrd: invalid image name %q", img.Initrd)
-	case img.Initrd != "" && img.Boot != BootTrusted && img.Boot != BootRPi:
-		at("initrd", "initrd: only a boot: %s or %s image is booted through an initrd image", BootTrusted, BootRPi)
+	case img.Initrd != "" && img.Boot != BootTrusted && img.Boot != BootGRUB && img.Boot != BootRPi:
+		at("initrd", "initrd: only a boot: %s, %s or %s image is booted through an initrd image", BootTrusted, BootGRUB, BootRPi)
 	case img.Initrd == img.Name && img.Name != "":
 		at("initrd", "initrd: image %s cannot be its own initrd", img.Name)
 	}

@@ -52,6 +52,15 @@ func TestLoadRPi(t *testing.T) {
 	assert.Equal(t, "rpi-firmware", img.Firmware)
 }
 
+func TestLoadGrub(t *testing.T) {
+	src := "name: std\npackages: [busybox]\narches: [amd64]\nboot: grub\nkernel: linux@qemu-amd64\ninitrd: rd\n"
+	img, err := Load(fstest.MapFS{"images/std.yaml": {Data: []byte(src)}}, "images/std.yaml")
+	require.NoError(t, err)
+	assert.True(t, img.HasDisk(), "std/disk: the GRUB disk")
+	assert.False(t, img.HasBoot(), "GRUB's ESP is part of the disk, no std/boot")
+	assert.False(t, img.HasUKI(), "GRUB boots no UKI")
+}
+
 func TestLoadProblems(t *testing.T) {
 	tests := []struct {
 		name string
@@ -71,7 +80,11 @@ func TestLoadProblems(t *testing.T) {
 		{"bad kernel name", strings.Replace(good, "kernel: linux", "kernel: Linux/6", 1), []string{`images/base.yaml:8: kernel: invalid recipe name "Linux/6"`}},
 		{"kernel typo key", strings.Replace(good, "kernel: linux", "kernle: linux", 1), []string{"images/base.yaml:8: unknown key `kernle`; did you mean `kernel`?"}},
 		{"bad initrd name", good + "initrd: Rd\n", []string{`images/base.yaml:10: initrd: invalid image name "Rd"`}},
-		{"initrd without trusted boot", strings.Replace(good, "boot: trusted\n", "", 1) + "initrd: rd\n", []string{"images/base.yaml:9: initrd: only a boot: trusted or rpi image is booted through an initrd image"}},
+		{"initrd without trusted boot", strings.Replace(good, "boot: trusted\n", "", 1) + "initrd: rd\n", []string{"images/base.yaml:9: initrd: only a boot: trusted, grub or rpi image is booted through an initrd image"}},
+		{"grub without kernel and initrd", strings.Replace(strings.Replace(strings.Replace(good, "boot: trusted", "boot: grub", 1), "kernel: linux\n", "", 1), "[amd64, arm64]", "[amd64]", 1),
+			[]string{"images/base.yaml:6: boot: grub needs a kernel", "images/base.yaml:6: boot: grub needs initrd: the image whose tree is the initramfs"}},
+		{"grub for arm64", strings.Replace(good, "boot: trusted", "boot: grub", 1) + "initrd: rd\n",
+			[]string{"images/base.yaml:5: boot: grub images are built for amd64 only so far: set arches: [amd64]"}},
 		{"rpi without a board kernel", strings.Replace(strings.Replace(good, "boot: trusted", "boot: rpi", 1), "[amd64, arm64]", "[arm64]", 1),
 			[]string{"images/base.yaml:8: boot: rpi needs kernel: <recipe>@<board>"}},
 		{"rpi for amd64", strings.Replace(strings.Replace(good, "boot: trusted", "boot: rpi", 1), "kernel: linux", "kernel: linux@rpi5", 1),

@@ -178,6 +178,15 @@ var Sources = []Source{
 		DebianVersion: "6.1.0-3", // bookworm
 		SHA256:        "5ce12a0fec6b212725ef218735941b2dab76244db7e72646a76021b0537b43ab",
 	},
+	{
+		// GRUB 2.14: the boot loader of standard-boot images.
+		File:          "grub-2.14.tar.xz",
+		URLPrefixes:   []string{"https://ftp.gnu.org/gnu/grub/"},
+		DebianSource:  "grub2",
+		DebianOrig:    "grub2_2.14.orig.tar.xz",
+		DebianVersion: "2.14-4", // forky
+		SHA256:        "bc8d3c73535b8838d8c8e2654d73edc4e6ae8c8acdb45d5df5dc9a1547446d43",
+	},
 	// Debian is ca-certificates' upstream: its release tarball is in the pool.
 	debianFile("c/ca-certificates/", "ca-certificates", "ca-certificates_20250419.tar.xz", "20250419", // trixie
 		"33b44ef78653ecd3f0f2f13e5bba6be466be2e7da72182f737912b81798ba5d2"),

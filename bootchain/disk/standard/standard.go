@@ -65,6 +65,9 @@ type Spec struct {
 	// GrubLib is GRUB's library directory holding x86_64-efi/ and
 	// i386-pc/; empty means /usr/lib/grub.
 	GrubLib string
+	// GrubMkimage is the grub-mkimage program; empty means grub-mkimage
+	// on $PATH.
+	GrubMkimage string
 }
 
 // Result describes a built image.
@@ -180,7 +183,7 @@ func Build(ctx context.Context, s Spec, work, out string) (Result, error) {
 	if s.EFI {
 		efi := filepath.Join(work, "BOOTX64.EFI")
 		im := grub.Image{Platform: grub.EFIx64, Prefix: grubDir, EarlyConfig: early,
-			ModuleDir: filepath.Join(lib, string(grub.EFIx64))}
+			ModuleDir: filepath.Join(lib, string(grub.EFIx64)), Tool: s.GrubMkimage}
 		if err := im.Build(ctx, efi); err != nil {
 			return res, fmt.Errorf("standard image %s: %w", s.Name, err)
 		}
@@ -213,7 +216,7 @@ func Build(ctx context.Context, s Spec, work, out string) (Result, error) {
 		return res, err
 	}
 	if s.BIOS {
-		if err := installBIOS(ctx, lib, early, res.Plan, work, out); err != nil {
+		if err := installBIOS(ctx, lib, s.GrubMkimage, early, res.Plan, work, out); err != nil {
 			return res, fmt.Errorf("standard image %s: %w", s.Name, err)
 		}
 	}
@@ -222,14 +225,14 @@ func Build(ctx context.Context, s Spec, work, out string) (Result, error) {
 
 // installBIOS builds GRUB's i386-pc core image and installs it with
 // boot.img into the disk at out.
-func installBIOS(ctx context.Context, lib string, early []byte, plan disk.Plan, work, out string) error {
+func installBIOS(ctx context.Context, lib, tool string, early []byte, plan disk.Plan, work, out string) error {
 	part, ok := plan.Find(BIOSBootName)
 	if !ok {
 		return fmt.Errorf("no %s partition", BIOSBootName)
 	}
 	modDir := filepath.Join(lib, string(grub.BIOS))
 	corePath := filepath.Join(work, "core.img")
-	im := grub.Image{Platform: grub.BIOS, Prefix: grubDir, EarlyConfig: early, ModuleDir: modDir}
+	im := grub.Image{Platform: grub.BIOS, Prefix: grubDir, EarlyConfig: early, ModuleDir: modDir, Tool: tool}
 	if err := im.Build(ctx, corePath); err != nil {
 		return err
 	}

@@ -1,0 +1,77 @@
+package convert_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// grubFS is the real tree (images/base-standard and base-initrd among it)
+// plus std, a small boot: grub image on the qemu-amd64 kernel board.
+func grubFS(t testing.TB) fstest.MapFS {
+	t.Helper()
+	fsys := repoFS(t)
+	fsys["images/stdrd.yaml"] = &fstest.MapFile{Data: []byte("name: stdrd\nkind: initrd\npackages: [busybox]\narches: [amd64]\n")}
+	fsys["images/std.yaml"] = &fstest.MapFile{Data: []byte("name: std\npackages: [busybox]\narches: [amd64]\n" +
+		"boot: grub\nkernel: linux@qemu-amd64\ninitrd: stdrd\ncmdline: console=ttyS0 rootfstype=erofs\n")}
+	return fsys
+}
+
+// TestGrubDisk: std/disk runs `hadron disk standard` over the kernel, the
+// packed initrd and the root with the kernel's modules, with GRUB's
+// platform files and grub-mkimage from the grub package's runtime closure
+// (run through musl's loader), on no network and with no secret.
+func TestGrubDisk(t *testing.T) {
+	vs := marshal(t, grubFS(t), "std/disk", opts())
+	var script string
+	var mounts []string
+	for _, v := range vs {
+		e, ok := v.op.Op.(*pb.Op_Exec)
+		if !ok {
+			continue
+		}
+		assert.Equal(t, pb.NetMode_NONE, e.Exec.Network, v.name)
+		for _, m := range e.Exec.Mounts {
+			assert.NotEqual(t, pb.MountType_SECRET, m.MountType, "%s: a standard image signs nothing", v.name)
+		}
+		if v.name == "std: disk" {
+			script = strings.Join(e.Exec.Meta.Args, " ")
+			for _, m := range e.Exec.Mounts {
+				mounts = append(mounts, m.Dest)
+			}
+		}
+	}
+	require.NotEmpty(t, script, "no disk step")
+	assert.Contains(t, script, "disk standard --name std --kernel /kernel/boot/vmlinuz --initrd /initrd/initrd.cpio.gz "+
+		"--rootfs-dir /rootfs --fill-slots --cmdline 'console=ttyS0 rootfstype=erofs' --grub-lib /grub/usr/lib/grub "+
+		"--grub-mkimage /tmp/grub-mkimage --output /out/std.raw")
+	assert.Contains(t, script, "exec /grub/usr/lib/libc.so --library-path /grub/usr/lib /grub/usr/bin/grub-mkimage")
+	assert.Subset(t, mounts, []string{"/kernel", "/initrd", "/rootfs", "/grub", "/out"})
+	n := names(vs)
+	for _, want := range []string{"std: initrd", "std: root with the kernel's modules", "grub: install", "grub: elf gate", "grub: runtime closure", "linux@qemu-amd64: compile"} {
+		assert.Contains(t, n, want)
+	}
+}
+
+// TestGrubErrors: a standard image has a disk, not an ESP tree or a UKI.
+func TestGrubErrors(t *testing.T) {
+	for target, want := range map[string]string{
+		"std/boot": "image std: targets std/boot and std/uki need boot: trusted in images/std.yaml (boot is \"grub\")",
+		"std/uki":  "image std: targets std/boot and std/uki need boot: trusted in images/std.yaml (boot is \"grub\")",
+	} {
+		t.Run(target, func(t *testing.T) {
+			tree, err := project.Load(grubFS(t))
+			require.NoError(t, err)
+			c, err := convert.New(tree, opts(), roots(t, tree, target)...)
+			require.NoError(t, err)
+			_, err = c.Target(target)
+			assert.ErrorContains(t, err, want)
+		})
+	}
+}
