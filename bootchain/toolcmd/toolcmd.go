@@ -262,21 +262,23 @@ func (d RPiDisk) Invocation() Invocation {
 }
 
 // StandardDisk is `hadron disk standard`: the GRUB-booted GPT disk image
-// at Out of image Name (see bootchain/disk/standard.Build): GRUB for EFI
-// and BIOS from the platform files under GrubLib, packed by the
+// at Out of image Name for Arch ("amd64", "arm64"; see
+// bootchain/disk/standard.Build): GRUB for EFI (and BIOS on amd64) from
+// the platform files under GrubLib, packed by the
 // grub-mkimage at GrubMkimage; Kernel and Initrd in every slot, booted
 // with Cmdline after root=PARTLABEL=root-<slot> ro; the tree under
 // RootfsDir as erofs in slot a, and in every slot with FillSlots. Times
 // come from SOURCE_DATE_EPOCH.
 type StandardDisk struct {
-	Name, Kernel, Initrd, RootfsDir, Cmdline, GrubLib, GrubMkimage, Out string
-	FillSlots                                                           bool
+	Name, Arch, Kernel, Initrd, RootfsDir, Cmdline, GrubLib, GrubMkimage, Out string
+	FillSlots                                                                 bool
 }
 
 // Invocation implements Tool.
 func (d StandardDisk) Invocation() Invocation {
 	var f flags
 	f.str("name", d.Name)
+	f.str("arch", d.Arch)
 	f.str("kernel", d.Kernel)
 	f.str("initrd", d.Initrd)
 	f.str("rootfs-dir", d.RootfsDir)

@@ -139,6 +139,9 @@ type Converter struct {
 	toolInvocations []toolcmd.Invocation
 	// cross is the cross files state (see crossFiles), made on first use.
 	cross *llb.State
+	// native converts the packages a foreign-arch image's steps run on
+	// the build machine (see buildPlatform), made on first use.
+	native *Converter
 }
 
 // New resolves roots (recipe names) in tree for opts.Arch and prepares a
@@ -195,6 +198,9 @@ func New(tree *project.Tree, opts Options, roots ...string) (*Converter, error) 
 // Sources lists every source the conversion so far fetches, sorted.
 func (c *Converter) Sources() []SourceRef {
 	out := append([]SourceRef(nil), c.sources...)
+	if c.native != nil {
+		out = append(out, c.native.Sources()...)
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Recipe+out[i].URL < out[j].Recipe+out[j].URL })
 	return out
 }

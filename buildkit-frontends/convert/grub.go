@@ -6,19 +6,31 @@ import (
 
 	"github.com/hadron-linux/hadron/bootchain/toolcmd"
 	"github.com/hadron-linux/hadron/internal/imagedef"
+	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/moby/buildkit/client/llb"
 )
 
 // Paths inside the disk step of a boot: grub image.
 const (
 	// grubMount is where the grub package's runtime closure (GRUB and
-	// musl) is mounted.
+	// musl) for the image's architecture is mounted: its platform files.
 	grubMount = "/grub"
+	// grubToolsMount holds the grub package's runtime closure for the
+	// build machine (amd64), whose grub-mkimage the step runs; for an
+	// amd64 image it is the same closure.
+	grubToolsMount = "/grub-tools"
 	// grubMkimageWrapper runs the closure's grub-mkimage, a musl program,
 	// through musl's dynamic loader: the step runs on stage 0, whose
 	// /lib holds glibc's loader, not musl's.
 	grubMkimageWrapper = "/tmp/grub-mkimage"
 )
+
+// grubPlatforms are the GRUB platform folders a boot: grub image needs
+// from its grub package, by architecture.
+var grubPlatforms = map[recipe.Arch][]string{
+	recipe.ArchAMD64: {"x86_64-efi", "i386-pc"},
+	recipe.ArchARM64: {"arm64-efi"},
+}
 
 // grubDisk is the disk image of a boot: grub image: hadron's `disk
 // standard` on stage 0 with network disabled packs GRUB's EFI image and
@@ -38,33 +50,75 @@ func (c *Converter) grubDisk(img *imagedef.Image) (llb.State, error) {
 		return llb.State{}, err
 	}
 	initrd := c.packInitrd(img, tree)
-	grub, err := c.runtimeClosure(imagedef.GrubRecipe)
+	grub, err := c.grubClosure()
 	if err != nil {
-		return llb.State{}, fmt.Errorf("image %s: grub: %w", img.Name, err)
+		return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
 	}
-	gates, err := c.gatesOf([]string{imagedef.GrubRecipe})
-	if err != nil {
-		return llb.State{}, fmt.Errorf("image %s: grub: %w", img.Name, err)
-	}
-	if len(gates) > 0 {
-		grub = grub.File(requireGates(nil, gates), llb.WithCustomNamef("%s: gated", imagedef.GrubRecipe))
+	tools := grub
+	if !c.target.Native() {
+		// grub-mkimage runs on the build machine: the amd64 package's,
+		// packing the image architecture's platform files.
+		native, err := c.buildPlatform()
+		if err != nil {
+			return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
+		}
+		if tools, err = native.grubClosure(); err != nil {
+			return llb.State{}, fmt.Errorf("image %s: build machine's %w", img.Name, err)
+		}
 	}
 	lib := path.Join(grubMount, "usr/lib/grub")
 	check := fmt.Sprintf("test -f /kernel/%[1]s || { echo 'kernel recipe %[2]s has no %[1]s in its package' >&2; exit 1; }\n",
-		KernelImage, img.Kernel) +
-		fmt.Sprintf("for p in %s/x86_64-efi %s/i386-pc; do test -d \"$p\" || { echo \"package %s has no $p\" >&2; exit 1; }; done\n",
-			lib, lib, imagedef.GrubRecipe) +
-		fmt.Sprintf("printf '#!/bin/sh\\nexec %[1]s/usr/lib/libc.so --library-path %[1]s/usr/lib %[1]s/usr/bin/grub-mkimage \"$@\"\\n' > %[2]s\n"+
-			"chmod 0755 %[2]s\n", grubMount, grubMkimageWrapper)
+		KernelImage, img.Kernel)
+	for _, p := range grubPlatforms[c.target.Arch] {
+		check += fmt.Sprintf("test -d %[1]s/%[2]s || { echo 'package %[3]s has no usr/lib/grub/%[2]s' >&2; exit 1; }\n",
+			lib, p, imagedef.GrubRecipe)
+	}
+	check += fmt.Sprintf("printf '#!/bin/sh\\nexec %[1]s/usr/lib/libc.so --library-path %[1]s/usr/lib %[1]s/usr/bin/grub-mkimage \"$@\"\\n' > %[2]s\n"+
+		"chmod 0755 %[2]s\n", grubToolsMount, grubMkimageWrapper)
 	run := c.toolRun(img.Name+": disk", check,
 		toolcmd.StandardDisk{
-			Name: img.Name, Kernel: "/kernel/" + KernelImage, Initrd: "/initrd/initrd.cpio.gz",
+			Name: img.Name, Arch: string(c.target.Arch), Kernel: "/kernel/" + KernelImage, Initrd: "/initrd/initrd.cpio.gz",
 			RootfsDir: "/rootfs", Cmdline: img.Cmdline, FillSlots: true,
 			GrubLib: lib, GrubMkimage: grubMkimageWrapper, Out: "/out/" + img.Name + ".raw",
 		},
 		llb.AddMount("/kernel", kernel, llb.Readonly),
 		llb.AddMount("/initrd", initrd, llb.Readonly),
 		llb.AddMount("/rootfs", root, llb.Readonly),
-		llb.AddMount(grubMount, grub, llb.Readonly))
+		llb.AddMount(grubMount, grub, llb.Readonly),
+		llb.AddMount(grubToolsMount, tools, llb.Readonly))
 	return outMount(run), nil
+}
+
+// grubClosure is the runtime closure of the grub package (GRUB and musl)
+// once its ELF gate has passed.
+func (c *Converter) grubClosure() (llb.State, error) {
+	grub, err := c.runtimeClosure(imagedef.GrubRecipe)
+	if err != nil {
+		return llb.State{}, fmt.Errorf("%s: %w", imagedef.GrubRecipe, err)
+	}
+	gates, err := c.gatesOf([]string{imagedef.GrubRecipe})
+	if err != nil {
+		return llb.State{}, fmt.Errorf("%s: %w", imagedef.GrubRecipe, err)
+	}
+	if len(gates) > 0 {
+		grub = grub.File(requireGates(nil, gates), llb.WithCustomNamef("%s: gated", imagedef.GrubRecipe))
+	}
+	return grub, nil
+}
+
+// buildPlatform returns a converter of the same tree for the build
+// machine (amd64), for packages whose programs a step of a foreign-arch
+// image runs (grub-mkimage); its sources count as this converter's.
+func (c *Converter) buildPlatform() (*Converter, error) {
+	if c.native != nil {
+		return c.native, nil
+	}
+	o := c.opts
+	o.Arch = recipe.ArchAMD64
+	n, err := New(c.tree, o, imagedef.GrubRecipe)
+	if err != nil {
+		return nil, fmt.Errorf("build machine (amd64): %w", err)
+	}
+	c.native = n
+	return n, nil
 }

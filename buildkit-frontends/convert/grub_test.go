@@ -20,6 +20,9 @@ func grubFS(t testing.TB) fstest.MapFS {
 	fsys["images/stdrd.yaml"] = &fstest.MapFile{Data: []byte("name: stdrd\nkind: initrd\npackages: [busybox]\narches: [amd64]\n")}
 	fsys["images/std.yaml"] = &fstest.MapFile{Data: []byte("name: std\npackages: [busybox]\narches: [amd64]\n" +
 		"boot: grub\nkernel: linux@qemu-amd64\ninitrd: stdrd\ncmdline: console=ttyS0 rootfstype=erofs\n")}
+	fsys["images/stdrd64.yaml"] = &fstest.MapFile{Data: []byte("name: stdrd64\nkind: initrd\npackages: [busybox]\narches: [arm64]\n")}
+	fsys["images/std64.yaml"] = &fstest.MapFile{Data: []byte("name: std64\npackages: [busybox]\narches: [arm64]\n" +
+		"boot: grub\nkernel: linux@qemu-arm64\ninitrd: stdrd64\ncmdline: console=ttyAMA0 rootfstype=erofs\n")}
 	return fsys
 }
 
@@ -48,15 +51,46 @@ func TestGrubDisk(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, script, "no disk step")
-	assert.Contains(t, script, "disk standard --name std --kernel /kernel/boot/vmlinuz --initrd /initrd/initrd.cpio.gz "+
+	assert.Contains(t, script, "disk standard --name std --arch amd64 --kernel /kernel/boot/vmlinuz --initrd /initrd/initrd.cpio.gz "+
 		"--rootfs-dir /rootfs --fill-slots --cmdline 'console=ttyS0 rootfstype=erofs' --grub-lib /grub/usr/lib/grub "+
 		"--grub-mkimage /tmp/grub-mkimage --output /out/std.raw")
-	assert.Contains(t, script, "exec /grub/usr/lib/libc.so --library-path /grub/usr/lib /grub/usr/bin/grub-mkimage")
-	assert.Subset(t, mounts, []string{"/kernel", "/initrd", "/rootfs", "/grub", "/out"})
+	assert.Contains(t, script, "exec /grub-tools/usr/lib/libc.so --library-path /grub-tools/usr/lib /grub-tools/usr/bin/grub-mkimage")
+	assert.Contains(t, script, "test -d /grub/usr/lib/grub/i386-pc")
+	assert.Subset(t, mounts, []string{"/kernel", "/initrd", "/rootfs", "/grub", "/grub-tools", "/out"})
+	assert.Equal(t, 1, countNamed(vs, "grub: compile"), "one GRUB build: the image's is the build machine's")
 	n := names(vs)
 	for _, want := range []string{"std: initrd", "std: root with the kernel's modules", "grub: install", "grub: elf gate", "grub: runtime closure", "linux@qemu-amd64: compile"} {
 		assert.Contains(t, n, want)
 	}
+}
+
+// TestGrubDiskArm64: an arm64 image's disk packs GRUB's arm64-efi files
+// (no BIOS) with the grub-mkimage of the build machine's (amd64) grub
+// package: two GRUB builds, no emulation.
+func TestGrubDiskArm64(t *testing.T) {
+	vs := marshal(t, grubFS(t), "std64/disk", arm64Opts())
+	var script string
+	for _, v := range vs {
+		if e, ok := v.op.Op.(*pb.Op_Exec); ok && v.name == "std64: disk" {
+			script = strings.Join(e.Exec.Meta.Args, " ")
+		}
+	}
+	require.NotEmpty(t, script, "no disk step")
+	assert.Contains(t, script, "disk standard --name std64 --arch arm64 ")
+	assert.Contains(t, script, "test -d /grub/usr/lib/grub/arm64-efi")
+	assert.NotContains(t, script, "i386-pc")
+	assert.Equal(t, 2, countNamed(vs, "grub: compile"), "GRUB for arm64 and for the build machine")
+}
+
+// countNamed counts the vertices called name.
+func countNamed(vs []vertex, name string) int {
+	n := 0
+	for _, v := range vs {
+		if v.name == name {
+			n++
+		}
+	}
+	return n
 }
 
 // TestGrubErrors: a standard image has a disk, not an ESP tree or a UKI.

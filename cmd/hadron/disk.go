@@ -171,8 +171,11 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 			}
 			spec := grubMenu(v)
 			spec.Name, spec.Epoch, spec.Env = str("name"), epoch, grub.Env{}
+			spec.Arch = recipe.Arch(str("arch"))
 			spec.EFI = v.GetBool("efi")
-			spec.BIOS = v.GetBool("bios")
+			// BIOS boot is amd64's: on arm64 it is off unless asked for
+			// (which the spec then refuses).
+			spec.BIOS = v.GetBool("bios") && (spec.Arch == recipe.ArchAMD64 || cmd.Flags().Changed("bios"))
 			spec.GrubLib, spec.GrubMkimage = str("grub-lib"), str("grub-mkimage")
 			fill := v.GetBool("fill-slots")
 			for i := range spec.Slots {
@@ -204,8 +207,9 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 	fl.String("grub-lib", "", "GRUB's platform files, holding x86_64-efi/ and i386-pc/ (default /usr/lib/grub)")
 	fl.String("grub-mkimage", "", "grub-mkimage program that packs the GRUB images (default: grub-mkimage on $PATH)")
 	addGrubMenuFlags(fl)
-	fl.Bool("efi", true, "install GRUB for UEFI (EFI/BOOT/BOOTX64.EFI)")
-	fl.Bool("bios", true, "install GRUB for BIOS (MBR + BIOS boot partition)")
+	fl.String("arch", string(recipe.ArchAMD64), "architecture: amd64 or arm64 (GRUB platform, root partition type)")
+	fl.Bool("efi", true, "install GRUB for UEFI (EFI/BOOT/BOOTX64.EFI, BOOTAA64.EFI on arm64)")
+	fl.Bool("bios", true, "install GRUB for BIOS (MBR + BIOS boot partition; amd64 only)")
 	fl.String("work", "", "keep intermediate files (GRUB images, ESP) in this directory")
 	return c
 }

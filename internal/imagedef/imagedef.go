@@ -234,12 +234,6 @@ func (img *Image) validate() errlist.List {
 	if img.Boot == BootRPi && !slices.Equal(img.Arches, []recipe.Arch{recipe.ArchARM64}) {
 		at("arches", "boot: %s images are arm64 only: set arches: [arm64]", img.Boot)
 	}
-	// The disk step runs grub-mkimage from the image's own grub package,
-	// which must run on the build machine: amd64 only until the step
-	// takes the build platform's grub package.
-	if img.Boot == BootGRUB && !slices.Equal(img.Arches, []recipe.Arch{recipe.ArchAMD64}) {
-		at("arches", "boot: %s images are built for amd64 only so far: set arches: [amd64]", img.Boot)
-	}
 	if img.Boot == BootGRUB && img.Initrd == "" {
 		at("boot", "boot: %s needs initrd: the image whose tree is the initramfs (e.g. base-initrd), which mounts root=PARTLABEL=root-<slot>", img.Boot)
 	}

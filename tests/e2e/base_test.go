@@ -65,6 +65,8 @@ echo "HADRON-UPDATE-UNITS: $(for u in systemd-hwdb-update systemd-journal-catalo
 echo "HADRON-HWDB: $(systemd-hwdb query usb:v1D6Bp0001 | tr '\n' ' ')"
 echo "HADRON-ROOTDEV: $(dmsetup table root 2>/dev/null | cut -d' ' -f3)"
 echo "HADRON-CMDLINE: $(cat /proc/cmdline)"
+echo "HADRON-PARTLABELS: $(for l in /dev/disk/by-partlabel/*; do printf '%s=%s ' "${l##*/}" "$(readlink -f "$l")"; done)"
+echo "HADRON-BLOCKMOUNTS: $(awk '$1 ~ "^/dev/" {printf "%s=%s ", $1, $2}' /proc/self/mounts)"
 echo "HADRON-UNAME-M: $(uname -m)"
 echo "HADRON-SECUREBOOT: $(bootctl status 2>/dev/null | grep -m1 'Secure Boot:')"
 echo "HADRON-BOOTLOADER: $(bootctl status 2>/dev/null | sed -n 's/^ *Product: //p' | head -n1)"

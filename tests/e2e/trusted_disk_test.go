@@ -27,10 +27,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// writeTrustedCheck writes <image>-check, images/<image> (a trusted
-// image: base-trusted, base-trusted-arm64) plus the boot-check package,
-// into the tree at dir.
-func writeTrustedCheck(t *testing.T, dir, image string) {
+// writeImageCheck writes <image>-check, images/<image> (a boot variant
+// of images/base: base-trusted, base-trusted-arm64, base-standard) plus
+// the boot-check package, into the tree at dir.
+func writeImageCheck(t *testing.T, dir, image string) {
 	t.Helper()
 	writeBaseCheck(t, dir)
 	file := "images/" + image + ".yaml"
@@ -104,8 +104,8 @@ func keepSerial(t *testing.T, name, serial string) {
 	t.Logf("serial log kept in %s", file)
 }
 
-// espImage returns the mtools image argument (file@@offset) for the ESP,
-// the first partition of a disk image.
+// espImage returns the mtools image argument (file@@offset) for the ESP
+// (the partition of the EFI System type) of a GPT disk image.
 func espImage(t *testing.T, img string) string {
 	t.Helper()
 	f, err := os.Open(img)
@@ -113,7 +113,13 @@ func espImage(t *testing.T, img string) string {
 	defer f.Close()
 	table, err := gpt.Read(f, disk.SectorSize, disk.SectorSize)
 	require.NoError(t, err)
-	return img + "@@" + strconv.FormatInt(int64(table.Partitions[0].Start)*disk.SectorSize, 10)
+	for _, p := range table.Partitions {
+		if strings.EqualFold(string(p.Type), string(gpt.EFISystemPartition)) {
+			return img + "@@" + strconv.FormatInt(int64(p.Start)*disk.SectorSize, 10)
+		}
+	}
+	t.Fatalf("%s: no EFI System partition", img)
+	return ""
 }
 
 // replaceESPFile writes data over file on a disk image's ESP.
@@ -323,7 +329,7 @@ func TestTrustedDiskBoots(t *testing.T) {
 	qemutest.Require(t, "qemu-system-x86_64", "openssl", "mcopy", "swtpm")
 	e := setup(t)
 	dir := copyTree(t)
-	writeTrustedCheck(t, dir, "base-trusted")
+	writeImageCheck(t, dir, "base-trusted")
 
 	img := buildDisk(t, e, dir, "base-trusted-check", nil)
 	rootHash, ukiBytes, predicted := checkTrustedDisk(t, img, "base-trusted-check", recipe.ArchAMD64)
@@ -427,7 +433,7 @@ func TestTrustedDiskBootsArm64(t *testing.T) {
 	qemutest.Require(t, "qemu-system-aarch64", "openssl", "mcopy", "swtpm")
 	e := setup(t)
 	dir := copyTree(t)
-	writeTrustedCheck(t, dir, "base-trusted-arm64")
+	writeImageCheck(t, dir, "base-trusted-arm64")
 	const image = "base-trusted-arm64-check"
 
 	img := buildDisk(t, e, dir, image, nil, "linux/arm64")

@@ -11,8 +11,11 @@ import (
 	"path/filepath"
 	"regexp"
 
+	"github.com/diskfs/go-diskfs/partition/gpt"
+
 	"github.com/hadron-linux/hadron/bootchain/disk"
 	"github.com/hadron-linux/hadron/bootchain/grub"
+	"github.com/hadron-linux/hadron/internal/recipe"
 )
 
 // Partition names (GPT PARTLABEL) in the image.
@@ -41,11 +44,28 @@ type Slot struct {
 	RootSize int64
 }
 
+// archBoot is what differs per architecture: GRUB's EFI platform, the
+// removable-media loader path on the ESP, the root partition type.
+type archBoot struct {
+	efi      grub.Platform
+	loader   string
+	rootType gpt.Type
+	bios     bool
+}
+
+var arches = map[recipe.Arch]archBoot{
+	recipe.ArchAMD64: {efi: grub.EFIx64, loader: "EFI/BOOT/BOOTX64.EFI", rootType: disk.TypeRootX86_64, bios: true},
+	recipe.ArchARM64: {efi: grub.EFIArm64, loader: "EFI/BOOT/BOOTAA64.EFI", rootType: disk.TypeRootArm64},
+}
+
 // Spec describes a standard-boot disk image.
 type Spec struct {
 	// Name is the image name; with Epoch it seeds every GUID and the ESP
 	// volume id.
 	Name string
+	// Arch is the architecture booted (GRUB's EFI platform, root
+	// partition type); empty means amd64. BIOS boot is amd64 only.
+	Arch recipe.Arch
 	// Epoch is SOURCE_DATE_EPOCH.
 	Epoch int64
 	// Slots are the A/B slots; the first is the default unless Default says.
@@ -62,8 +82,8 @@ type Spec struct {
 	Env grub.Env
 	// ESPSize is the ESP size; 0 sizes it from its content.
 	ESPSize int64
-	// GrubLib is GRUB's library directory holding x86_64-efi/ and
-	// i386-pc/; empty means /usr/lib/grub.
+	// GrubLib is GRUB's library directory holding the platform folders
+	// (x86_64-efi/ and i386-pc/, or arm64-efi/); empty means /usr/lib/grub.
 	GrubLib string
 	// GrubMkimage is the grub-mkimage program; empty means grub-mkimage
 	// on $PATH.
@@ -112,9 +132,29 @@ func (s Spec) GrubConfig() grub.Config {
 	return cfg
 }
 
+// boot returns the architecture's boot details.
+func (s Spec) boot() (archBoot, error) {
+	arch := s.Arch
+	if arch == "" {
+		arch = recipe.ArchAMD64
+	}
+	b, ok := arches[arch]
+	if !ok {
+		return archBoot{}, fmt.Errorf("standard image %s: no GRUB boot for arch %q (amd64, arm64)", s.Name, arch)
+	}
+	return b, nil
+}
+
 func (s Spec) validate() error {
 	if !s.EFI && !s.BIOS {
 		return fmt.Errorf("standard image %s: neither EFI nor BIOS boot chosen", s.Name)
+	}
+	b, err := s.boot()
+	if err != nil {
+		return err
+	}
+	if s.BIOS && !b.bios {
+		return fmt.Errorf("standard image %s: BIOS boot is for amd64, not %s", s.Name, s.Arch)
 	}
 	if len(s.Slots) == 0 {
 		return fmt.Errorf("standard image %s: no slots", s.Name)
@@ -139,6 +179,7 @@ func Build(ctx context.Context, s Spec, work, out string) (Result, error) {
 	if err := s.validate(); err != nil {
 		return Result{}, err
 	}
+	ab, _ := s.boot()
 	lib := s.GrubLib
 	if lib == "" {
 		lib = "/usr/lib/grub"
@@ -181,13 +222,13 @@ func Build(ctx context.Context, s Spec, work, out string) (Result, error) {
 		{Path: "grub/grubenv", Source: envPath},
 	}
 	if s.EFI {
-		efi := filepath.Join(work, "BOOTX64.EFI")
-		im := grub.Image{Platform: grub.EFIx64, Prefix: grubDir, EarlyConfig: early,
-			ModuleDir: filepath.Join(lib, string(grub.EFIx64)), Tool: s.GrubMkimage}
+		efi := filepath.Join(work, filepath.Base(ab.loader))
+		im := grub.Image{Platform: ab.efi, Prefix: grubDir, EarlyConfig: early,
+			ModuleDir: filepath.Join(lib, string(ab.efi)), Tool: s.GrubMkimage}
 		if err := im.Build(ctx, efi); err != nil {
 			return res, fmt.Errorf("standard image %s: %w", s.Name, err)
 		}
-		files = append(files, disk.File{Path: "EFI/BOOT/BOOTX64.EFI", Source: efi})
+		files = append(files, disk.File{Path: ab.loader, Source: efi})
 	}
 	for _, sl := range s.Slots {
 		files = append(files,
@@ -206,7 +247,7 @@ func Build(ctx context.Context, s Spec, work, out string) (Result, error) {
 	layout.Partitions = append(layout.Partitions, disk.Partition{Name: ESPName, Type: disk.TypeESP, Content: res.ESP})
 	for _, sl := range s.Slots {
 		layout.Partitions = append(layout.Partitions, disk.Partition{
-			Name: RootLabel(sl.Name), Type: disk.TypeRootX86_64, Content: sl.RootFS, Size: sl.RootSize})
+			Name: RootLabel(sl.Name), Type: ab.rootType, Content: sl.RootFS, Size: sl.RootSize})
 	}
 	res.Plan, err = layout.Plan()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"github.com/hadron-linux/hadron/internal/recipe"
 	"io"
 	"os"
 	"os/exec"
@@ -133,6 +134,8 @@ func TestValidate(t *testing.T) {
 		{"no kernel", func(s *Spec) { s.Slots[0].Kernel = "" }, "needs a kernel"},
 		{"no root", func(s *Spec) { s.Slots[1].RootSize = 0 }, "root file system or a root size"},
 		{"bad default", func(s *Spec) { s.Default = "c" }, "not an entry id"},
+		{"BIOS on arm64", func(s *Spec) { s.Arch = recipe.ArchARM64 }, "BIOS boot is for amd64, not arm64"},
+		{"unknown arch", func(s *Spec) { s.Arch = "riscv64" }, `no GRUB boot for arch "riscv64" (amd64, arm64)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := spec(t, dir)

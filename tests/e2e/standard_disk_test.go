@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hadron-linux/hadron/bootchain/disk"
+	"github.com/hadron-linux/hadron/bootchain/disk/standard"
+	"github.com/hadron-linux/hadron/bootchain/grub"
+	"github.com/hadron-linux/hadron/tests/harness"
+	"github.com/hadron-linux/hadron/tests/qemu/qemutest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// grubVersion is what the GRUB of recipes/grub prints above its menu.
+const grubVersion = "GNU GRUB  version 2.14"
+
+// TestStandardDiskBoots builds images/base-standard (plus the boot check)
+// as one disk in the graph: GRUB built from recipes/grub for UEFI and
+// BIOS, Hadron's kernel (qemu-amd64 board) and the base-initrd image in
+// both A/B slots, the base root as erofs in root-a and root-b. It boots
+// the disk four ways: OVMF (UEFI, no Secure Boot) and SeaBIOS, each from
+// slot a (the default) and from slot b (grubenv next_entry=hadron-b, which
+// GRUB must clear). Every boot must reach multi-user.target with no
+// failed unit, on the slot's kernel command line and root partition.
+// Full tier: the kernel and systemd are long compiles.
+func TestStandardDiskBoots(t *testing.T) {
+	harness.RequireFull(t)
+	qemutest.Require(t, "qemu-system-x86_64", "mcopy", "mtype")
+	e := setup(t)
+	dir := copyTree(t)
+	const image = "base-standard-check"
+	writeImageCheck(t, dir, "base-standard")
+	img := buildDisk(t, e, dir, image, nil)
+	checkStandardDisk(t, img)
+
+	for _, fw := range []struct {
+		name string
+		args func() []string
+	}{
+		{"uefi", func() []string { return qemutest.UEFI(t, false, qemutest.OVMFVarsEmpty) }},
+		{"bios", func() []string { return []string{"-machine", "q35"} }}, // QEMU's default firmware: SeaBIOS
+	} {
+		for _, slot := range []string{"a", "b"} {
+			t.Run(fw.name+"/"+slot, func(t *testing.T) {
+				d := copyFile(t, img)
+				if slot != "a" {
+					env, err := grub.Env{"next_entry": standard.EntryID(slot)}.Encode()
+					require.NoError(t, err)
+					replaceESPFile(t, d, "grub/grubenv", env)
+				}
+				args := append(fw.args(), "-m", "1024", "-drive", "file="+d+",if=virtio,format=raw")
+				res := qemutest.Run(t, qemutest.Config{
+					Args:        args,
+					Marker:      "HADRON-BASE-BOOTED",
+					FailMarkers: []string{"Kernel panic", "grub rescue>", "error: file", "error: no such", "error: unknown filesystem", "You are in emergency mode", "Freezing execution", "No bootable device"},
+					Timeout:     12 * time.Minute,
+					WaitExit:    true,
+				})
+				keepSerial(t, fw.name+"-"+slot, res.Serial)
+				t.Logf("firmware start to the boot check's marker: %s", res.Elapsed.Round(100*time.Millisecond))
+				logBootTimes(t, res.Serial)
+				assertStandardBoot(t, res.Serial, image, slot)
+				if slot != "a" {
+					env := grubenvOf(t, d)
+					assert.Equal(t, "", env["next_entry"], "GRUB clears next_entry before it boots the entry")
+				}
+			})
+		}
+	}
+}
+
+// checkStandardDisk checks the layout of a standard disk: the BIOS boot
+// partition, the ESP with GRUB's EFI image, grub.cfg, grubenv and each
+// slot's kernel and initrd, and two root slots of one size.
+func checkStandardDisk(t *testing.T, img string) {
+	t.Helper()
+	st, err := os.Stat(img)
+	require.NoError(t, err)
+	t.Logf("disk %d MiB", st.Size()/disk.MiB)
+	out, err := exec.Command("sfdisk", "--dump", img).CombinedOutput()
+	if err == nil {
+		dump := string(out)
+		for _, name := range []string{"bios-boot", "esp", "root-a", "root-b"} {
+			assert.Contains(t, dump, `name="`+name+`"`, "partition %s", name)
+		}
+	}
+	for _, f := range []string{"EFI/BOOT/BOOTX64.EFI", "grub/grub.cfg", "grub/grubenv", "hadron/a/vmlinuz", "hadron/a/initrd.img", "hadron/b/vmlinuz", "hadron/b/initrd.img"} {
+		assert.NotEmpty(t, espFile(t, img, f), "ESP file %s", f)
+	}
+	cfg := string(espFile(t, img, "grub/grub.cfg"))
+	assert.Contains(t, cfg, "root=PARTLABEL=root-a ro console=ttyS0 rootfstype=erofs systemd.volatile=overlay")
+	assert.Contains(t, cfg, "root=PARTLABEL=root-b ro console=ttyS0 rootfstype=erofs systemd.volatile=overlay")
+	// The EFI image is GRUB's (a PE32+ for x86-64), not another loader.
+	efi := espFile(t, img, "EFI/BOOT/BOOTX64.EFI")
+	require.Greater(t, len(efi), 0x40)
+	assert.Equal(t, "MZ", string(efi[:2]), "BOOTX64.EFI is a PE image")
+}
+
+// assertStandardBoot checks one boot of a standard disk from slot: GRUB
+// of recipes/grub showed its menu, the kernel ran with the slot's root=,
+// the initrd and the root were Hadron's, the root partition mounted is
+// the slot's, and the system is running.
+func assertStandardBoot(t *testing.T, serial, image, slot string) {
+	t.Helper()
+	assert.Contains(t, serial, grubVersion, "the GRUB of recipes/grub showed its menu")
+	assert.Contains(t, serial, "Hadron Linux (base-initrd)", "systemd welcomed the initrd")
+	assert.Contains(t, serial, "Hadron Linux ("+image+")", "and the root after switching")
+	assertSystemRunning(t, serial, "multi-user.target without failed units")
+	cmdline := regexp.MustCompile(`HADRON-CMDLINE: (.*)`).FindStringSubmatch(serial)
+	require.NotNil(t, cmdline, "no command line on the console")
+	assert.Contains(t, strings.Fields(cmdline[1]), "root=PARTLABEL=root-"+slot, "the slot's entry booted: %s", cmdline[1])
+	labels := map[string]string{}
+	if m := regexp.MustCompile(`HADRON-PARTLABELS: (.*)`).FindStringSubmatch(serial); m != nil {
+		for _, kv := range strings.Fields(m[1]) {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				labels[k] = v
+			}
+		}
+	}
+	mounts := regexp.MustCompile(`HADRON-BLOCKMOUNTS: (.*)`).FindStringSubmatch(serial)
+	t.Logf("partitions %v; block devices mounted: %v", labels, mounts)
+	if dev := labels["root-"+slot]; assert.NotEmpty(t, dev, "no root-%s partition seen by udev", slot) && assert.NotNil(t, mounts) {
+		assert.Contains(t, strings.Fields(mounts[1]), dev+"=/run/systemd/volatile-root", "the slot's root partition is the root under the overlay")
+	}
+}
+
+// grubenvOf reads grub/grubenv back from the ESP of a standard disk.
+func grubenvOf(t *testing.T, img string) grub.Env {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "grubenv")
+	out, err := exec.Command("mcopy", "-n", "-i", espImage(t, img), "::grub/grubenv", dst).CombinedOutput()
+	require.NoError(t, err, "mcopy grubenv: %s", out)
+	b, err := os.ReadFile(dst)
+	require.NoError(t, err)
+	env, err := grub.ParseEnv(b)
+	require.NoError(t, err)
+	return env
+}
