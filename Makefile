@@ -66,9 +66,11 @@ repro-check: tools
 ## systemd first) signed with Debian's snakeoil db key (enrolled in the Secure Boot firmware)
 ## and a PCR key in out/keys, then boot it: hadron qemu --secure-boot --tpm --snapshot.
 ## Ctrl-A X quits QEMU. ARCH (amd64 or arm64, arm64 when IMAGE names it: base-trusted-arm64)
-## picks the platform and the firmware (OVMF or AAVMF).
+## picks the platform and the firmware (OVMF or AAVMF). A standard (GRUB) image, one whose
+## name holds "standard" (base-standard, base-standard-arm64), boots without Secure Boot and TPM.
 IMAGE ?= base-trusted
 ARCH  ?= $(if $(findstring arm64,$(IMAGE)),arm64,amd64)
+QEMU_FLAGS ?= $(if $(findstring standard,$(IMAGE)),,--secure-boot --tpm)
 SNAKEOIL := /usr/share/ovmf/PkKek-1-snakeoil
 qemu: tools
 	mkdir -p out/keys out/disk
@@ -77,7 +79,7 @@ qemu: tools
 	$(GO) run ./tests/tools/offline-build -- $(IMAGE)/disk --platform linux/$(ARCH) -o type=local,dest=out/disk/$(IMAGE) \
 		--secret id=db.key,src=out/keys/snakeoil-db.key --secret id=db.crt,src=$(SNAKEOIL).pem \
 		--secret id=pcr.key,src=out/keys/pcr.key
-	$(BIN)/hadron qemu out/disk/$(IMAGE)/$(IMAGE).raw --arch $(ARCH) --secure-boot --tpm --snapshot
+	$(BIN)/hadron qemu out/disk/$(IMAGE)/$(IMAGE).raw --arch $(ARCH) $(QEMU_FLAGS) --snapshot
 
 ## test: everything CI runs (unit, golden, e2e through real BuildKit, QEMU boots)
 test: tools vet fmt-check out/go.mod
