@@ -175,7 +175,12 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 			spec.EFI = v.GetBool("efi")
 			// BIOS boot is amd64's: on arm64 it is off unless asked for
 			// (which the spec then refuses).
-			spec.BIOS = v.GetBool("bios") && (spec.Arch == recipe.ArchAMD64 || cmd.Flags().Changed("bios"))
+			spec.BIOS = v.GetBool("bios") && (spec.Arch == recipe.ArchAMD64 || v.IsSet("bios"))
+			// GRUB's serial terminal is the PC's COM port; arm64 firmware
+			// (AAVMF, U-Boot) already puts the EFI console on its UART.
+			if spec.Arch == recipe.ArchARM64 && !v.IsSet("serial-speed") {
+				spec.Serial = nil
+			}
 			spec.GrubLib, spec.GrubMkimage = str("grub-lib"), str("grub-mkimage")
 			fill := v.GetBool("fill-slots")
 			for i := range spec.Slots {

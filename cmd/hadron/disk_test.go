@@ -92,6 +92,22 @@ func TestDiskStandardCommand(t *testing.T) {
 	require.ErrorContains(t, err, "SOURCE_DATE_EPOCH")
 }
 
+// TestDiskStandardArm64Flags: on arm64, BIOS boot is off by default and
+// refused when asked for; without it the command goes on to GRUB's
+// arm64-efi files (missing here: a clear grub-mkimage error naming them).
+func TestDiskStandardArm64Flags(t *testing.T) {
+	dir := t.TempDir()
+	kernel := filepath.Join(dir, "vmlinuz")
+	require.NoError(t, os.WriteFile(kernel, []byte("kernel"), 0o644))
+	args := []string{"disk", "standard", "-o", filepath.Join(dir, "d.img"), "--epoch", "1700000000", "--arch", "arm64",
+		"--kernel", kernel, "--initrd", kernel, "--root-size", "4", "--grub-lib", filepath.Join(dir, "grub"),
+		"--grub-mkimage", "/bin/false"}
+	_, err := runBootCLI(t, append(args, "--bios")...)
+	require.ErrorContains(t, err, "BIOS boot is for amd64, not arm64")
+	_, err = runBootCLI(t, args...)
+	require.ErrorContains(t, err, "grub-mkimage arm64-efi")
+}
+
 func TestDiskRPiCommand(t *testing.T) {
 	if _, err := exec.LookPath("mformat"); err != nil {
 		t.Skip("mformat not installed (apt-get install mtools)")

@@ -43,7 +43,7 @@ func addGrubMenuFlags(fl *pflag.FlagSet) {
 	fl.String("default", "", "default slot (default: the first)")
 	fl.String("cmdline", "console=ttyS0,115200", "kernel command line after root=PARTLABEL=root-<slot> ro")
 	fl.Int("timeout", 3, "GRUB menu timeout in seconds")
-	fl.Int("serial-speed", 115200, "GRUB serial console speed on ttyS0 (0: no serial)")
+	fl.Int("serial-speed", 115200, "GRUB serial console speed on ttyS0 (0: no serial; disk standard --arch arm64: none unless given, the EFI console is the UART)")
 }
 
 // grubMenu returns the boot menu part of a standard disk from the flags of

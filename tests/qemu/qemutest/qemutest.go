@@ -307,6 +307,8 @@ func UEFIWithVars(secure bool, vars string) []string {
 const (
 	AAVMFCode         = "/usr/share/AAVMF/AAVMF_CODE.fd"
 	AAVMFVarsSnakeoil = "/usr/share/AAVMF/AAVMF_VARS.snakeoil.fd"
+	// AAVMFVarsEmpty has no keys: Secure Boot is off.
+	AAVMFVarsEmpty = "/usr/share/AAVMF/AAVMF_VARS.fd"
 )
 
 // AAVMF returns QEMU arguments for an arm64 virt machine (qemu-system-aarch64)
