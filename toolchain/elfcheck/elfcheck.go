@@ -56,9 +56,10 @@ var Rules = []Rule{RuleMalformed, RuleMachine, RuleInterpreter, RuleNeeded, Rule
 var BuildPathPrefixes = []string{"/build", "/sysroot", "/tmp", "/hadron", "/out", "/src", "/work"}
 
 // SkipDirs are tree paths whose contents are not checked: ELF files there
-// are firmware for other processors or separate debug information, not code
-// the CPU runs.
-var SkipDirs = []string{"lib/firmware", "usr/lib/firmware", "usr/lib/debug"}
+// are firmware for other processors, separate debug information, or boot
+// loader code the firmware runs before any OS (GRUB's platform files,
+// 32-bit for i386-pc on amd64), not programs the OS runs.
+var SkipDirs = []string{"lib/firmware", "usr/lib/firmware", "usr/lib/debug", "usr/lib/grub"}
 
 // muslSysPath is the library search path of musl's loader when the tree has
 // no /etc/ld-musl-<arch>.path.

@@ -430,10 +430,11 @@ func TestCheckTree(t *testing.T) {
 			checked: 1,
 		},
 		{
-			name: "firmware and debug information are skipped",
+			name: "firmware, debug information and GRUB's platform files are skipped",
 			setup: func(t *testing.T, root string) {
 				write(t, root, "usr/lib/firmware/dsp.elf", malformed)
 				write(t, root, "usr/lib/debug/usr/bin/hello.debug", malformed)
+				place(t, root, "usr/lib/grub/arm64-efi/kernel.exec", fx.arm64(t))
 			},
 		},
 		{
