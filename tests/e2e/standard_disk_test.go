@@ -3,8 +3,10 @@ package e2e
 import (
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,11 +164,20 @@ func assertStandardBoot(t *testing.T, serial, image, slot string) {
 			}
 		}
 	}
-	mounts := regexp.MustCompile(`HADRON-BLOCKMOUNTS: (.*)`).FindStringSubmatch(serial)
-	t.Logf("partitions %v; block devices mounted: %v", labels, mounts)
-	if dev := labels["root-"+slot]; assert.NotEmpty(t, dev, "no root-%s partition seen by udev", slot) && assert.NotNil(t, mounts) {
-		assert.Contains(t, strings.Fields(mounts[1]), dev+"=/run/systemd/volatile-root", "the slot's root partition is the root under the overlay")
+	// The root is an overlay (systemd.volatile=overlay) whose lower layer,
+	// the erofs, is mounted in the initrd only: erofs lists each mounted
+	// instance's device under /sys/fs/erofs.
+	m := regexp.MustCompile(`HADRON-EROFS: (.*)`).FindStringSubmatch(serial)
+	require.NotNil(t, m, "no erofs line on the console")
+	mounted := strings.Fields(m[1])
+	t.Logf("partitions %v; erofs mounted from %v", labels, mounted)
+	for label, dev := range labels {
+		if strings.HasPrefix(label, "root-") {
+			want := label == "root-"+slot
+			assert.Equal(t, want, slices.Contains(mounted, path.Base(dev)), "erofs of %s (%s) mounted: %v", label, dev, mounted)
+		}
 	}
+	assert.NotEmpty(t, labels["root-"+slot], "no root-%s partition seen by udev", slot)
 }
 
 // grubenvOf reads grub/grubenv back from the ESP of a standard disk.
