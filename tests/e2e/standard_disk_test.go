@@ -41,7 +41,7 @@ func TestStandardDiskBoots(t *testing.T) {
 	writeImageCheck(t, dir, "base-standard")
 	img := buildDisk(t, e, dir, image, nil)
 	checkStandardDisk(t, img, "EFI/BOOT/BOOTX64.EFI", "console=ttyS0", true)
-	bootStandardSlots(t, img, image, "", []standardFirmware{
+	bootStandardSlots(t, img, image, "", "x86_64", []standardFirmware{
 		{"uefi", func() []string { return qemutest.UEFI(t, false, qemutest.OVMFVarsEmpty) }},
 		{"bios", func() []string { return []string{"-machine", "q35"} }}, // QEMU's default firmware: SeaBIOS
 	})
@@ -61,7 +61,7 @@ func TestStandardDiskBootsArm64(t *testing.T) {
 	writeImageCheck(t, dir, "base-standard-arm64")
 	img := buildDisk(t, e, dir, image, nil, "linux/arm64")
 	checkStandardDisk(t, img, "EFI/BOOT/BOOTAA64.EFI", "console=ttyAMA0", false)
-	bootStandardSlots(t, img, image, "qemu-system-aarch64", []standardFirmware{
+	bootStandardSlots(t, img, image, "qemu-system-aarch64", "aarch64", []standardFirmware{
 		{"uefi", func() []string { return qemutest.AAVMF(t, qemutest.AAVMFVarsEmpty) }},
 	})
 }
@@ -75,9 +75,10 @@ type standardFirmware struct {
 
 // bootStandardSlots boots a standard disk with each firmware, from slot a
 // (the default) and from slot b (grubenv next_entry=hadron-b, which GRUB
-// must clear), each to multi-user.target (assertStandardBoot). binary is
-// the QEMU program (qemu-system-x86_64 when empty).
-func bootStandardSlots(t *testing.T, img, image, binary string, firmwares []standardFirmware) {
+// must clear), each to multi-user.target (assertStandardBoot) on a
+// machine whose uname -m is machine. binary is the QEMU program
+// (qemu-system-x86_64 when empty).
+func bootStandardSlots(t *testing.T, img, image, binary, machine string, firmwares []standardFirmware) {
 	t.Helper()
 	for _, fw := range firmwares {
 		for _, slot := range []string{"a", "b"} {
@@ -101,6 +102,7 @@ func bootStandardSlots(t *testing.T, img, image, binary string, firmwares []stan
 				t.Logf("firmware start to the boot check's marker: %s", res.Elapsed.Round(100*time.Millisecond))
 				logBootTimes(t, res.Serial)
 				assertStandardBoot(t, res.Serial, image, slot)
+				assert.Contains(t, res.Serial, "HADRON-UNAME-M: "+machine)
 				if slot != "a" {
 					env := grubenvOf(t, d)
 					assert.Equal(t, "", env["next_entry"], "GRUB clears next_entry before it boots the entry")
@@ -141,6 +143,8 @@ func checkStandardDisk(t *testing.T, img, loader, console string, bios bool) {
 	efi := espFile(t, img, loader)
 	require.Greater(t, len(efi), 0x40)
 	assert.Equal(t, "MZ", string(efi[:2]), "%s is a PE image", loader)
+	t.Logf("%s %d KiB, kernel %d KiB, initrd %d KiB", loader, len(efi)/1024,
+		len(espFile(t, img, "hadron/a/vmlinuz"))/1024, len(espFile(t, img, "hadron/a/initrd.img"))/1024)
 }
 
 // assertStandardBoot checks one boot of a standard disk from slot: GRUB
