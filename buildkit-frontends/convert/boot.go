@@ -140,9 +140,7 @@ func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 	// so a cached result could carry a signature made with an earlier key.
 	// Both steps take well under a second.
 	uki := path.Join("EFI/Linux", UKIFile(img))
-	ukiCheck := needEFI(efiRef, Stub(arch)) +
-		fmt.Sprintf("test -f /kernel/%[1]s || { echo 'kernel recipe %[2]s has no %[1]s in its package' >&2; exit 1; }\n"+
-			"mkdir -p /out/EFI/Linux\n", KernelImage, img.Kernel)
+	ukiCheck := needEFI(efiRef, Stub(arch)) + needKernel(img) + "mkdir -p /out/EFI/Linux\n"
 	ukiTool := toolcmd.UKIBuild{
 		Output:    "/out/" + uki,
 		Stub:      "/efi/" + Stub(arch),
@@ -336,6 +334,13 @@ func (c *Converter) toolRun(name, check string, tool toolcmd.Tool, extra ...llb.
 	c.toolInvocations = append(c.toolInvocations, inv)
 	script := "set -eu\n" + check + inv.Shell(path.Join(ToolsDir, ToolBinary)) + "\n"
 	return c.hermetic.layer(name, script, append([]llb.RunOption{c.tools()}, extra...)...)
+}
+
+// needKernel is a shell check that img's kernel package, mounted at
+// /kernel, has the kernel image.
+func needKernel(img *imagedef.Image) string {
+	return fmt.Sprintf("test -f /kernel/%[1]s || { echo 'kernel recipe %[2]s has no %[1]s in its package' >&2; exit 1; }\n",
+		KernelImage, img.Kernel)
 }
 
 // needEFI is a shell check that the EFI package output ref, mounted at

@@ -67,8 +67,7 @@ func (c *Converter) grubDisk(img *imagedef.Image) (llb.State, error) {
 		}
 	}
 	lib := path.Join(grubMount, "usr/lib/grub")
-	check := fmt.Sprintf("test -f /kernel/%[1]s || { echo 'kernel recipe %[2]s has no %[1]s in its package' >&2; exit 1; }\n",
-		KernelImage, img.Kernel)
+	check := needKernel(img)
 	for _, p := range grubPlatforms[c.target.Arch] {
 		check += fmt.Sprintf("test -d %[1]s/%[2]s || { echo 'package %[3]s has no usr/lib/grub/%[2]s' >&2; exit 1; }\n",
 			lib, p, imagedef.GrubRecipe)
