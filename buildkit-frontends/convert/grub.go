@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 
+	"github.com/hadron-linux/hadron/bootchain/disk/standard"
 	"github.com/hadron-linux/hadron/bootchain/toolcmd"
 	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/recipe"
@@ -25,13 +26,6 @@ const (
 	grubMkimageWrapper = "/tmp/grub-mkimage"
 )
 
-// grubPlatforms are the GRUB platform folders a boot: grub image needs
-// from its grub package, by architecture.
-var grubPlatforms = map[recipe.Arch][]string{
-	recipe.ArchAMD64: {"x86_64-efi", "i386-pc"},
-	recipe.ArchARM64: {"arm64-efi"},
-}
-
 // grubDisk is the disk image of a boot: grub image: hadron's `disk
 // standard` on stage 0 with network disabled packs GRUB's EFI image and
 // BIOS core image from the grub package's platform files, writes grub.cfg
@@ -50,6 +44,10 @@ func (c *Converter) grubDisk(img *imagedef.Image) (llb.State, error) {
 		return llb.State{}, err
 	}
 	initrd := c.packInitrd(img, tree)
+	platforms, err := standard.Platforms(c.target.Arch)
+	if err != nil {
+		return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
+	}
 	grub, err := c.grubClosure()
 	if err != nil {
 		return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
@@ -68,7 +66,7 @@ func (c *Converter) grubDisk(img *imagedef.Image) (llb.State, error) {
 	}
 	lib := path.Join(grubMount, "usr/lib/grub")
 	check := needKernel(img)
-	for _, p := range grubPlatforms[c.target.Arch] {
+	for _, p := range platforms {
 		check += fmt.Sprintf("test -d %[1]s/%[2]s || { echo 'package %[3]s has no usr/lib/grub/%[2]s' >&2; exit 1; }\n",
 			lib, p, imagedef.GrubRecipe)
 	}

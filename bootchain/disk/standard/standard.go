@@ -132,15 +132,36 @@ func (s Spec) GrubConfig() grub.Config {
 	return cfg
 }
 
-// boot returns the architecture's boot details.
-func (s Spec) boot() (archBoot, error) {
-	arch := s.Arch
+// Platforms returns the GRUB platforms a standard disk for arch is made
+// from: its EFI platform, then i386-pc where BIOS boot exists (amd64).
+func Platforms(arch recipe.Arch) ([]grub.Platform, error) {
+	b, err := archBootFor(arch)
+	if err != nil {
+		return nil, err
+	}
+	if b.bios {
+		return []grub.Platform{b.efi, grub.BIOS}, nil
+	}
+	return []grub.Platform{b.efi}, nil
+}
+
+// archBootFor returns arch's boot details; empty means amd64.
+func archBootFor(arch recipe.Arch) (archBoot, error) {
 	if arch == "" {
 		arch = recipe.ArchAMD64
 	}
 	b, ok := arches[arch]
 	if !ok {
-		return archBoot{}, fmt.Errorf("standard image %s: no GRUB boot for arch %q (amd64, arm64)", s.Name, arch)
+		return archBoot{}, fmt.Errorf("no GRUB boot for arch %q (amd64, arm64)", arch)
+	}
+	return b, nil
+}
+
+// boot returns the spec's architecture's boot details.
+func (s Spec) boot() (archBoot, error) {
+	b, err := archBootFor(s.Arch)
+	if err != nil {
+		return archBoot{}, fmt.Errorf("standard image %s: %w", s.Name, err)
 	}
 	return b, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hadron-linux/hadron/bootchain/disk"
 	"github.com/hadron-linux/hadron/bootchain/grub"
 	"github.com/hadron-linux/hadron/internal/golden"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -119,6 +120,18 @@ func TestBuildReproducible(t *testing.T) {
 	parsed, err := grub.ParseEnv(env)
 	require.NoError(t, err)
 	require.Equal(t, "hadron-a", parsed["saved_entry"])
+}
+
+// TestPlatforms: the GRUB platforms a disk is made from, per arch.
+func TestPlatforms(t *testing.T) {
+	p, err := Platforms(recipe.ArchAMD64)
+	require.NoError(t, err)
+	assert.Equal(t, []grub.Platform{grub.EFIx64, grub.BIOS}, p)
+	p, err = Platforms(recipe.ArchARM64)
+	require.NoError(t, err)
+	assert.Equal(t, []grub.Platform{grub.EFIArm64}, p)
+	_, err = Platforms("riscv64")
+	assert.ErrorContains(t, err, `no GRUB boot for arch "riscv64"`)
 }
 
 func TestValidate(t *testing.T) {
