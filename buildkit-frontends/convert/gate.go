@@ -113,11 +113,18 @@ func (c *Converter) gatedOutput(ref recipe.Ref) (llb.State, error) {
 	if err != nil {
 		return llb.State{}, err
 	}
-	gates, err := c.gatesOf([]string{ref.Recipe})
+	return c.afterGate(st, ref.Recipe, ref.String())
+}
+
+// afterGate returns st once the gate of recipe name has passed: st with a
+// file step that copies nothing on top (see requireGates), called
+// "<label>: gated"; st itself when the recipe has no gate.
+func (c *Converter) afterGate(st llb.State, name, label string) (llb.State, error) {
+	gates, err := c.gatesOf([]string{name})
 	if err != nil || len(gates) == 0 {
 		return st, err
 	}
-	return st.File(requireGates(nil, gates), llb.WithCustomNamef("%s: gated", ref)), nil
+	return st.File(requireGates(nil, gates), llb.WithCustomNamef("%s: gated", label)), nil
 }
 
 // requireGates appends to fa (nil: starts a new action chain) one copy from

@@ -90,15 +90,11 @@ func (c *Converter) grubDisk(img *imagedef.Image) (llb.State, error) {
 // once its ELF gate has passed.
 func (c *Converter) grubClosure() (llb.State, error) {
 	grub, err := c.runtimeClosure(imagedef.GrubRecipe)
+	if err == nil {
+		grub, err = c.afterGate(grub, imagedef.GrubRecipe, imagedef.GrubRecipe)
+	}
 	if err != nil {
 		return llb.State{}, fmt.Errorf("%s: %w", imagedef.GrubRecipe, err)
-	}
-	gates, err := c.gatesOf([]string{imagedef.GrubRecipe})
-	if err != nil {
-		return llb.State{}, fmt.Errorf("%s: %w", imagedef.GrubRecipe, err)
-	}
-	if len(gates) > 0 {
-		grub = grub.File(requireGates(nil, gates), llb.WithCustomNamef("%s: gated", imagedef.GrubRecipe))
 	}
 	return grub, nil
 }
