@@ -142,6 +142,19 @@ type Converter struct {
 	// native converts the packages a foreign-arch image's steps run on
 	// the build machine (see buildPlatform), made on first use.
 	native *Converter
+	// onPackage, when set, is given each package's build layer as soon
+	// as it is converted (see OnPackage).
+	onPackage func(llb.State)
+}
+
+// OnPackage has fn called with each package's build layer (what Package
+// returns) right after it is converted, once per package, on the
+// converter's goroutine. The state is complete then: later conversions
+// only add vertices on top of it, so fn may marshal it on another
+// goroutine while conversion goes on (the planner does, see
+// frontend.NewPlan).
+func (c *Converter) OnPackage(fn func(llb.State)) {
+	c.onPackage = fn
 }
 
 // New resolves roots (recipe names) in tree for opts.Arch and prepares a
@@ -295,6 +308,9 @@ func (c *Converter) Package(name string) (llb.State, error) {
 		return llb.State{}, err
 	}
 	c.layers[name] = st
+	if c.onPackage != nil {
+		c.onPackage(st)
+	}
 	return st, nil
 }
 
@@ -490,9 +506,12 @@ func (c *Converter) unpack(r *recipe.Recipe, extraEnv map[string]string) (*works
 	// libraries are there) are merged into the sysroot. These are
 	// ungated layers: a build does not wait for its dependencies' ELF
 	// gates, which the targets holding them run (see gate).
-	var tools, depLayers []llb.State
+	refs := c.graph.BuildEnvOutputs(r.Name)
+	// llb.State is large: the layers list is sized once.
+	depLayers := make([]llb.State, 0, len(refs))
+	var tools []llb.State
 	var toolNames []string
-	for _, ref := range c.graph.BuildEnvOutputs(r.Name) {
+	for _, ref := range refs {
 		st, err := c.Output(ref)
 		if err != nil {
 			return nil, fmt.Errorf("recipe %s: build dependency: %w", r.Name, err)

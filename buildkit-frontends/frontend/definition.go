@@ -4,12 +4,17 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
+	"sync"
+
+	"github.com/hadron-linux/hadron/internal/parallel"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/apicaps"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -29,6 +34,44 @@ const PlanLocalID = "hadron-plan"
 // sources.
 type Marshaler struct {
 	c *llb.Constraints
+	// background is closed when the Background worker has finished.
+	background chan struct{}
+}
+
+// Background starts a worker that marshals, on another core, the states
+// given to feed, so that Marshal later finds them in llb's per-vertex
+// cache. Call done once no more states come; Marshal waits for the worker
+// to finish first, so vertices are never marshalled by the worker and the
+// walk at once. The worker only marshals: errors are left to Marshal,
+// which meets them again in its fixed order. With one core, feed does
+// nothing.
+func (m *Marshaler) Background() (feed func(llb.State), done func()) {
+	if parallel.Workers() < 2 {
+		return func(llb.State) {}, func() {}
+	}
+	queue := make(chan llb.State, 1024)
+	finished := make(chan struct{})
+	m.background = finished
+	ctx := context.Background()
+	go func() {
+		defer close(finished)
+		for st := range queue {
+			if out := st.Output(); out != nil {
+				if v := out.Vertex(ctx, m.c); v != nil {
+					_, _, _, _, _ = v.Marshal(ctx, m.c)
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func(st llb.State) {
+			select {
+			case queue <- st:
+			default: // the worker is behind: Marshal does this one
+			}
+		}, func() {
+			once.Do(func() { close(queue) })
+		}
 }
 
 // NewMarshaler returns a Marshaler for platform p.
@@ -53,6 +96,10 @@ func (m *Marshaler) Marshal(ctx context.Context, st llb.State) (*llb.Definition,
 	// As llb's source map collector: an entry per vertex, empty without
 	// source maps.
 	src := &pb.Source{Locations: map[string]*pb.Locations{}}
+	if m.background != nil {
+		<-m.background
+	}
+	m.prewarm(ctx, out.Vertex(ctx, c))
 	seenOps := map[digest.Digest]bool{}
 	seen := map[llb.Vertex]bool{}
 	var walk func(v llb.Vertex) error
@@ -75,7 +122,16 @@ func (m *Marshaler) Marshal(ctx context.Context, st llb.State) (*llb.Definition,
 		seen[v] = true
 		src.Locations[dgst.String()] = &pb.Locations{}
 		if md != nil {
-			def.Metadata[dgst] = mergeMetadata(def.Metadata[dgst], llb.NewOpMetadata(md))
+			if prev, ok := def.Metadata[dgst]; ok {
+				def.Metadata[dgst] = mergeMetadata(prev, llb.NewOpMetadata(md))
+			} else {
+				// NewOpMetadata makes Caps anew but shares Description
+				// with llb's cached op: the entry gets its own, as
+				// a later merge writes into it.
+				m := llb.NewOpMetadata(md)
+				m.Description = maps.Clone(m.Description)
+				def.Metadata[dgst] = m
+			}
 		}
 		if !seenOps[dgst] {
 			seenOps[dgst] = true
@@ -113,6 +169,51 @@ func (m *Marshaler) Marshal(ctx context.Context, st llb.State) (*llb.Definition,
 	def.Metadata[dgst] = md
 	def.Source = src
 	return def, nil
+}
+
+// prewarm marshals the vertices under root on every core, so that the
+// walk in Marshal finds each one in llb's per-vertex cache. llb marshals a
+// vertex under its own lock and marshals its inputs first, taking their
+// locks in turn: locks are only ever taken from a vertex towards its
+// inputs, so workers meeting on a shared dependency wait, never deadlock,
+// and each vertex is marshalled once. Errors are left to the walk, which
+// meets them again in a fixed order.
+func (m *Marshaler) prewarm(ctx context.Context, root llb.Vertex) {
+	if parallel.Workers() < 2 {
+		return
+	}
+	// Vertices by height (leaves 0): one height's vertices never depend
+	// on each other, so a height is marshalled in parallel once the
+	// heights below it are done.
+	height := map[llb.Vertex]int{}
+	var levels [][]llb.Vertex
+	var visit func(v llb.Vertex) int
+	visit = func(v llb.Vertex) int {
+		if h, ok := height[v]; ok {
+			return h
+		}
+		h := 0
+		for _, in := range v.Inputs() {
+			h = max(h, visit(in.Vertex(ctx, m.c))+1)
+		}
+		height[v] = h
+		for len(levels) <= h {
+			levels = append(levels, nil)
+		}
+		levels[h] = append(levels[h], v)
+		return h
+	}
+	visit(root)
+	// Validate sets a flag on every vertex below the one validated:
+	// done once here, before the workers, they only read it.
+	if err := root.Validate(ctx, m.c); err != nil {
+		return
+	}
+	for _, level := range levels {
+		parallel.For(len(level), func(i int) {
+			_, _, _, _, _ = level[i].Marshal(ctx, m.c)
+		})
+	}
 }
 
 // mergeMetadata adds b to a: what llb does when one op is reached twice.
@@ -157,13 +258,43 @@ func MarshalDefinition(def *llb.Definition) ([]byte, error) {
 }
 
 // DefinitionDigest is the sha256 digest of MarshalDefinition(def): equal
-// for equal LLB, across runs and machines.
+// for equal LLB, across runs and machines. It hashes the same bytes as
+// they are made, field by field (ops, then each metadata entry in key
+// order, then the source map), instead of building the whole message and
+// its one large buffer first: planning a big tree spends its time in
+// allocation, and this step was a tenth of `hadron plan`.
 func DefinitionDigest(def *llb.Definition) (digest.Digest, error) {
-	b, err := MarshalDefinition(def)
-	if err != nil {
-		return "", err
+	h := digest.SHA256.Digester()
+	w := h.Hash()
+	var buf []byte
+	for _, op := range def.Def {
+		// Field 1 (def), wire type 2 (length-delimited).
+		buf = protowire.AppendTag(buf[:0], 1, protowire.BytesType)
+		buf = protowire.AppendVarint(buf, uint64(len(op)))
+		w.Write(buf)
+		w.Write(op)
 	}
-	return digest.FromBytes(b), nil
+	keys := slices.Sorted(maps.Keys(def.Metadata))
+	det := proto.MarshalOptions{Deterministic: true}
+	for _, k := range keys {
+		// One entry of the metadata map as a one-entry message: the
+		// deterministic encoding of a map is its entries in key order.
+		md := def.Metadata[k]
+		b, err := det.MarshalAppend(buf[:0], &pb.Definition{Metadata: map[string]*pb.OpMetadata{string(k): md.ToPB()}})
+		if err != nil {
+			return "", fmt.Errorf("marshal LLB metadata of %s: %w", k, err)
+		}
+		w.Write(b)
+		buf = b
+	}
+	if def.Source != nil {
+		b, err := det.MarshalAppend(buf[:0], &pb.Definition{Source: def.Source})
+		if err != nil {
+			return "", fmt.Errorf("marshal LLB source map: %w", err)
+		}
+		w.Write(b)
+	}
+	return h.Digest(), nil
 }
 
 // VertexCount is the number of LLB operations in def (sources, execs, file

@@ -89,13 +89,19 @@ func newPlan(tree *project.Tree, opts Options, tools *llb.State, targets ...targ
 			return nil, err
 		}
 		pp := PlatformPlan{Platform: pl, Arch: arch, Converter: conv, marshaler: NewMarshaler(pl)}
+		// Packages are marshalled on a second core while the next ones
+		// are converted (see Marshaler.Background).
+		feed, done := pp.marshaler.Background()
+		conv.OnPackage(feed)
 		for _, t := range targets {
 			st, err := conv.State(t)
 			if err != nil {
+				done()
 				return nil, err
 			}
 			pp.States = append(pp.States, st)
 		}
+		done()
 		p.Platforms = append(p.Platforms, pp)
 	}
 	return p, nil

@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"testing/fstest"
 
@@ -9,16 +10,16 @@ import (
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/project/projecttest"
 	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// planTree is a small tree with an image, a trusted boot image (whose
-// steps mount the tools as a local source) and a kernel-like recipe.
 // planTree is a small tree with an image, base, and a trusted image,
-// tboot; extra holds further image definitions as name, YAML pairs.
+// tboot (whose steps mount the tools as a local source); extra holds
+// further image definitions as name, YAML pairs.
 func planTree(t *testing.T, extra ...string) *project.Tree {
 	t.Helper()
 	fsys := projecttest.Tree(
@@ -148,4 +149,71 @@ func BenchmarkPlanAll500(b *testing.B) {
 			}
 		}
 	}
+}
+
+// TestDefinitionDigestIsTheMarshalledBytes: the streamed digest is the
+// sha256 of MarshalDefinition's bytes (what `hadron plan --format llb`
+// writes and `buildctl debug dump-llb` reads) for every target of the test
+// tree, metadata and source map included.
+func TestDefinitionDigestIsTheMarshalledBytes(t *testing.T) {
+	ctx := context.Background()
+	tree := planTree(t)
+	targets := planTargets(tree)
+	plan, err := NewPlan(tree, Options{}, targets...)
+	require.NoError(t, err)
+	for ti, tg := range targets {
+		def, err := plan.Definition(ctx, 0, ti)
+		require.NoError(t, err)
+		require.NotEmpty(t, def.Metadata, "target %s", tg)
+		b, err := MarshalDefinition(def)
+		require.NoError(t, err)
+		d, err := DefinitionDigest(def)
+		require.NoError(t, err)
+		assert.Equal(t, digest.FromBytes(b), d, "target %s", tg)
+	}
+	empty := &llb.Definition{}
+	b, err := MarshalDefinition(empty)
+	require.NoError(t, err)
+	d, err := DefinitionDigest(empty)
+	require.NoError(t, err)
+	assert.Equal(t, digest.FromBytes(b), d, "an empty definition")
+}
+
+// TestPlanInParallelIsStateMarshal: with several cores the planner
+// marshals packages on a second core while it converts, and the image's
+// vertices level by level on every core; the definition is still the one
+// State.Marshal makes alone, byte for byte, and the same with one core.
+func TestPlanInParallelIsStateMarshal(t *testing.T) {
+	ctx := context.Background()
+	fsys := projecttest.Random(120, 3)
+	var digests []digest.Digest
+	for _, procs := range []int{4, 1} {
+		prev := runtime.GOMAXPROCS(procs)
+		tree, err := project.Load(fsys)
+		require.NoError(t, err)
+		targets := target.All(tree)
+		plan, err := NewPlan(tree, Options{}, targets...)
+		require.NoError(t, err)
+		pp := plan.Platforms[0]
+		for ti, tg := range targets {
+			if tg.Kind != target.Image {
+				continue
+			}
+			got, err := plan.Definition(ctx, 0, ti)
+			require.NoError(t, err)
+			want, err := pp.States[ti].Marshal(ctx, MarshalOptions(pp.Platform)...)
+			require.NoError(t, err)
+			require.NoError(t, RerunDownstream(want))
+			gb, err := MarshalDefinition(got)
+			require.NoError(t, err)
+			wb, err := MarshalDefinition(want)
+			require.NoError(t, err)
+			require.Equal(t, wb, gb, "target %s with %d cores", tg, procs)
+			require.Greater(t, VertexCount(got), 200, "a graph big enough to be marshalled in parallel")
+			digests = append(digests, digest.FromBytes(gb))
+		}
+		runtime.GOMAXPROCS(prev)
+	}
+	require.Len(t, digests, 2)
+	assert.Equal(t, digests[0], digests[1], "the same definition with 4 cores and with 1")
 }
