@@ -276,16 +276,26 @@ func DefinitionDigest(def *llb.Definition) (digest.Digest, error) {
 	}
 	keys := slices.Sorted(maps.Keys(def.Metadata))
 	det := proto.MarshalOptions{Deterministic: true}
+	var val []byte
 	for _, k := range keys {
-		// One entry of the metadata map as a one-entry message: the
-		// deterministic encoding of a map is its entries in key order.
+		// One entry of the metadata map (field 2): a message of the key
+		// (field 1) and the op's metadata (field 2). The deterministic
+		// encoding of a map is its entries in key order.
 		md := def.Metadata[k]
-		b, err := det.MarshalAppend(buf[:0], &pb.Definition{Metadata: map[string]*pb.OpMetadata{string(k): md.ToPB()}})
+		var err error
+		val, err = det.MarshalAppend(val[:0], md.ToPB())
 		if err != nil {
 			return "", fmt.Errorf("marshal LLB metadata of %s: %w", k, err)
 		}
-		w.Write(b)
-		buf = b
+		n := protowire.SizeTag(1) + protowire.SizeBytes(len(k)) + protowire.SizeTag(2) + protowire.SizeBytes(len(val))
+		buf = protowire.AppendTag(buf[:0], 2, protowire.BytesType)
+		buf = protowire.AppendVarint(buf, uint64(n))
+		buf = protowire.AppendTag(buf, 1, protowire.BytesType)
+		buf = protowire.AppendString(buf, string(k))
+		buf = protowire.AppendTag(buf, 2, protowire.BytesType)
+		buf = protowire.AppendVarint(buf, uint64(len(val)))
+		w.Write(buf)
+		w.Write(val)
 	}
 	if def.Source != nil {
 		b, err := det.MarshalAppend(buf[:0], &pb.Definition{Source: def.Source})

@@ -171,12 +171,16 @@ func TestDefinitionDigestIsTheMarshalledBytes(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, digest.FromBytes(b), d, "target %s", tg)
 	}
-	empty := &llb.Definition{}
-	b, err := MarshalDefinition(empty)
-	require.NoError(t, err)
-	d, err := DefinitionDigest(empty)
-	require.NoError(t, err)
-	assert.Equal(t, digest.FromBytes(b), d, "an empty definition")
+	for name, def := range map[string]*llb.Definition{
+		"an empty definition": {},
+		"empty metadata": {Def: [][]byte{{1}}, Metadata: map[digest.Digest]llb.OpMetadata{"sha256:00": {}, "sha256:01": {IgnoreCache: true}}},
+	} {
+		b, err := MarshalDefinition(def)
+		require.NoError(t, err)
+		d, err := DefinitionDigest(def)
+		require.NoError(t, err)
+		assert.Equal(t, digest.FromBytes(b), d, name)
+	}
 }
 
 // TestPlanInParallelIsStateMarshal: with several cores the planner
