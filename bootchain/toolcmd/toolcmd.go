@@ -270,8 +270,8 @@ func (d RPiDisk) Invocation() Invocation {
 // RootfsDir as erofs in slot a, and in every slot with FillSlots. Times
 // come from SOURCE_DATE_EPOCH.
 type StandardDisk struct {
-	Name, Arch, Kernel, Initrd, RootfsDir, Cmdline, GrubLib, GrubMkimage, Out string
-	FillSlots                                                                 bool
+	Name, Arch, Kernel, Initrd, RootfsDir, Cmdline, GrubLib, GrubMkimage, ESPTree, Out string
+	FillSlots                                                                          bool
 }
 
 // Invocation implements Tool.
@@ -288,6 +288,7 @@ func (d StandardDisk) Invocation() Invocation {
 	f = append(f, Flag{Name: "cmdline", Value: d.Cmdline})
 	f.str("grub-lib", d.GrubLib)
 	f.str("grub-mkimage", d.GrubMkimage)
+	f.str("esp-tree", d.ESPTree)
 	f.str("output", d.Out)
 	return Invocation{Command: []string{"disk", "standard"}, Flags: f}
 }

@@ -85,6 +85,13 @@ func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 		}
 		return b.boot, nil
 	}
+	if img.Boot == imagedef.BootGRUB {
+		b, err := c.grubDisk(img)
+		if err != nil {
+			return llb.State{}, err
+		}
+		return b.esp, nil
+	}
 	b, err := c.boot(img)
 	if err != nil {
 		return llb.State{}, err
@@ -95,6 +102,10 @@ func (c *Converter) Boot(img *imagedef.Image) (llb.State, error) {
 func (c *Converter) boot(img *imagedef.Image) (*bootBuild, error) {
 	if img.Boot == imagedef.BootRPi {
 		return nil, fmt.Errorf("image %s boots with the Raspberry Pi firmware, which loads no UKI: build %s/%s (the boot partition) or %s/%s (%s)",
+			img.Name, img.Name, target.BootOutput, img.Name, target.DiskOutput, img.File)
+	}
+	if img.Boot == imagedef.BootGRUB {
+		return nil, fmt.Errorf("image %s boots with GRUB, which loads no UKI: build %s/%s (the ESP's files) or %s/%s (%s)",
 			img.Name, img.Name, target.BootOutput, img.Name, target.DiskOutput, img.File)
 	}
 	if !img.HasBoot() {
@@ -202,7 +213,11 @@ func (c *Converter) Disk(img *imagedef.Image) (llb.State, error) {
 	case imagedef.BootRPi:
 		return c.rpiDisk(img)
 	case imagedef.BootGRUB:
-		return c.grubDisk(img)
+		b, err := c.grubDisk(img)
+		if err != nil {
+			return llb.State{}, err
+		}
+		return b.disk, nil
 	}
 	b, err := c.boot(img)
 	if err != nil {

@@ -142,6 +142,9 @@ type Converter struct {
 	// native converts the packages a foreign-arch image's steps run on
 	// the build machine (see buildPlatform), made on first use.
 	native *Converter
+	// grubBuilds memoises the disk steps of boot: grub images by image
+	// name (see grubDisk).
+	grubBuilds map[string]*grubBuild
 	// onPackage, when set, is given each package's build layer as soon
 	// as it is converted (see OnPackage).
 	onPackage func(llb.State)

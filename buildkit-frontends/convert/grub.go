@@ -24,7 +24,17 @@ const (
 	// through musl's dynamic loader: the step runs on stage 0, whose
 	// /lib holds glibc's loader, not musl's.
 	grubMkimageWrapper = "/tmp/grub-mkimage"
+	// espTreeDir is the disk step's second output: a copy of the ESP's
+	// files, the `<image>/boot` target of a boot: grub image.
+	espTreeDir = "/esp-tree"
 )
+
+// grubBuild is what the disk step of a boot: grub image makes: the disk
+// (its /out) and the ESP's files as a tree (its espTreeDir), one step for
+// both so the tree is the disk's ESP byte for byte.
+type grubBuild struct {
+	disk, esp llb.State
+}
 
 // grubDisk is the disk image of a boot: grub image: hadron's `disk
 // standard` on stage 0 with network disabled packs GRUB's EFI image and
@@ -33,24 +43,40 @@ const (
 // image's initrd image with the kernel's modules, packed) and the root
 // file system (the image with the kernel's modules, as erofs) into both
 // slots. The kernel boots with root=PARTLABEL=root-<slot> ro and the
-// image's command line.
-func (c *Converter) grubDisk(img *imagedef.Image) (llb.State, error) {
+// image's command line. The step also copies the ESP's files out as a
+// tree (see grubBuild); both are memoised per image.
+func (c *Converter) grubDisk(img *imagedef.Image) (*grubBuild, error) {
+	if b, ok := c.grubBuilds[img.Name]; ok {
+		return b, nil
+	}
+	b, err := c.buildGrubDisk(img)
+	if err != nil {
+		return nil, err
+	}
+	if c.grubBuilds == nil {
+		c.grubBuilds = map[string]*grubBuild{}
+	}
+	c.grubBuilds[img.Name] = b
+	return b, nil
+}
+
+func (c *Converter) buildGrubDisk(img *imagedef.Image) (*grubBuild, error) {
 	root, kernel, err := c.bootRoot(img)
 	if err != nil {
-		return llb.State{}, err
+		return nil, err
 	}
 	tree, err := c.initrdTree(img, kernel)
 	if err != nil {
-		return llb.State{}, err
+		return nil, err
 	}
 	initrd := c.packInitrd(img, tree)
 	platforms, err := standard.Platforms(c.target.Arch)
 	if err != nil {
-		return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
+		return nil, fmt.Errorf("image %s: %w", img.Name, err)
 	}
 	grub, err := c.grubClosure()
 	if err != nil {
-		return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
+		return nil, fmt.Errorf("image %s: %w", img.Name, err)
 	}
 	tools := grub
 	if !c.target.Native() {
@@ -58,10 +84,10 @@ func (c *Converter) grubDisk(img *imagedef.Image) (llb.State, error) {
 		// packing the image architecture's platform files.
 		native, err := c.buildPlatform()
 		if err != nil {
-			return llb.State{}, fmt.Errorf("image %s: %w", img.Name, err)
+			return nil, fmt.Errorf("image %s: %w", img.Name, err)
 		}
 		if tools, err = native.grubClosure(); err != nil {
-			return llb.State{}, fmt.Errorf("image %s: build machine's %w", img.Name, err)
+			return nil, fmt.Errorf("image %s: build machine's %w", img.Name, err)
 		}
 	}
 	lib := path.Join(grubMount, "usr/lib/grub")
@@ -76,14 +102,15 @@ func (c *Converter) grubDisk(img *imagedef.Image) (llb.State, error) {
 		toolcmd.StandardDisk{
 			Name: img.Name, Arch: string(c.target.Arch), Kernel: "/kernel/" + KernelImage, Initrd: "/initrd/initrd.cpio.gz",
 			RootfsDir: "/rootfs", Cmdline: img.Cmdline, FillSlots: true,
-			GrubLib: lib, GrubMkimage: grubMkimageWrapper, Out: "/out/" + img.Name + ".raw",
+			GrubLib: lib, GrubMkimage: grubMkimageWrapper, ESPTree: espTreeDir, Out: "/out/" + img.Name + ".raw",
 		},
 		llb.AddMount("/kernel", kernel, llb.Readonly),
 		llb.AddMount("/initrd", initrd, llb.Readonly),
 		llb.AddMount("/rootfs", root, llb.Readonly),
 		llb.AddMount(grubMount, grub, llb.Readonly),
 		llb.AddMount(grubToolsMount, tools, llb.Readonly))
-	return outMount(run), nil
+	esp := run.AddMount(espTreeDir, llb.Scratch())
+	return &grubBuild{disk: outMount(run), esp: esp}, nil
 }
 
 // grubClosure is the runtime closure of the grub package (GRUB and musl)

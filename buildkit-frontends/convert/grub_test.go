@@ -1,12 +1,14 @@
 package convert_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"testing/fstest"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
 	"github.com/hadron-linux/hadron/internal/project"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,10 +55,10 @@ func TestGrubDisk(t *testing.T) {
 	require.NotEmpty(t, script, "no disk step")
 	assert.Contains(t, script, "disk standard --name std --arch amd64 --kernel /kernel/boot/vmlinuz --initrd /initrd/initrd.cpio.gz "+
 		"--rootfs-dir /rootfs --fill-slots --cmdline 'console=ttyS0 rootfstype=erofs' --grub-lib /grub/usr/lib/grub "+
-		"--grub-mkimage /tmp/grub-mkimage --output /out/std.raw")
+		"--grub-mkimage /tmp/grub-mkimage --esp-tree /esp-tree --output /out/std.raw")
 	assert.Contains(t, script, "exec /grub-tools/usr/lib/libc.so --library-path /grub-tools/usr/lib /grub-tools/usr/bin/grub-mkimage")
 	assert.Contains(t, script, "test -d /grub/usr/lib/grub/i386-pc")
-	assert.Subset(t, mounts, []string{"/kernel", "/initrd", "/rootfs", "/grub", "/grub-tools", "/out"})
+	assert.Subset(t, mounts, []string{"/kernel", "/initrd", "/rootfs", "/grub", "/grub-tools", "/out", "/esp-tree"})
 	assert.Equal(t, 1, countNamed(vs, "grub: compile"), "one GRUB build: the image's is the build machine's")
 	n := names(vs)
 	for _, want := range []string{"std: initrd", "std: root with the kernel's modules", "grub: install", "grub: elf gate", "grub: runtime closure", "linux@qemu-amd64: compile"} {
@@ -93,11 +95,10 @@ func countNamed(vs []vertex, name string) int {
 	return n
 }
 
-// TestGrubErrors: a standard image has a disk, not an ESP tree or a UKI.
+// TestGrubErrors: a standard image has a disk and an ESP tree, not a UKI.
 func TestGrubErrors(t *testing.T) {
 	for target, want := range map[string]string{
-		"std/boot": "image std: targets std/boot and std/uki need boot: trusted in images/std.yaml (boot is \"grub\")",
-		"std/uki":  "image std: targets std/boot and std/uki need boot: trusted in images/std.yaml (boot is \"grub\")",
+		"std/uki": "image std boots with GRUB, which loads no UKI: build std/boot (the ESP's files) or std/disk (images/std.yaml)",
 	} {
 		t.Run(target, func(t *testing.T) {
 			tree, err := project.Load(grubFS(t))
@@ -108,4 +109,28 @@ func TestGrubErrors(t *testing.T) {
 			assert.ErrorContains(t, err, want)
 		})
 	}
+}
+
+// TestGrubBootIsTheDiskStepsESPTree: std/boot is the disk step's second
+// output (the ESP's files), so boot and disk come from one step: planned
+// together they hold one disk step, and std/boot alone runs the same one.
+func TestGrubBootIsTheDiskStepsESPTree(t *testing.T) {
+	tree, err := project.Load(grubFS(t))
+	require.NoError(t, err)
+	c, err := convert.New(tree, opts(), roots(t, tree, "std/disk")...)
+	require.NoError(t, err)
+	boot, err := c.Target("std/boot")
+	require.NoError(t, err)
+	disk, err := c.Target("std/disk")
+	require.NoError(t, err)
+	ctx := context.Background()
+	bootIn, err := boot.Output().ToInput(ctx, &llb.Constraints{})
+	require.NoError(t, err)
+	diskIn, err := disk.Output().ToInput(ctx, &llb.Constraints{})
+	require.NoError(t, err)
+	assert.Equal(t, diskIn.Digest, bootIn.Digest, "one step makes both")
+	assert.NotEqual(t, diskIn.Index, bootIn.Index, "different mounts of it")
+
+	vs := marshal(t, grubFS(t), "std/boot", opts())
+	assert.Equal(t, 1, countNamed(vs, "std: disk"))
 }

@@ -173,7 +173,7 @@ func TestDefinitionDigestIsTheMarshalledBytes(t *testing.T) {
 	}
 	for name, def := range map[string]*llb.Definition{
 		"an empty definition": {},
-		"empty metadata": {Def: [][]byte{{1}}, Metadata: map[digest.Digest]llb.OpMetadata{"sha256:00": {}, "sha256:01": {IgnoreCache: true}}},
+		"empty metadata":      {Def: [][]byte{{1}}, Metadata: map[digest.Digest]llb.OpMetadata{"sha256:00": {}, "sha256:01": {IgnoreCache: true}}},
 	} {
 		b, err := MarshalDefinition(def)
 		require.NoError(t, err)

@@ -182,6 +182,7 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 				spec.Serial = nil
 			}
 			spec.GrubLib, spec.GrubMkimage = str("grub-lib"), str("grub-mkimage")
+			spec.ESPTree = str("esp-tree")
 			fill := v.GetBool("fill-slots")
 			for i := range spec.Slots {
 				sl := &spec.Slots[i]
@@ -211,6 +212,7 @@ derived from --name and the epoch, so the same inputs give the same bytes.`,
 	fl.Bool("fill-slots", false, "write the root file system into every slot, not only the first")
 	fl.String("grub-lib", "", "GRUB's platform files, holding x86_64-efi/ and i386-pc/ (default /usr/lib/grub)")
 	fl.String("grub-mkimage", "", "grub-mkimage program that packs the GRUB images (default: grub-mkimage on $PATH)")
+	fl.String("esp-tree", "", "also copy every file of the ESP into this (empty or new) directory")
 	addGrubMenuFlags(fl)
 	fl.String("arch", string(recipe.ArchAMD64), "architecture: amd64 or arm64 (GRUB platform, root partition type)")
 	fl.Bool("efi", true, "install GRUB for UEFI (EFI/BOOT/BOOTX64.EFI, BOOTAA64.EFI on arm64)")

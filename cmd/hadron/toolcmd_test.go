@@ -122,7 +122,7 @@ func TestEveryToolParses(t *testing.T) {
 		toolcmd.TrustedDisk{Name: "base-trusted", Arch: "amd64", ESP: "/esp", Root: "/root", Out: "/out/base-trusted.raw"},
 		toolcmd.RPiDisk{Name: "rpi5", Boards: []string{"pi4", "pi5"}, Boot: "/boot", Root: "/root", Out: "/out/rpi5.raw"},
 		toolcmd.StandardDisk{Name: "base-standard", Arch: "arm64", Kernel: "/kernel/boot/vmlinuz", Initrd: "/initrd/initrd.cpio.gz", RootfsDir: "/rootfs",
-			Cmdline: "console=ttyS0 it's", GrubLib: "/grub/usr/lib/grub", GrubMkimage: "/tmp/grub-mkimage", Out: "/out/base-standard.raw", FillSlots: true},
+			Cmdline: "console=ttyS0 it's", GrubLib: "/grub/usr/lib/grub", GrubMkimage: "/tmp/grub-mkimage", ESPTree: "/esp-tree", Out: "/out/base-standard.raw", FillSlots: true},
 	} {
 		inv := tool.Invocation()
 		t.Run(inv.String(), func(t *testing.T) {

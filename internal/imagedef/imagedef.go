@@ -53,8 +53,11 @@ func (img *Image) IsSysext() bool { return img.Kind == KindSysext }
 func (img *Image) IsInitrd() bool { return img.Kind == KindInitrd }
 
 // HasBoot reports whether the image asks for boot artifacts that a
-// "<image>/boot" target can build.
-func (img *Image) HasBoot() bool { return img.Boot == BootTrusted || img.Boot == BootRPi }
+// "<image>/boot" target can build: the ESP tree of a trusted or a GRUB
+// image, the boot partition tree of a Raspberry Pi image.
+func (img *Image) HasBoot() bool {
+	return img.Boot == BootTrusted || img.Boot == BootGRUB || img.Boot == BootRPi
+}
 
 // HasUKI reports whether the image boots through a UKI that a
 // "<image>/uki" target can build.

@@ -57,7 +57,7 @@ func TestLoadGrub(t *testing.T) {
 	img, err := Load(fstest.MapFS{"images/std.yaml": {Data: []byte(src)}}, "images/std.yaml")
 	require.NoError(t, err)
 	assert.True(t, img.HasDisk(), "std/disk: the GRUB disk")
-	assert.False(t, img.HasBoot(), "GRUB's ESP is part of the disk, no std/boot")
+	assert.True(t, img.HasBoot(), "std/boot: the ESP's files, as on the disk")
 	assert.False(t, img.HasUKI(), "GRUB boots no UKI")
 }
 

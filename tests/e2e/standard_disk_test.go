@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"bytes"
+	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +45,7 @@ func TestStandardDiskBoots(t *testing.T) {
 	writeImageCheck(t, dir, "base-standard")
 	img := buildDisk(t, e, dir, image, nil)
 	checkStandardDisk(t, img, "EFI/BOOT/BOOTX64.EFI", "console=ttyS0", true)
+	checkESPTree(t, buildTo(t, e, dir, image+"/boot"), img, "EFI/BOOT/BOOTX64.EFI")
 	bootStandardSlots(t, img, image, "", "x86_64", []standardFirmware{
 		{"uefi", func() []string { return qemutest.UEFI(t, false, qemutest.OVMFVarsEmpty) }},
 		{"bios", func() []string { return []string{"-machine", "q35"} }}, // QEMU's default firmware: SeaBIOS
@@ -61,9 +66,36 @@ func TestStandardDiskBootsArm64(t *testing.T) {
 	writeImageCheck(t, dir, "base-standard-arm64")
 	img := buildDisk(t, e, dir, image, nil, "linux/arm64")
 	checkStandardDisk(t, img, "EFI/BOOT/BOOTAA64.EFI", "console=ttyAMA0", false)
+	checkESPTree(t, buildTo(t, e, dir, image+"/boot", "linux/arm64"), img, "EFI/BOOT/BOOTAA64.EFI")
 	bootStandardSlots(t, img, image, "qemu-system-aarch64", "aarch64", []standardFirmware{
 		{"uefi", func() []string { return qemutest.AAVMF(t, qemutest.AAVMFVarsEmpty) }},
 	})
+}
+
+// checkESPTree checks a standard image's <image>/boot output (tree): the
+// boot loader, grub.cfg, grubenv and each slot's kernel and initrd, every
+// file byte for byte the one on the disk img's ESP (the same step makes
+// both).
+func checkESPTree(t *testing.T, tree, img, loader string) {
+	t.Helper()
+	var files []string
+	require.NoError(t, filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(tree, p)
+		files = append(files, filepath.ToSlash(rel))
+		return err
+	}))
+	sort.Strings(files)
+	assert.Equal(t, []string{loader, "grub/grub.cfg", "grub/grubenv",
+		"hadron/a/initrd.img", "hadron/a/vmlinuz", "hadron/b/initrd.img", "hadron/b/vmlinuz"}, files)
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(tree, f))
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(espFile(t, img, "/"+f), b), "%s: the tree's file is the ESP's", f)
+	}
+	t.Logf("%s/boot: %d files, as on the disk's ESP", filepath.Base(img), len(files))
 }
 
 // standardFirmware is one way to boot a standard disk: a name and the

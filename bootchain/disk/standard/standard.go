@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"time"
 
 	"github.com/diskfs/go-diskfs/partition/gpt"
 
@@ -88,6 +90,10 @@ type Spec struct {
 	// GrubMkimage is the grub-mkimage program; empty means grub-mkimage
 	// on $PATH.
 	GrubMkimage string
+	// ESPTree, when set, is a directory that receives a copy of every
+	// file put on the ESP, at the same path: the `<image>/boot` output.
+	// It must be empty or not exist yet.
+	ESPTree string
 }
 
 // Result describes a built image.
@@ -260,6 +266,11 @@ func Build(ctx context.Context, s Spec, work, out string) (Result, error) {
 	if err := esp.Build(ctx, res.ESP); err != nil {
 		return res, fmt.Errorf("standard image %s: ESP: %w", s.Name, err)
 	}
+	if s.ESPTree != "" {
+		if err := writeTree(s.ESPTree, files, s.Epoch); err != nil {
+			return res, fmt.Errorf("standard image %s: ESP tree: %w", s.Name, err)
+		}
+	}
 
 	layout := disk.Layout{Name: s.Name, Epoch: s.Epoch}
 	if s.BIOS {
@@ -315,4 +326,40 @@ func installBIOS(ctx context.Context, lib, tool string, early []byte, plan disk.
 		err = cerr
 	}
 	return err
+}
+
+// writeTree copies files (ESP paths and their sources) under dir, which
+// must be empty or absent, with the epoch as every file's and folder's
+// modification time: the ESP's content as a tree.
+func writeTree(dir string, files []disk.File, epoch int64) error {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s is not empty", dir)
+	}
+	at := time.Unix(epoch, 0)
+	var dirs []string
+	for _, f := range files {
+		dst := filepath.Join(dir, filepath.FromSlash(f.Path))
+		for d := filepath.Dir(dst); d != dir && !slices.Contains(dirs, d); d = filepath.Dir(d) {
+			dirs = append(dirs, d)
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		data, err := os.ReadFile(f.Source)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			return err
+		}
+		if err := os.Chtimes(dst, at, at); err != nil {
+			return err
+		}
+	}
+	for _, d := range append(dirs, dir) {
+		if err := os.Chtimes(d, at, at); err != nil {
+			return err
+		}
+	}
+	return nil
 }

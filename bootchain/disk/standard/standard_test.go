@@ -4,16 +4,19 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"github.com/hadron-linux/hadron/internal/recipe"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/hadron-linux/hadron/bootchain/disk"
 	"github.com/hadron-linux/hadron/bootchain/grub"
 	"github.com/hadron-linux/hadron/internal/golden"
+	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -157,4 +160,52 @@ func TestValidate(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestESPTreeIsTheESP: with ESPTree, the tree holds exactly the ESP's
+// files with the same bytes (what `<image>/boot` exports for a GRUB
+// image), stamped with the epoch; a non-empty tree directory is refused.
+func TestESPTreeIsTheESP(t *testing.T) {
+	need(t)
+	s := spec(t, t.TempDir())
+	s.ESPTree = filepath.Join(t.TempDir(), "esp")
+	work := t.TempDir()
+	res, err := Build(t.Context(), s, work, filepath.Join(work, "disk.img"))
+	require.NoError(t, err)
+
+	var tree []string
+	require.NoError(t, filepath.WalkDir(s.ESPTree, func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		fi, err := d.Info()
+		require.NoError(t, err)
+		assert.Equal(t, int64(epoch), fi.ModTime().Unix(), "%s stamped with the epoch", p)
+		if !d.IsDir() {
+			rel, _ := filepath.Rel(s.ESPTree, p)
+			tree = append(tree, filepath.ToSlash(rel))
+		}
+		return nil
+	}))
+	ls, err := exec.Command("mdir", "-i", res.ESP, "-/", "-b", "::/").Output()
+	require.NoError(t, err)
+	var fat []string
+	for _, line := range strings.Fields(string(ls)) {
+		if !strings.HasSuffix(line, "/") {
+			fat = append(fat, strings.TrimPrefix(line, "::/"))
+		}
+	}
+	sort.Strings(tree)
+	sort.Strings(fat)
+	require.Equal(t, fat, tree, "the tree holds the ESP's files")
+	assert.Contains(t, tree, "EFI/BOOT/BOOTX64.EFI")
+	for _, f := range tree {
+		got, err := exec.Command("mtype", "-i", res.ESP, "::/"+f).Output()
+		require.NoError(t, err, f)
+		want, err := os.ReadFile(filepath.Join(s.ESPTree, f))
+		require.NoError(t, err)
+		assert.Equal(t, want, got, f)
+	}
+
+	work = t.TempDir()
+	_, err = Build(t.Context(), s, work, filepath.Join(work, "disk.img"))
+	assert.ErrorContains(t, err, "ESP tree: "+s.ESPTree+" is not empty")
 }
