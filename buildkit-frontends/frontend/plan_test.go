@@ -47,25 +47,34 @@ func planTargets(tree *project.Tree) []target.Target {
 // very ones State.Marshal makes (with the fixed local id), byte for byte,
 // although its targets share one marshal cache.
 func TestPlanDefinitionIsStateMarshal(t *testing.T) {
-	ctx := context.Background()
 	tree := planTree(t)
 	targets := planTargets(tree)
 	plan, err := NewPlan(tree, Options{}, targets...)
 	require.NoError(t, err)
-	pp := plan.Platforms[0]
 	for ti, tg := range targets {
-		got, err := plan.Definition(ctx, 0, ti)
-		require.NoError(t, err)
-		want, err := pp.States[ti].Marshal(ctx, MarshalOptions(pp.Platform)...)
-		require.NoError(t, err)
-		require.NoError(t, RerunDownstream(want))
-		gb, err := MarshalDefinition(got)
-		require.NoError(t, err)
-		wb, err := MarshalDefinition(want)
-		require.NoError(t, err)
-		assert.Equal(t, wb, gb, "target %s", tg)
-		assert.Equal(t, len(want.Def)-1, VertexCount(got))
+		got, want := planAndStateMarshal(t, plan, ti)
+		assert.Equal(t, want, got, "target %s", tg)
 	}
+}
+
+// planAndStateMarshal returns the bytes of target ti's definition (first
+// platform) as the plan marshals it and as State.Marshal does alone; it
+// checks that both count the same vertices.
+func planAndStateMarshal(t *testing.T, plan *Plan, ti int) (got, want []byte) {
+	t.Helper()
+	ctx := context.Background()
+	pp := plan.Platforms[0]
+	gd, err := plan.Definition(ctx, 0, ti)
+	require.NoError(t, err)
+	wd, err := pp.States[ti].Marshal(ctx, MarshalOptions(pp.Platform)...)
+	require.NoError(t, err)
+	require.NoError(t, RerunDownstream(wd))
+	require.Equal(t, len(wd.Def)-1, VertexCount(gd))
+	got, err = MarshalDefinition(gd)
+	require.NoError(t, err)
+	want, err = MarshalDefinition(wd)
+	require.NoError(t, err)
+	return got, want
 }
 
 // TestPlanDigestsStable: two plans of two loads of the same tree give the
@@ -188,7 +197,6 @@ func TestDefinitionDigestIsTheMarshalledBytes(t *testing.T) {
 // vertices level by level on every core; the definition is still the one
 // State.Marshal makes alone, byte for byte, and the same with one core.
 func TestPlanInParallelIsStateMarshal(t *testing.T) {
-	ctx := context.Background()
 	fsys := projecttest.Random(120, 3)
 	var digests []digest.Digest
 	for _, procs := range []int{4, 1} {
@@ -198,23 +206,16 @@ func TestPlanInParallelIsStateMarshal(t *testing.T) {
 		targets := target.All(tree)
 		plan, err := NewPlan(tree, Options{}, targets...)
 		require.NoError(t, err)
-		pp := plan.Platforms[0]
 		for ti, tg := range targets {
 			if tg.Kind != target.Image {
 				continue
 			}
-			got, err := plan.Definition(ctx, 0, ti)
+			got, want := planAndStateMarshal(t, plan, ti)
+			require.Equal(t, want, got, "target %s with %d cores", tg, procs)
+			def, err := plan.Definition(context.Background(), 0, ti)
 			require.NoError(t, err)
-			want, err := pp.States[ti].Marshal(ctx, MarshalOptions(pp.Platform)...)
-			require.NoError(t, err)
-			require.NoError(t, RerunDownstream(want))
-			gb, err := MarshalDefinition(got)
-			require.NoError(t, err)
-			wb, err := MarshalDefinition(want)
-			require.NoError(t, err)
-			require.Equal(t, wb, gb, "target %s with %d cores", tg, procs)
-			require.Greater(t, VertexCount(got), 200, "a graph big enough to be marshalled in parallel")
-			digests = append(digests, digest.FromBytes(gb))
+			require.Greater(t, VertexCount(def), 200, "a graph big enough to be marshalled in parallel")
+			digests = append(digests, digest.FromBytes(got))
 		}
 		runtime.GOMAXPROCS(prev)
 	}
