@@ -51,16 +51,7 @@ func (c *Converter) SysextRefs(img *imagedef.Image) ([]recipe.Ref, error) {
 	if !img.IsSysext() || !ok {
 		return nil, fmt.Errorf("image %s: not a system extension of an image of this tree (%s)", img.Name, img.File)
 	}
-	inBase := map[string]bool{}
-	for _, r := range c.graph.RuntimeOutputs(base.Packages...) {
-		inBase[r.String()] = true
-	}
-	var refs []recipe.Ref
-	for _, r := range c.graph.RuntimeOutputs(img.Packages...) {
-		if !inBase[r.String()] {
-			refs = append(refs, r)
-		}
-	}
+	refs := c.graph.ExtensionOutputs(img.Packages, base.Packages)
 	if len(refs) == 0 {
 		return nil, fmt.Errorf("image %s: every package is already in its base image %s: the extension would be empty", img.Name, base.Name)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/graph"
+	"github.com/hadron-linux/hadron/internal/imagedef"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/sbom"
 	"github.com/hadron-linux/hadron/internal/substitute"
@@ -67,8 +68,18 @@ func SBOM(tree *project.Tree, opts Options, t target.Target, pl ocispecs.Platfor
 		}
 		a.Comment += "."
 		if t.Kind == target.Disk {
-			a.Comment += " Whole disk: ESP and the root filesystem on dm-verity."
+			a.Comment += " Whole disk: " + diskContent[img.Boot] + "."
 		}
+	case isImage && img.IsSysext() && (t.Kind == target.Sysext || t.Kind == target.Image || t.Kind == target.Named):
+		// What the extension holds: its packages' runtime closure less
+		// what its base image already holds (as the conversion does).
+		base, ok := tree.Images[img.Extends]
+		if !ok {
+			return nil, fmt.Errorf("sbom of %s: image %s extends %q, which is not an image of this tree (%s)", t, img.Name, img.Extends, img.File)
+		}
+		a.Kind = sbom.KindImage
+		a.Contains = graph.Recipes(g.ExtensionOutputs(img.Packages, base.Packages))
+		a.Comment = "System extension of image " + base.Name + ": the packages it adds to its base."
 	case isImage && (t.Kind == target.Image || t.Kind == target.Named):
 		a.Kind = sbom.KindImage
 		a.Contains = g.RuntimeClosure(img.Packages...)
@@ -134,4 +145,12 @@ func (p *Plan) sbomAttestation(ctx context.Context, c gwclient.Client, pl ocispe
 		Path:   SBOMFile,
 		InToto: result.InTotoAttestation{PredicateType: intoto.PredicateSPDX},
 	}, nil
+}
+
+// diskContent says what the disk of an image with each boot variant
+// holds, for the SBOM's comment.
+var diskContent = map[string]string{
+	imagedef.BootTrusted: "ESP and the root filesystem on dm-verity",
+	imagedef.BootGRUB:    "GRUB (EFI and BIOS on amd64), ESP and the root filesystem in A/B slots",
+	imagedef.BootRPi:     "Raspberry Pi boot partition and the root filesystem",
 }

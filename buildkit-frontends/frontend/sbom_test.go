@@ -102,6 +102,17 @@ func TestSBOMTargets(t *testing.T) {
 		"the kernel and the package with systemd-boot and systemd-stub are part of the boot artifacts")
 	assert.Equal(t, "Boot artifacts (trusted) with kernel kern.", boot.Artifact.Comment)
 
+	// A system extension holds what its base does not: make, not musl.
+	extTree := planTree(t, "ext", "name: ext\nkind: sysext\nextends: base\npackages: [make]\n")
+	for _, name := range []string{"ext/sysext", "ext"} {
+		tg, err := target.Lookup(extTree, name)
+		require.NoError(t, err)
+		d, err := SBOM(extTree, opts, tg, amd64)
+		require.NoError(t, err, name)
+		assert.Equal(t, sbom.Artifact{Name: name, Kind: sbom.KindImage, Contains: []string{"make"},
+			Comment: "System extension of image base: the packages it adds to its base."}, d.Artifact, name)
+	}
+
 	_, err := SBOM(tree, opts, target.Target{Kind: target.KernelConfig, Name: "kern", Board: "b"}, amd64)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "holds no packages")

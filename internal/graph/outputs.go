@@ -44,6 +44,25 @@ func (g *Graph) BuildEnvOutputs(name string) []recipe.Ref {
 	})
 }
 
+// ExtensionOutputs returns the outputs a system extension holding
+// packages adds to a base image holding basePackages: the runtime outputs
+// of packages (see RuntimeOutputs) that the base does not hold, in the
+// same order. An extension never carries a file of its base:
+// systemd-sysext would lay it over the base's own.
+func (g *Graph) ExtensionOutputs(packages, basePackages []string) []recipe.Ref {
+	inBase := map[recipe.Ref]bool{}
+	for _, r := range g.RuntimeOutputs(basePackages...) {
+		inBase[r] = true
+	}
+	var out []recipe.Ref
+	for _, r := range g.RuntimeOutputs(packages...) {
+		if !inBase[r] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // outputClosure collects, with expand (which appends to its first
 // argument), the outputs of refs and, transitively, of the runtime
 // dependencies of every recipe they reach; each output once, sorted (see

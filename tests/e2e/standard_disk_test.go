@@ -95,7 +95,7 @@ func checkESPTree(t *testing.T, tree, img, loader string) {
 		require.NoError(t, err)
 		assert.True(t, bytes.Equal(espFile(t, img, "/"+f), b), "%s: the tree's file is the ESP's", f)
 	}
-	t.Logf("%s/boot: %d files, as on the disk's ESP", filepath.Base(img), len(files))
+	t.Logf("<image>/boot: %d files, each as on the ESP of %s", len(files), filepath.Base(img))
 }
 
 // standardFirmware is one way to boot a standard disk: a name and the
