@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/hadron-linux/hadron/internal/parallel"
-
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/apicaps"
@@ -128,9 +127,9 @@ func (m *Marshaler) Marshal(ctx context.Context, st llb.State) (*llb.Definition,
 				// NewOpMetadata makes Caps anew but shares Description
 				// with llb's cached op: the entry gets its own, as
 				// a later merge writes into it.
-				m := llb.NewOpMetadata(md)
-				m.Description = maps.Clone(m.Description)
-				def.Metadata[dgst] = m
+				first := llb.NewOpMetadata(md)
+				first.Description = maps.Clone(first.Description)
+				def.Metadata[dgst] = first
 			}
 		}
 		if !seenOps[dgst] {
