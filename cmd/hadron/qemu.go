@@ -5,11 +5,15 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
+	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/hadron-linux/hadron/bootchain/disk"
+	"github.com/hadron-linux/hadron/bootchain/disk/trusted"
 	"github.com/hadron-linux/hadron/internal/recipe"
 	"github.com/hadron-linux/hadron/internal/vmrun"
 )
@@ -20,7 +24,8 @@ func newQEMUCmd(v *viper.Viper) *cobra.Command {
 		Short: "Boot a built disk image in QEMU with UEFI firmware, the serial console on this terminal",
 		Long: `Qemu boots DISK (e.g. from hadron build base-trusted/disk -o type=local,dest=out/disk)
 on UEFI firmware: OVMF for amd64, AAVMF for arm64 (Debian's ovmf and
-qemu-efi-aarch64). An image name instead of a file boots
+qemu-efi-aarch64), the disk's architecture (the type of its root
+partition) unless --arch says otherwise. An image name instead of a file boots
 out/disk/IMAGE/IMAGE.raw of the project tree, where make qemu IMAGE=...
 builds it. The guest's serial console is this terminal: Ctrl-A X
 quits QEMU, Ctrl-A C switches to its monitor.
@@ -41,9 +46,14 @@ where /dev/kvm works.`,
 			if err != nil {
 				return err
 			}
+			arch := recipe.Arch(v.GetString("arch"))
+			if found, ok := diskArch(disk); ok && found != arch && !v.IsSet("arch") {
+				fmt.Fprintf(cmd.ErrOrStderr(), "hadron qemu: %s holds an %s root partition: booting it as %s (--arch overrides)\n", disk, found, found)
+				arch = found
+			}
 			return vmrun.Run(ctx, vmrun.Options{
 				Disk:       disk,
-				Arch:       recipe.Arch(v.GetString("arch")),
+				Arch:       arch,
 				SecureBoot: v.GetBool("secure-boot"),
 				TPM:        v.GetBool("tpm"),
 				Snapshot:   v.GetBool("snapshot"),
@@ -55,7 +65,7 @@ where /dev/kvm works.`,
 		},
 	}
 	fl := c.Flags()
-	fl.String("arch", string(recipe.ArchAMD64), "the disk's architecture: amd64 or arm64")
+	fl.String("arch", string(recipe.ArchAMD64), "the disk's architecture: amd64 or arm64 (default: read from its root partition type, else amd64)")
 	fl.Bool("secure-boot", false, "Secure Boot firmware with keys enrolled (Debian's snakeoil keys unless --vars)")
 	fl.Bool("tpm", false, "attach a software TPM 2.0 (swtpm)")
 	fl.Bool("snapshot", false, "do not write to DISK (writes go to a temporary overlay)")
@@ -81,4 +91,29 @@ func diskFile(tree, arg string) (string, error) {
 	}
 	return "", fmt.Errorf("no disk file %s and no %s: build the image's disk first, e.g. `make qemu IMAGE=%s`, "+
 		"or hadron build %s/disk -o type=local,dest=out/disk/%s --secret id=db.key,src=... (docs/trusted-boot.md)", arg, p, arg, arg, arg)
+}
+
+// diskArch reads the architecture of a GPT disk image from the type of
+// its root partitions (or their verity partitions): the Discoverable
+// Partitions types that Hadron's standard and trusted disks use. It
+// reports false for a disk without GPT (a Raspberry Pi card) or without
+// such a partition.
+func diskArch(path string) (recipe.Arch, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	table, err := gpt.Read(f, disk.SectorSize, disk.SectorSize)
+	if err != nil {
+		return "", false
+	}
+	for _, p := range table.Partitions {
+		for arch, types := range trusted.Types {
+			if strings.EqualFold(string(p.Type), string(types.Root)) || strings.EqualFold(string(p.Type), string(types.Verity)) {
+				return arch, true
+			}
+		}
+	}
+	return "", false
 }
