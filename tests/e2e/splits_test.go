@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -160,7 +161,7 @@ func TestPackageSplits(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(osr), "\nID=hadron\n")
 	assert.Contains(t, string(osr), "\nVERSION_ID=0.1\n")
-	assert.Contains(t, string(osr), "\nBUILD_ID=1700000000\n")
+	assert.Contains(t, string(osr), fmt.Sprintf("\nBUILD_ID=%d\n", epoch), "BUILD_ID is the epoch")
 	packages, err := os.ReadFile(filepath.Join(img, "usr/share/hadron/packages"))
 	require.NoError(t, err)
 	assert.Equal(t, "split-lib 1\nsplit-app 1\n", string(packages))
