@@ -208,6 +208,7 @@ func New(tree *project.Tree, opts Options, roots ...string) (*Converter, error) 
 		substTrees:  map[string]llb.State{},
 		kernels:     map[string]*kernelBuild{},
 		kernelTrees: map[string]*workspace{},
+		grubBuilds:  map[string]*grubBuild{},
 	}, nil
 }
 

@@ -53,9 +53,6 @@ func (c *Converter) grubDisk(img *imagedef.Image) (*grubBuild, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.grubBuilds == nil {
-		c.grubBuilds = map[string]*grubBuild{}
-	}
 	c.grubBuilds[img.Name] = b
 	return b, nil
 }

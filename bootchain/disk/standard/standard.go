@@ -7,10 +7,10 @@ package standard
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"time"
 
 	"github.com/diskfs/go-diskfs/partition/gpt"
@@ -329,19 +329,14 @@ func installBIOS(ctx context.Context, lib, tool string, early []byte, plan disk.
 }
 
 // writeTree copies files (ESP paths and their sources) under dir, which
-// must be empty or absent, with the epoch as every file's and folder's
-// modification time: the ESP's content as a tree.
+// must be empty or absent, then stamps every file and folder there with
+// the epoch: the ESP's content as a tree.
 func writeTree(dir string, files []disk.File, epoch int64) error {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%s is not empty", dir)
 	}
-	at := time.Unix(epoch, 0)
-	var dirs []string
 	for _, f := range files {
 		dst := filepath.Join(dir, filepath.FromSlash(f.Path))
-		for d := filepath.Dir(dst); d != dir && !slices.Contains(dirs, d); d = filepath.Dir(d) {
-			dirs = append(dirs, d)
-		}
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
@@ -352,14 +347,12 @@ func writeTree(dir string, files []disk.File, epoch int64) error {
 		if err := os.WriteFile(dst, data, 0o644); err != nil {
 			return err
 		}
-		if err := os.Chtimes(dst, at, at); err != nil {
+	}
+	at := time.Unix(epoch, 0)
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
 			return err
 		}
-	}
-	for _, d := range append(dirs, dir) {
-		if err := os.Chtimes(d, at, at); err != nil {
-			return err
-		}
-	}
-	return nil
+		return os.Chtimes(p, at, at)
+	})
 }
