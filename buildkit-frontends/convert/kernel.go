@@ -206,23 +206,26 @@ func kernelImage(b *board.Board) string {
 	return "Image"
 }
 
-// kernelCompileScript builds the boot image, the modules (when the config
-// has them) and the board's DTBs.
+// kernelCompileScript builds the boot image and the modules (when the
+// config has them). It depends only on the arch and the configuration, not
+// on the board's name or DTBs, so boards with the same fragments (rpi4 and
+// rpi5) share one compile step.
 func kernelCompileScript(b *board.Board) string {
 	var sb strings.Builder
 	sb.WriteString(kmake)
 	fmt.Fprintf(&sb, "kmake -j\"$JOBS\" %s\n", kernelImage(b))
 	sb.WriteString("if grep -q '^CONFIG_MODULES=y' .config; then kmake -j\"$JOBS\" modules; fi\n")
-	for _, d := range b.DTBs {
-		fmt.Fprintf(&sb, "kmake %s\n", shellQuote(d))
-	}
 	return sb.String()
 }
 
-// kernelInstallScript lays out the kernel package.
+// kernelInstallScript builds the board's DTBs (seconds each) and lays out
+// the kernel package.
 func kernelInstallScript(b *board.Board) string {
 	var sb strings.Builder
 	sb.WriteString(kmake)
+	for _, d := range b.DTBs {
+		fmt.Fprintf(&sb, "kmake %s\n", shellQuote(d))
+	}
 	sb.WriteString("release=$(cat include/config/kernel.release)\nmkdir -p /out/boot\n")
 	fmt.Fprintf(&sb, "cp arch/%s/boot/%s /out/boot/vmlinuz\n", b.SrcArch(), kernelImage(b))
 	sb.WriteString("cp System.map /out/boot/System.map\ncp .config /out/boot/config\n" +

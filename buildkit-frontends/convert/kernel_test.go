@@ -71,6 +71,21 @@ func TestKernelBoardsConvert(t *testing.T) {
 	}
 }
 
+// TestRaspberryPiBoardsShareOneCompile: rpi4 and rpi5 list the same
+// fragments, so the configure and compile steps are the same vertices (one
+// kernel compile builds both boards); the install step, which builds and
+// ships each board's DTB, is the board's own.
+func TestRaspberryPiBoardsShareOneCompile(t *testing.T) {
+	rpi4 := names(marshal(t, repoFS(t), "linux@rpi4", kernelOpts(recipe.ArchARM64)))
+	rpi5 := names(marshal(t, repoFS(t), "linux@rpi5", kernelOpts(recipe.ArchARM64)))
+	for _, phase := range []string{"configure", "compile"} {
+		d4, d5 := rpi4["linux@rpi4: "+phase], rpi5["linux@rpi5: "+phase]
+		require.NotEmpty(t, d4, phase)
+		assert.Equal(t, d4, d5, "the %s step differs between rpi4 and rpi5", phase)
+	}
+	assert.NotEqual(t, rpi4["linux@rpi4: install"], rpi5["linux@rpi5: install"])
+}
+
 // TestKernelTargetErrors: a board for the other arch, an unknown board and
 // a recipe that is not the kernel are clear errors.
 func TestKernelTargetErrors(t *testing.T) {
