@@ -292,3 +292,25 @@ func (d StandardDisk) Invocation() Invocation {
 	f.str("output", d.Out)
 	return Invocation{Command: []string{"disk", "standard"}, Flags: f}
 }
+
+// DracutBuild is `hadron dracut build`: dracut (Tool) with Hadron's
+// generic configuration against the root file system SysRoot and the
+// kernel modules under Modules (lib/modules/<release>; the release is read
+// from KverFile), written to Out. An empty Root bakes no root= into the
+// initramfs: the boot loader's command line names the slot.
+type DracutBuild struct {
+	Tool, SysRoot, Modules, KverFile, Out string
+	Root, Compress                        string
+}
+
+// Invocation implements Tool.
+func (d DracutBuild) Invocation() Invocation {
+	f := flags{{Name: "root", Value: d.Root}}
+	f.str("compress", d.Compress)
+	f.str("tool", d.Tool)
+	f.str("sysroot", d.SysRoot)
+	f.str("modules", d.Modules)
+	f.str("kver-file", d.KverFile)
+	f.str("output", d.Out)
+	return Invocation{Command: []string{"dracut", "build"}, Flags: f}
+}

@@ -62,11 +62,10 @@ func (c *Converter) buildGrubDisk(img *imagedef.Image) (*grubBuild, error) {
 	if err != nil {
 		return nil, err
 	}
-	tree, err := c.initrdTree(img, kernel)
+	initrd, initrdFile, err := c.grubInitramfs(img, root, kernel)
 	if err != nil {
 		return nil, err
 	}
-	initrd := c.packInitrd(img, tree)
 	platforms, err := standard.Platforms(c.target.Arch)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", img.Name, err)
@@ -75,17 +74,11 @@ func (c *Converter) buildGrubDisk(img *imagedef.Image) (*grubBuild, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", img.Name, err)
 	}
-	tools := grub
-	if !c.target.Native() {
-		// grub-mkimage runs on the build machine: the amd64 package's,
-		// packing the image architecture's platform files.
-		native, err := c.buildPlatform()
-		if err != nil {
-			return nil, fmt.Errorf("image %s: %w", img.Name, err)
-		}
-		if tools, err = native.grubClosure(); err != nil {
-			return nil, fmt.Errorf("image %s: build machine's %w", img.Name, err)
-		}
+	// grub-mkimage runs on the build machine: the amd64 package's,
+	// packing the image architecture's platform files.
+	tools, err := c.buildMachineClosure(imagedef.GrubRecipe)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", img.Name, err)
 	}
 	lib := path.Join(grubMount, "usr/lib/grub")
 	check := needKernel(img)
@@ -97,7 +90,7 @@ func (c *Converter) buildGrubDisk(img *imagedef.Image) (*grubBuild, error) {
 		"chmod 0755 %[2]s\n", grubToolsMount, grubMkimageWrapper)
 	run := c.toolRun(img.Name+": disk", check,
 		toolcmd.StandardDisk{
-			Name: img.Name, Arch: string(c.target.Arch), Kernel: "/kernel/" + KernelImage, Initrd: "/initrd/initrd.cpio.gz",
+			Name: img.Name, Arch: string(c.target.Arch), Kernel: "/kernel/" + KernelImage, Initrd: "/initrd/" + initrdFile,
 			RootfsDir: "/rootfs", Cmdline: img.Cmdline, FillSlots: true,
 			GrubLib: lib, GrubMkimage: grubMkimageWrapper, ESPTree: espTreeDir, Out: "/out/" + img.Name + ".raw",
 		},
@@ -113,29 +106,109 @@ func (c *Converter) buildGrubDisk(img *imagedef.Image) (*grubBuild, error) {
 // grubClosure is the runtime closure of the grub package (GRUB and musl)
 // once its ELF gate has passed.
 func (c *Converter) grubClosure() (llb.State, error) {
-	grub, err := c.runtimeClosure(imagedef.GrubRecipe)
+	return c.gatedClosure(imagedef.GrubRecipe)
+}
+
+// gatedClosure is the runtime closure of package name once its ELF gate
+// has passed.
+func (c *Converter) gatedClosure(name string) (llb.State, error) {
+	st, err := c.runtimeClosure(name)
 	if err == nil {
-		grub, err = c.afterGate(grub, imagedef.GrubRecipe, imagedef.GrubRecipe)
+		st, err = c.afterGate(st, name, name)
 	}
 	if err != nil {
-		return llb.State{}, fmt.Errorf("%s: %w", imagedef.GrubRecipe, err)
+		return llb.State{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return grub, nil
+	return st, nil
+}
+
+// buildMachineClosure is the gated runtime closure of package name built
+// for the build machine (amd64), whose programs a step runs on stage 0
+// (grub-mkimage, dracut): this converter's own for an amd64 image.
+func (c *Converter) buildMachineClosure(name string) (llb.State, error) {
+	if c.target.Native() {
+		return c.gatedClosure(name)
+	}
+	native, err := c.buildPlatform()
+	if err != nil {
+		return llb.State{}, err
+	}
+	st, err := native.gatedClosure(name)
+	if err != nil {
+		return llb.State{}, fmt.Errorf("build machine's %w", err)
+	}
+	return st, nil
 }
 
 // buildPlatform returns a converter of the same tree for the build
 // machine (amd64), for packages whose programs a step of a foreign-arch
-// image runs (grub-mkimage); its sources count as this converter's.
+// image runs (grub-mkimage, dracut); its sources count as this
+// converter's.
 func (c *Converter) buildPlatform() (*Converter, error) {
 	if c.native != nil {
 		return c.native, nil
 	}
 	o := c.opts
 	o.Arch = recipe.ArchAMD64
-	n, err := New(c.tree, o, imagedef.GrubRecipe)
+	roots := []string{imagedef.GrubRecipe}
+	if _, ok := c.tree.Recipes[imagedef.DracutRecipe]; ok {
+		roots = append(roots, imagedef.DracutRecipe)
+	}
+	n, err := New(c.tree, o, roots...)
 	if err != nil {
 		return nil, fmt.Errorf("build machine (amd64): %w", err)
 	}
 	c.native = n
 	return n, nil
+}
+
+// Paths inside the dracut step of an initramfs: dracut image.
+const (
+	// dracutMount is where the dracut package's runtime closure for the
+	// build machine (dracut-install, libkmod, musl) is mounted.
+	dracutMount = "/dracut"
+	// dracutInstallWrapper runs that closure's dracut-install through
+	// musl's loader (DRACUT_INSTALL).
+	dracutInstallWrapper = "/tmp/dracut-install"
+)
+
+// grubInitramfs is the initramfs of a boot: grub image and its file name
+// in that state: dracut's, made from the image's root (initramfs:
+// dracut), or the image's initrd image packed as a cpio.
+func (c *Converter) grubInitramfs(img *imagedef.Image, root, kernel llb.State) (llb.State, string, error) {
+	if img.Initramfs != imagedef.InitramfsDracut {
+		tree, err := c.initrdTree(img, kernel)
+		if err != nil {
+			return llb.State{}, "", err
+		}
+		return c.packInitrd(img, tree), "initrd.cpio.gz", nil
+	}
+	// dracut runs against the image's root with the image
+	// architecture's dracut package merged in (for this step only): its
+	// scripts and modules.d are dracut's default dracutbasedir there, and
+	// the programs it puts into the initramfs (dracut-util) are the
+	// image's architecture. dracut-install is the one program dracut runs
+	// itself: the build machine's, a musl program on a glibc stage 0, so
+	// it runs through musl's loader with the closure's libraries (libkmod).
+	pkg, err := c.gatedClosure(imagedef.DracutRecipe)
+	if err != nil {
+		return llb.State{}, "", fmt.Errorf("image %s: initramfs: %w", img.Name, err)
+	}
+	tools, err := c.buildMachineClosure(imagedef.DracutRecipe)
+	if err != nil {
+		return llb.State{}, "", fmt.Errorf("image %s: initramfs: %w", img.Name, err)
+	}
+	sysroot := llb.Merge([]llb.State{root, pkg}, llb.WithCustomNamef("%s: root with dracut", img.Name))
+	setup := needKernel(img) + fmt.Sprintf(
+		"test -x /sysroot/usr/bin/dracut || { echo 'package %[2]s has no usr/bin/dracut' >&2; exit 1; }\n"+
+			"printf '#!/bin/sh\\nexec %[1]s/usr/lib/libc.so --library-path %[1]s/usr/lib %[1]s/usr/lib/dracut/dracut-install \"$@\"\\n' >%[3]s\n"+
+			"chmod 0755 %[3]s\n"+
+			"export DRACUT_INSTALL=%[3]s\n", dracutMount, imagedef.DracutRecipe, dracutInstallWrapper)
+	run := c.toolRun(img.Name+": dracut", setup,
+		toolcmd.DracutBuild{Tool: "/sysroot/usr/bin/dracut", SysRoot: "/sysroot", Modules: "/sysroot/usr/lib/modules",
+			KverFile: "/kernel/boot/kernel.release", Out: "/out/initrd.img"},
+		llb.AddMount("/kernel", kernel, llb.Readonly),
+		llb.AddMount("/sysroot", sysroot, llb.Readonly),
+		llb.AddMount(dracutMount, tools, llb.Readonly))
+	return outMount(run), "initrd.img", nil
 }

@@ -280,6 +280,9 @@ func (t Target) Roots(images map[string]*imagedef.Image) []string {
 	if img.Boot == imagedef.BootGRUB {
 		roots = appendNew(roots, imagedef.GrubRecipe)
 	}
+	if img.Initramfs == imagedef.InitramfsDracut {
+		roots = appendNew(roots, imagedef.DracutRecipe)
+	}
 	if img.Firmware != "" {
 		roots = appendNew(roots, recipe.RefName(img.Firmware))
 	}

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
@@ -15,6 +20,9 @@ func newDracutCmd(v *viper.Viper) *cobra.Command {
 func dracutConfig(v *viper.Viper) dracut.Config {
 	root := v.GetString("root")
 	cfg := dracut.Default(root)
+	if root == "" {
+		cfg.Cmdline = ""
+	}
 	cfg.Compress = v.GetString("compress")
 	if d := v.GetStringSlice("drivers"); len(d) > 0 {
 		cfg.AddDrivers = d
@@ -24,7 +32,7 @@ func dracutConfig(v *viper.Viper) dracut.Config {
 
 func addDracutConfigFlags(c *cobra.Command) {
 	fl := c.Flags()
-	fl.String("root", "PARTLABEL=root-a", "root= value baked into the initrd")
+	fl.String("root", "PARTLABEL=root-a", "root= value baked into the initrd (empty: none, the boot loader names the root)")
 	fl.String("compress", "zstd", "compressor: zstd, gzip, xz, lz4, cat")
 	fl.StringSlice("drivers", nil, "kernel modules to add (default: Hadron's storage drivers)")
 }
@@ -49,7 +57,7 @@ func newDracutConfigCmd(v *viper.Viper) *cobra.Command {
 
 func newDracutBuildCmd(v *viper.Viper) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "build -o INITRD --kver RELEASE --modules DIR [--sysroot ROOTFS]",
+		Use:   "build -o INITRD --kver RELEASE|--kver-file FILE --modules DIR [--sysroot ROOTFS] [--tool DRACUT]",
 		Short: "Run dracut with Hadron's configuration against a kernel's modules",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -58,8 +66,16 @@ func newDracutBuildCmd(v *viper.Viper) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b := dracut.Build{Config: dracutConfig(v), Kver: str("kver"), ModulesDir: str("modules"),
-				SysRoot: str("sysroot"), Epoch: epoch}
+			kver, err := kernelRelease(str("kver"), str("kver-file"))
+			if err != nil {
+				return err
+			}
+			modules := str("modules")
+			if fi, err := os.Stat(filepath.Join(modules, kver)); err == nil && fi.IsDir() {
+				modules = filepath.Join(modules, kver)
+			}
+			b := dracut.Build{Config: dracutConfig(v), Kver: kver, ModulesDir: modules,
+				SysRoot: str("sysroot"), Epoch: epoch, Tool: str("tool")}
 			return b.Run(cmd.Context(), str("output"))
 		},
 	}
@@ -67,10 +83,29 @@ func newDracutBuildCmd(v *viper.Viper) *cobra.Command {
 	fl := c.Flags()
 	fl.StringP("output", "o", "initrd.img", "initrd to write")
 	fl.String("kver", "", "kernel release (uname -r)")
-	fl.String("modules", "", "the kernel's lib/modules/<kver> directory")
+	fl.String("modules", "", "the kernel's lib/modules/<kver> directory, or the lib/modules directory holding it")
+	fl.String("kver-file", "", "file holding the kernel release (a kernel package's boot/kernel.release), instead of --kver")
 	fl.String("sysroot", "", "root file system to take programs from (default /)")
+	fl.String("tool", "", "the dracut program to run (default: dracut on PATH)")
 	addEpochFlag(fl)
-	_ = c.MarkFlagRequired("kver")
+	c.MarkFlagsMutuallyExclusive("kver", "kver-file")
+	c.MarkFlagsOneRequired("kver", "kver-file")
 	_ = c.MarkFlagRequired("modules")
 	return c
+}
+
+// kernelRelease is kver, or the one line of file when kver is empty.
+func kernelRelease(kver, file string) (string, error) {
+	if kver != "" {
+		return kver, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("kernel release: %w", err)
+	}
+	rel := strings.TrimSpace(string(b))
+	if rel == "" || strings.ContainsAny(rel, "\n") {
+		return "", fmt.Errorf("kernel release: %s must hold one line, the release (uname -r)", file)
+	}
+	return rel, nil
 }

@@ -123,6 +123,9 @@ func TestEveryToolParses(t *testing.T) {
 		toolcmd.RPiDisk{Name: "rpi5", Boards: []string{"pi4", "pi5"}, Boot: "/boot", Root: "/root", Out: "/out/rpi5.raw"},
 		toolcmd.StandardDisk{Name: "base-standard", Arch: "arm64", Kernel: "/kernel/boot/vmlinuz", Initrd: "/initrd/initrd.cpio.gz", RootfsDir: "/rootfs",
 			Cmdline: "console=ttyS0 it's", GrubLib: "/grub/usr/lib/grub", GrubMkimage: "/tmp/grub-mkimage", ESPTree: "/esp-tree", Out: "/out/base-standard.raw", FillSlots: true},
+		toolcmd.DracutBuild{Tool: "/dracut/usr/bin/dracut", SysRoot: "/sysroot", Modules: "/sysroot/usr/lib/modules", KverFile: "/kernel/boot/kernel.release",
+			Out: "/out/initrd.img", Root: "", Compress: "zstd"},
+		toolcmd.DracutBuild{Modules: "/m", KverFile: "/k", Out: "/o", Root: "PARTLABEL=root-b"},
 	} {
 		inv := tool.Invocation()
 		t.Run(inv.String(), func(t *testing.T) {

@@ -96,6 +96,14 @@ func (img *Image) HasDisk() bool {
 // platform files under usr/lib/grub) for boot: grub images.
 const GrubRecipe = "grub"
 
+// InitramfsDracut is the initramfs: value of a boot: grub image whose
+// initramfs dracut makes from the image's own root at build time.
+const InitramfsDracut = "dracut"
+
+// DracutRecipe is the recipe whose package holds dracut (its scripts and
+// dracut-install) for images with initramfs: dracut.
+const DracutRecipe = "dracut"
+
 // Boots lists the valid non-empty boot variants.
 var Boots = []string{BootTrusted, BootGRUB, BootRPi}
 
@@ -125,6 +133,10 @@ type Image struct {
 	// UKI's command line, and the initrd into the UKI; without it the
 	// root filesystem itself is the UKI's initramfs.
 	Initrd string `yaml:"initrd"`
+	// Initramfs, for a boot: grub image, names the generator that makes
+	// the initramfs from the image's own root instead of an initrd image:
+	// InitramfsDracut (dracut from DracutRecipe, with --sysroot).
+	Initramfs string `yaml:"initramfs"`
 	// EFI names the recipe output holding systemd-boot and systemd-stub
 	// (EFIDir) for a trusted image; DefaultEFI when left out.
 	EFI string `yaml:"efi"`
@@ -237,8 +249,15 @@ func (img *Image) validate() errlist.List {
 	if img.Boot == BootRPi && !slices.Equal(img.Arches, []recipe.Arch{recipe.ArchARM64}) {
 		at("arches", "boot: %s images are arm64 only: set arches: [arm64]", img.Boot)
 	}
-	if img.Boot == BootGRUB && img.Initrd == "" {
-		at("boot", "boot: %s needs initrd: the image whose tree is the initramfs (e.g. base-initrd), which mounts root=PARTLABEL=root-<slot>", img.Boot)
+	switch {
+	case img.Initramfs != "" && img.Initramfs != InitramfsDracut:
+		at("initramfs", "initramfs: unknown generator %q (the one there is: %s)", img.Initramfs, InitramfsDracut)
+	case img.Initramfs != "" && img.Boot != BootGRUB:
+		at("initramfs", "initramfs: only a boot: %s image has its initramfs generated (trusted and Pi images name an initrd image)", BootGRUB)
+	case img.Initramfs != "" && img.Initrd != "":
+		at("initramfs", "initramfs: %s and initrd: %s both name the initramfs: keep one", img.Initramfs, img.Initrd)
+	case img.Boot == BootGRUB && img.Initrd == "" && img.Initramfs == "":
+		at("boot", "boot: %s needs an initramfs that mounts root=PARTLABEL=root-<slot>: initramfs: %s (made from the image's root) or initrd: <image> (e.g. base-initrd)", img.Boot, InitramfsDracut)
 	}
 	switch {
 	case img.Firmware != "" && recipe.CheckRef(img.Firmware) != "":
@@ -287,7 +306,7 @@ func (img *Image) validateKind() errlist.List {
 		if img.Extends != "" {
 			at("extends", "extends: only a system extension (kind: %s) extends a base image", KindSysext)
 		}
-		for _, f := range []struct{ key, value string }{{"boot", img.Boot}, {"kernel", img.Kernel}, {"cmdline", img.Cmdline}, {"initrd", img.Initrd}} {
+		for _, f := range []struct{ key, value string }{{"boot", img.Boot}, {"kernel", img.Kernel}, {"cmdline", img.Cmdline}, {"initrd", img.Initrd}, {"initramfs", img.Initramfs}} {
 			if f.value != "" {
 				at(f.key, "%s: an initrd is started by the boot of another image and has no %s of its own", f.key, f.key)
 			}

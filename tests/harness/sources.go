@@ -187,6 +187,16 @@ var Sources = []Source{
 		DebianVersion: "2.14-4", // forky
 		SHA256:        "bc8d3c73535b8838d8c8e2654d73edc4e6ae8c8acdb45d5df5dc9a1547446d43",
 	},
+	{
+		// dracut-ng 112: the initramfs generator of standard-boot images.
+		// Debian's orig is the release tarball, byte for byte.
+		File:          "dracut-112.tar.gz",
+		URLPrefixes:   []string{"https://github.com/dracut-ng/dracut-ng/archive/112/"},
+		DebianSource:  "dracut",
+		DebianOrig:    "dracut_112.orig.tar.gz",
+		DebianVersion: "112-7", // forky
+		SHA256:        "839d21eb4bd27bb0ee40d74c9da46df088c2e1425fcd8c3ea62b7e3a3dd28a91",
+	},
 	// Debian is ca-certificates' upstream: its release tarball is in the pool.
 	debianFile("c/ca-certificates/", "ca-certificates", "ca-certificates_20250419.tar.xz", "20250419", // trixie
 		"33b44ef78653ecd3f0f2f13e5bba6be466be2e7da72182f737912b81798ba5d2"),
