@@ -25,7 +25,68 @@ func grubFS(t testing.TB) fstest.MapFS {
 	fsys["images/stdrd64.yaml"] = &fstest.MapFile{Data: []byte("name: stdrd64\nkind: initrd\npackages: [busybox]\narches: [arm64]\n")}
 	fsys["images/std64.yaml"] = &fstest.MapFile{Data: []byte("name: std64\npackages: [busybox]\narches: [arm64]\n" +
 		"boot: grub\nkernel: linux@qemu-arm64\ninitrd: stdrd64\ncmdline: console=ttyAMA0 rootfstype=erofs\n")}
+	fsys["images/stdd.yaml"] = &fstest.MapFile{Data: []byte("name: stdd\npackages: [busybox]\narches: [amd64]\n" +
+		"boot: grub\nkernel: linux@qemu-amd64\ninitramfs: dracut\ncmdline: console=ttyS0 rootfstype=erofs\n")}
+	fsys["images/stdd64.yaml"] = &fstest.MapFile{Data: []byte("name: stdd64\npackages: [busybox]\narches: [arm64]\n" +
+		"boot: grub\nkernel: linux@qemu-arm64\ninitramfs: dracut\ncmdline: console=ttyAMA0 rootfstype=erofs\n")}
 	return fsys
+}
+
+// dracutStep returns the script and mounts of image's dracut step in vs.
+func dracutStep(t *testing.T, vs []vertex, image string) (string, map[string]bool) {
+	t.Helper()
+	for _, v := range vs {
+		if e, ok := v.op.Op.(*pb.Op_Exec); ok && v.name == image+": dracut" {
+			mounts := map[string]bool{}
+			for _, m := range e.Exec.Mounts {
+				mounts[m.Dest] = true
+			}
+			assert.Equal(t, pb.NetMode_NONE, e.Exec.Network)
+			return strings.Join(e.Exec.Meta.Args, " "), mounts
+		}
+	}
+	t.Fatalf("no %s: dracut step", image)
+	return "", nil
+}
+
+// TestGrubDiskDracut: initramfs: dracut makes the disk's initramfs with
+// the dracut recipe's dracut against the image's own root (with dracut
+// merged in for that step), the build machine's dracut-install run
+// through musl's loader, and no root= baked in (GRUB names the slot).
+// The image's initrd image steps are gone.
+func TestGrubDiskDracut(t *testing.T) {
+	vs := marshal(t, grubFS(t), "stdd/disk", opts())
+	script, mounts := dracutStep(t, vs, "stdd")
+	assert.Contains(t, script, "dracut build --root '' --tool /sysroot/usr/bin/dracut --sysroot /sysroot --modules /sysroot/usr/lib/modules "+
+		"--kver-file /kernel/boot/kernel.release --output /out/initrd.img")
+	assert.Contains(t, script, "exec /dracut/usr/lib/libc.so --library-path /dracut/usr/lib /dracut/usr/lib/dracut/dracut-install")
+	assert.Contains(t, script, "export DRACUT_INSTALL=/tmp/dracut-install")
+	for _, m := range []string{"/kernel", "/sysroot", "/dracut", "/out"} {
+		assert.True(t, mounts[m], "mount %s", m)
+	}
+	n := names(vs)
+	for _, want := range []string{"stdd: root with dracut", "dracut: elf gate", "dracut: install"} {
+		assert.Contains(t, n, want)
+	}
+	assert.NotContains(t, n, "stdd: initrd", "no initrd image is packed")
+	assert.Equal(t, 1, countNamed(vs, "dracut: compile"), "one dracut build: the image's is the build machine's")
+	var disk string
+	for _, v := range vs {
+		if e, ok := v.op.Op.(*pb.Op_Exec); ok && v.name == "stdd: disk" {
+			disk = strings.Join(e.Exec.Meta.Args, " ")
+		}
+	}
+	assert.Contains(t, disk, "--initrd /initrd/initrd.img ")
+}
+
+// TestGrubDiskDracutArm64: an arm64 image's initramfs holds the arm64
+// dracut package (merged into its root) and runs the build machine's
+// (amd64) dracut-install: two dracut builds, no emulation.
+func TestGrubDiskDracutArm64(t *testing.T) {
+	vs := marshal(t, grubFS(t), "stdd64/disk", arm64Opts())
+	script, _ := dracutStep(t, vs, "stdd64")
+	assert.Contains(t, script, "--tool /sysroot/usr/bin/dracut --sysroot /sysroot")
+	assert.Equal(t, 2, countNamed(vs, "dracut: compile"), "dracut for arm64 (in the initramfs) and for the build machine (dracut-install)")
 }
 
 // TestGrubDisk: std/disk runs `hadron disk standard` over the kernel, the

@@ -135,6 +135,10 @@ func bootStandardSlots(t *testing.T, img, image, binary, machine string, firmwar
 				logBootTimes(t, res.Serial)
 				assertStandardBoot(t, res.Serial, image, slot)
 				assert.Contains(t, res.Serial, "HADRON-UNAME-M: "+machine)
+				// The initramfs is dracut's (initramfs: dracut): systemd in the
+				// initrd names it by its os-release, "<image> dracut-<version>
+				// (Initramfs)".
+				assert.Regexp(t, `dracut-[0-9]+ \(Initramfs\)`, res.Serial, "the initramfs is dracut's")
 				if slot != "a" {
 					env := grubenvOf(t, d)
 					assert.Equal(t, "", env["next_entry"], "GRUB clears next_entry before it boots the entry")
