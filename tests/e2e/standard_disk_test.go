@@ -29,11 +29,11 @@ const grubVersion = "GNU GRUB  version 2.14"
 
 // TestStandardDiskBoots builds images/base-standard (plus the boot check)
 // as one disk in the graph: GRUB built from recipes/grub for UEFI and
-// BIOS, Hadron's kernel (qemu-amd64 board) and the base-initrd image in
-// both A/B slots, the base root as erofs in root-a and root-b. It boots
-// the disk four ways: OVMF (UEFI, no Secure Boot) and SeaBIOS, each from
-// slot a (the default) and from slot b (grubenv next_entry=hadron-b, which
-// GRUB must clear). Every boot must reach multi-user.target with no
+// BIOS, Hadron's kernel (qemu-amd64 board) and a dracut initramfs (made
+// by recipes/dracut from the image's root) in both A/B slots, the base
+// root as erofs in root-a and root-b. It boots the disk four ways: OVMF
+// (UEFI, no Secure Boot) and SeaBIOS, each from slot a (the default) and
+// from slot b (grubenv next_entry=hadron-b, which GRUB must clear). Every boot must reach multi-user.target with no
 // failed unit, on the slot's kernel command line and root partition.
 // Full tier: the kernel and systemd are long compiles.
 func TestStandardDiskBoots(t *testing.T) {
