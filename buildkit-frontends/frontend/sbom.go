@@ -55,8 +55,9 @@ func SBOM(tree *project.Tree, opts Options, t target.Target, pl ocispecs.Platfor
 		a.Comment = "Kernel built for board " + t.Board + "."
 	case (t.Kind == target.Boot || t.Kind == target.Disk || t.Kind == target.UKI) && isImage:
 		// The target's roots: the image's packages, its kernel, the
-		// package with systemd-boot and systemd-stub and the initrd
-		// image's packages.
+		// package with systemd-boot and systemd-stub, the initrd
+		// image's packages, GRUB, and dracut (whose dracut-util goes
+		// into the initramfs).
 		a.Kind = sbom.KindBoot
 		a.Contains = g.RuntimeClosure(t.Roots(tree.Images)...)
 		a.Comment = "Boot artifacts (" + img.Boot + ")"
@@ -65,6 +66,9 @@ func SBOM(tree *project.Tree, opts Options, t target.Target, pl ocispecs.Platfor
 		}
 		if img.Initrd != "" {
 			a.Comment += " and initrd image " + img.Initrd
+		}
+		if img.Initramfs != "" {
+			a.Comment += " and a " + img.Initramfs + " initramfs made from the image's root"
 		}
 		a.Comment += "."
 		if t.Kind == target.Disk {
