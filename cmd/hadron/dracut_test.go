@@ -33,7 +33,7 @@ func TestKernelRelease(t *testing.T) {
 	assert.ErrorContains(t, err, "missing")
 }
 
-// TestDracutConfigWithoutRoot: --root ” bakes no root= into the
+// TestDracutConfigWithoutRoot: an empty --root bakes no root= into the
 // initramfs (a boot loader's entry names the slot), and a root is baked as
 // root=... ro.
 func TestDracutConfigWithoutRoot(t *testing.T) {
