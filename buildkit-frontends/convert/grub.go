@@ -70,7 +70,7 @@ func (c *Converter) buildGrubDisk(img *imagedef.Image) (*grubBuild, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", img.Name, err)
 	}
-	grub, err := c.grubClosure()
+	grub, err := c.gatedClosure(imagedef.GrubRecipe)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", img.Name, err)
 	}
@@ -101,12 +101,6 @@ func (c *Converter) buildGrubDisk(img *imagedef.Image) (*grubBuild, error) {
 		llb.AddMount(grubToolsMount, tools, llb.Readonly))
 	esp := run.AddMount(espTreeDir, llb.Scratch())
 	return &grubBuild{disk: outMount(run), esp: esp}, nil
-}
-
-// grubClosure is the runtime closure of the grub package (GRUB and musl)
-// once its ELF gate has passed.
-func (c *Converter) grubClosure() (llb.State, error) {
-	return c.gatedClosure(imagedef.GrubRecipe)
 }
 
 // gatedClosure is the runtime closure of package name once its ELF gate
