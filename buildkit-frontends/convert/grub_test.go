@@ -32,20 +32,21 @@ func grubFS(t testing.TB) fstest.MapFS {
 	return fsys
 }
 
-// dracutStep returns the script and mounts of image's dracut step in vs.
-func dracutStep(t *testing.T, vs []vertex, image string) (string, map[string]bool) {
+// execStep returns the script and mounts of the exec step called name
+// in vs, which must run without network.
+func execStep(t *testing.T, vs []vertex, name string) (string, map[string]bool) {
 	t.Helper()
 	for _, v := range vs {
-		if e, ok := v.op.Op.(*pb.Op_Exec); ok && v.name == image+": dracut" {
+		if e, ok := v.op.Op.(*pb.Op_Exec); ok && v.name == name {
 			mounts := map[string]bool{}
 			for _, m := range e.Exec.Mounts {
 				mounts[m.Dest] = true
 			}
-			assert.Equal(t, pb.NetMode_NONE, e.Exec.Network)
+			assert.Equal(t, pb.NetMode_NONE, e.Exec.Network, name)
 			return strings.Join(e.Exec.Meta.Args, " "), mounts
 		}
 	}
-	t.Fatalf("no %s: dracut step", image)
+	t.Fatalf("no step %q", name)
 	return "", nil
 }
 
@@ -56,7 +57,7 @@ func dracutStep(t *testing.T, vs []vertex, image string) (string, map[string]boo
 // The image's initrd image steps are gone.
 func TestGrubDiskDracut(t *testing.T) {
 	vs := marshal(t, grubFS(t), "stdd/disk", opts())
-	script, mounts := dracutStep(t, vs, "stdd")
+	script, mounts := execStep(t, vs, "stdd: dracut")
 	assert.Contains(t, script, "dracut build --root '' --tool /sysroot/usr/bin/dracut --sysroot /sysroot --modules /sysroot/usr/lib/modules "+
 		"--kver-file /kernel/boot/kernel.release --output /out/initrd.img")
 	assert.Contains(t, script, "exec /dracut/usr/lib/libc.so --library-path /dracut/usr/lib /dracut/usr/lib/dracut/dracut-install")
@@ -70,12 +71,7 @@ func TestGrubDiskDracut(t *testing.T) {
 	}
 	assert.NotContains(t, n, "stdd: initrd", "no initrd image is packed")
 	assert.Equal(t, 1, countNamed(vs, "dracut: compile"), "one dracut build: the image's is the build machine's")
-	var disk string
-	for _, v := range vs {
-		if e, ok := v.op.Op.(*pb.Op_Exec); ok && v.name == "stdd: disk" {
-			disk = strings.Join(e.Exec.Meta.Args, " ")
-		}
-	}
+	disk, _ := execStep(t, vs, "stdd: disk")
 	assert.Contains(t, disk, "--initrd /initrd/initrd.img ")
 }
 
@@ -84,7 +80,7 @@ func TestGrubDiskDracut(t *testing.T) {
 // (amd64) dracut-install: two dracut builds, no emulation.
 func TestGrubDiskDracutArm64(t *testing.T) {
 	vs := marshal(t, grubFS(t), "stdd64/disk", arm64Opts())
-	script, _ := dracutStep(t, vs, "stdd64")
+	script, _ := execStep(t, vs, "stdd64: dracut")
 	assert.Contains(t, script, "--tool /sysroot/usr/bin/dracut --sysroot /sysroot")
 	assert.Equal(t, 2, countNamed(vs, "dracut: compile"), "dracut for arm64 (in the initramfs) and for the build machine (dracut-install)")
 }
@@ -132,13 +128,7 @@ func TestGrubDisk(t *testing.T) {
 // package: two GRUB builds, no emulation.
 func TestGrubDiskArm64(t *testing.T) {
 	vs := marshal(t, grubFS(t), "std64/disk", arm64Opts())
-	var script string
-	for _, v := range vs {
-		if e, ok := v.op.Op.(*pb.Op_Exec); ok && v.name == "std64: disk" {
-			script = strings.Join(e.Exec.Meta.Args, " ")
-		}
-	}
-	require.NotEmpty(t, script, "no disk step")
+	script, _ := execStep(t, vs, "std64: disk")
 	assert.Contains(t, script, "disk standard --name std64 --arch arm64 ")
 	assert.Contains(t, script, "test -d /grub/usr/lib/grub/arm64-efi")
 	assert.NotContains(t, script, "i386-pc")
