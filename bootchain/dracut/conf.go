@@ -42,15 +42,21 @@ type Config struct {
 
 // Default returns Hadron's configuration: a generic (not host-only)
 // systemd initrd that finds the root file system given by root (for
-// example "PARTLABEL=root-a") on virtio, NVMe, AHCI or SCSI disks.
+// example "PARTLABEL=root-a") on virtio, NVMe, AHCI or SCSI disks. An
+// empty root bakes no command line in: the boot loader's entry names the
+// root (one initramfs for every A/B slot).
 func Default(root string) Config {
+	cmdline := ""
+	if root != "" {
+		cmdline = "root=" + root + " ro"
+	}
 	return Config{
 		AddModules:  []string{"systemd", "systemd-initrd", "dracut-systemd", "base", "fs-lib", "rootfs-block", "udev-rules"},
 		OmitModules: []string{"plymouth", "network", "network-legacy", "nfs", "iscsi", "multipath", "lvm", "mdraid", "dmraid", "btrfs", "i18n"},
 		AddDrivers:  []string{"ahci", "nvme", "sd_mod", "virtio_blk", "virtio_pci", "virtio_scsi"},
 		Filesystems: []string{"erofs", "ext4", "squashfs", "vfat"},
 		Compress:    "zstd",
-		Cmdline:     "root=" + root + " ro",
+		Cmdline:     cmdline,
 	}
 }
 

@@ -20,9 +20,6 @@ func newDracutCmd(v *viper.Viper) *cobra.Command {
 func dracutConfig(v *viper.Viper) dracut.Config {
 	root := v.GetString("root")
 	cfg := dracut.Default(root)
-	if root == "" {
-		cfg.Cmdline = ""
-	}
 	cfg.Compress = v.GetString("compress")
 	if d := v.GetStringSlice("drivers"); len(d) > 0 {
 		cfg.AddDrivers = d
