@@ -244,34 +244,12 @@ func (c *Converter) State(t target.Target) (llb.State, error) {
 		return c.KernelConfigState(t.Name, t.Board)
 	case target.Kernel:
 		return c.Kernel(t.Name, t.Board)
-	case target.Boot:
+	case target.Boot, target.UKI, target.Disk, target.Sysext:
 		img, ok := c.tree.Images[t.Name]
 		if !ok {
 			return llb.State{}, fmt.Errorf("target %q: no image named %q", t, t.Name)
 		}
-		return c.Boot(img)
-	case target.UKI:
-		img, ok := c.tree.Images[t.Name]
-		if !ok {
-			return llb.State{}, fmt.Errorf("target %q: no image named %q", t, t.Name)
-		}
-		b, err := c.boot(img)
-		if err != nil {
-			return llb.State{}, err
-		}
-		return b.uki, nil
-	case target.Disk:
-		img, ok := c.tree.Images[t.Name]
-		if !ok {
-			return llb.State{}, fmt.Errorf("target %q: no image named %q", t, t.Name)
-		}
-		return c.Disk(img)
-	case target.Sysext:
-		img, ok := c.tree.Images[t.Name]
-		if !ok {
-			return llb.State{}, fmt.Errorf("target %q: no image named %q", t, t.Name)
-		}
-		return c.Sysext(img)
+		return c.imageOutput(t.Kind, img)
 	case target.Image:
 		img, ok := c.tree.Images[t.Name]
 		if !ok {
@@ -284,6 +262,27 @@ func (c *Converter) State(t target.Target) (llb.State, error) {
 		}
 	}
 	return c.gatedOutput(t.Ref())
+}
+
+// imageOutput returns one of an image's built artifacts: its boot tree,
+// its unsigned UKI, its disk image or, for a system extension, its signed
+// disk image.
+func (c *Converter) imageOutput(kind target.Kind, img *imagedef.Image) (llb.State, error) {
+	switch kind {
+	case target.Boot:
+		return c.Boot(img)
+	case target.UKI:
+		b, err := c.boot(img)
+		if err != nil {
+			return llb.State{}, err
+		}
+		return b.uki, nil
+	case target.Disk:
+		return c.Disk(img)
+	case target.Sysext:
+		return c.Sysext(img)
+	}
+	return llb.State{}, fmt.Errorf("target kind %q is not an image output", kind)
 }
 
 // kernelLayer returns the package layer that an image's `kernel:` names: a board
