@@ -19,8 +19,8 @@ const squashfsMkfsTime = 8
 var chdirMu sync.Mutex
 
 // writeSquashfs writes the tree under dir to out as a squashfs file
-// system (gzip), in-process with go-diskfs: for build steps without
-// mkfs.erofs or mksquashfs (stage 0 has neither). Every file is owned by
+// system (gzip), in-process with go-diskfs: for `hadron sysext build` on a
+// host without mkfs.erofs (BuildKit steps ask for erofs). Every file is owned by
 // root and dated epoch, and so is the file system, so the bytes depend on
 // the tree's content, names, modes and link targets only.
 //

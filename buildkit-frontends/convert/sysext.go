@@ -101,9 +101,12 @@ func (c *Converter) sysextTree(img *imagedef.Image) (llb.State, error) {
 }
 
 // Sysext returns the signed system extension image of img: one file,
-// <image>.raw, a GPT disk image with the extension's /usr (erofs when
-// stage 0 has mkfs.erofs, else squashfs), its dm-verity hash tree and the
-// root hash signed with the verity key (see bootchain/ddi). The step runs
+// <image>.raw, a GPT disk image with the extension's /usr as erofs, its
+// dm-verity hash tree and the root hash signed with the verity key (see
+// bootchain/ddi). The file system is named, not left to what the step
+// finds: stage 0 carries mkfs.erofs for the trusted root disk anyway, and
+// one without it fails the step instead of silently giving squashfs, a
+// different image from the same tree. The step runs
 // hadron's `sysext build` on stage 0 with network disabled and the key as
 // a BuildKit secret; like every signing step it is never cached.
 func (c *Converter) Sysext(img *imagedef.Image) (llb.State, error) {
@@ -117,7 +120,7 @@ func (c *Converter) Sysext(img *imagedef.Image) (llb.State, error) {
 	}
 	run := c.toolRun(img.Name+": sysext", "",
 		toolcmd.SysextBuild{
-			Name: img.Name, Arch: string(c.target.Arch),
+			Name: img.Name, Arch: string(c.target.Arch), FS: string(ddi.EROFS),
 			Key: secretPath(SecretVerityKey), Cert: secretPath(SecretVerityCert),
 			Dir: "/tree", Out: "/out/" + img.Name + ".raw",
 		},

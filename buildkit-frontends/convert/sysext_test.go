@@ -41,6 +41,7 @@ func TestSysextSteps(t *testing.T) {
 			last := invs[len(invs)-1]
 			assert.Equal(t, "sysext build", last.String())
 			assert.Contains(t, strings.Join(last.Argv(), " "), "--name debug-tools --arch "+string(arch))
+			assert.Contains(t, strings.Join(last.Argv(), " "), "--fs erofs", "the file system is named, never picked by what stage 0 has")
 
 			vs := marshalState(t, st)
 			n := names(vs)
