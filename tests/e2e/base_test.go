@@ -12,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/hadron-linux/hadron/bootchain/ddi"
-	"github.com/hadron-linux/hadron/bootchain/disk"
 	"github.com/hadron-linux/hadron/bootchain/initrd"
 	"github.com/hadron-linux/hadron/bootchain/secureboot"
 	"github.com/hadron-linux/hadron/buildkit-frontends/solve"
@@ -398,29 +396,16 @@ func TestBaseInitrdSwitchesRoot(t *testing.T) {
 	assert.Regexp(t, `HADRON-FAILED: systemd-sysext\.service`, res.Serial, "systemd-sysext refused the extension")
 }
 
-// tamperUsr returns a copy of the system extension raw with one byte of
-// its usr partition's erofs superblock (1024 bytes in) flipped.
+// tamperUsr returns a copy of the amd64 system extension raw with one
+// byte of its usr partition's erofs superblock (1024 bytes in) flipped.
 func tamperUsr(t *testing.T, raw []byte) []byte {
 	t.Helper()
-	f := writeTemp(t, raw)
-	fd, err := os.Open(f)
-	require.NoError(t, err)
-	defer fd.Close()
-	table, err := gpt.Read(fd, disk.SectorSize, disk.SectorSize)
-	require.NoError(t, err, "the extension's partition table")
+	off, _ := usrPartition(t, raw, recipe.ArchAMD64)
 	bad := append([]byte(nil), raw...)
-	for _, p := range table.Partitions {
-		if strings.EqualFold(string(p.Type), string(ddi.Types[recipe.ArchAMD64].Usr)) {
-			off := int64(p.Start)*disk.SectorSize + 1024
-			bad[off] ^= 0xff
-			return bad
-		}
-	}
-	t.Fatal("no usr partition in the extension")
-	return nil
+	bad[off+1024] ^= 0xff
+	return bad
 }
 
-// writeTemp writes b to a new temporary file and returns its path.
 func writeTemp(t *testing.T, b []byte) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "file")
