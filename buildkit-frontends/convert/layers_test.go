@@ -1,15 +1,18 @@
 package convert_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/hadron-linux/hadron/buildkit-frontends/convert"
+	"github.com/hadron-linux/hadron/buildkit-frontends/frontend"
 	"github.com/hadron-linux/hadron/buildkit-frontends/target"
 	"github.com/hadron-linux/hadron/internal/project"
 	"github.com/hadron-linux/hadron/internal/recipe"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/assert"
@@ -102,6 +105,57 @@ func TestKeepToolchain(t *testing.T) {
 			assert.Greater(t, otherExecs, 6, "package steps")
 		})
 	}
+}
+
+// TestKeepToolchainWithSubstitutes: offline, binutils' and gcc's sources
+// are declared substitutes, made by a step of their own. With NoCache and
+// KeepToolchain those steps are kept too, so that after the re-run marks
+// are carried downstream (frontend.RerunDownstream, as every solve does)
+// not one of the cross compiler's steps re-runs. The kernel's substitute,
+// which feeds linux-headers (a package), still re-runs. Found when a
+// scope-packages repro-check of images/base rebuilt gcc in its second
+// build.
+func TestKeepToolchainWithSubstitutes(t *testing.T) {
+	o := opts()
+	o.NoCache, o.KeepToolchain = true, true
+	o.Substitutes = []string{"binutils-2.44-debian", "gcc-14.2.0-debian", "gmp-6.3.0-debian", "linux-7.2.8-debian"}
+	tree, err := project.Load(repoFS(t))
+	require.NoError(t, err)
+	c, err := convert.New(tree, o, roots(t, tree, "mini")...)
+	require.NoError(t, err)
+	st, err := c.Target("mini")
+	require.NoError(t, err)
+	def, err := st.Marshal(context.Background(), llb.LinuxAmd64, llb.LocalUniqueID(testLocalID))
+	require.NoError(t, err)
+	require.NoError(t, frontend.RerunDownstream(def))
+
+	kept := map[string]bool{}
+	for _, dt := range def.Def {
+		var op pb.Op
+		require.NoError(t, op.UnmarshalVT(dt))
+		if op.GetExec() == nil {
+			continue
+		}
+		md := def.Metadata[digest.FromBytes(dt)]
+		name := md.Description["llb.customname"]
+		recipeName, _, _ := strings.Cut(name, ": ")
+		switch {
+		case recipeName == "binutils" || recipeName == "gcc",
+			strings.HasPrefix(name, "substitute binutils-"), strings.HasPrefix(name, "substitute gcc-"), strings.HasPrefix(name, "substitute gmp-"):
+			assert.False(t, md.IgnoreCache, "%s is the toolchain's: kept", name)
+			kept[name] = true
+		default:
+			assert.True(t, md.IgnoreCache, "%s re-runs", name)
+		}
+	}
+	var substitutes int
+	for name := range kept {
+		if strings.HasPrefix(name, "substitute ") {
+			substitutes++
+		}
+	}
+	assert.Equal(t, 3, substitutes, "binutils', gcc's and gmp's substitute steps: %v", kept)
+	assert.Greater(t, len(kept), 6, "and the compiler's own steps")
 }
 
 // isEpochCopy reports whether cp is the copy restamp makes: a whole tree's

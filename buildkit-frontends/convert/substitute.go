@@ -57,9 +57,34 @@ func (c *Converter) substituteState(r *recipe.Recipe, sub *substitute.Substitute
 		ro = append(ro, llb.AddMount(substTreeDir, llb.Local(c.opts.ContextName, opts...), llb.Readonly))
 	}
 	name := fmt.Sprintf("substitute %s for %s (%s)", sub.Name, sub.Upstream, sub.Origin)
-	st := outMount(c.hermetic.run(name, substituteScript(sub), ro...))
+	sb := c.hermetic
+	if c.opts.KeepToolchain && c.hostOnly(sub) {
+		// The toolchain's own sources: a re-run here would re-run every
+		// step downstream of it (frontend.RerunDownstream), the cross
+		// compiler that keep-toolchain keeps among them.
+		sb.noCache = false
+	}
+	st := outMount(sb.run(name, substituteScript(sub), ro...))
 	c.substTrees[sub.Name] = st
 	return st
+}
+
+// hostOnly reports whether every recipe of the tree that sub stands for
+// is a host recipe (the cross toolchain's binutils and gcc): its tree is
+// then part of the toolchain, kept by Options.KeepToolchain.
+func (c *Converter) hostOnly(sub *substitute.Substitute) bool {
+	found := false
+	for _, name := range sub.Recipes {
+		r, ok := c.tree.Recipes[name]
+		if !ok {
+			continue
+		}
+		if !r.Host {
+			return false
+		}
+		found = true
+	}
+	return found
 }
 
 // substituteScript is the shell that substituteState runs for sub. Every
